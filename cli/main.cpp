@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+// The spmi command line: parses arguments (CLI11) and runs one command.
+#include "commands.hpp"
+
+#include <spmi/controller.hpp>
+#include <spmi/errors.hpp>
+#include <spmi/log.hpp>
+#include <spmi/registry.hpp>
+#include <spmi/state.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace {
+
+constexpr const char* k_banner = R"(   _____ ____  __  _______
+  / ___// __ \/  |/  /  _/
+  \__ \/ /_/ / /|_/ // /
+ ___/ / ____/ /  / // /
+/____/_/   /_/  /_/___/
+Simple Process Management Interface
+
+SPMI is a program to maintain processes.)";
+
+constexpr const char* k_footer = R"(Patterns are regular expressions matched against whole IDs; several select the union.
+
+Environment:
+  SPMI_PATH         state directory (default ~/.spmi)
+  SPMI_PLUGIN_PATH  extra plugin directories, colon-separated, searched first
+
+Exit status:
+  0 every operation succeeded    1 an operation failed or was refused
+  2 bad command line or pattern  3 bad descriptor (nothing loaded)
+  4 plugin missing or broken     5 system error (permissions, disk))";
+
+} // namespace
+
+int
+main(int argc, char** argv)
+{
+  using namespace spmi;
+  CLI::App app(k_banner, "spmi");
+  app.footer(k_footer);
+  app.require_subcommand(1);
+  app.fallthrough();
+  bool debug = false;
+  app.add_flag("-d,--debug", debug, "Run in debug mode");
+  app.set_version_flag("-v,--version", "spmi " SPMI_VERSION, "Show version");
+
+  std::vector<std::string> paths;
+  std::vector<std::string> patterns;
+  std::string id;
+  std::string run_dir;
+  std::string run_token;
+
+  auto* list = app.add_subcommand("list", "List loaded manageables");
+  auto* load = app.add_subcommand("load", "Load manageables from descriptor files (TOML, YAML, JSON)");
+  load->add_option("paths", paths, "Descriptor files")->required();
+  struct Batch
+  {
+    const char* name;
+    const char* help;
+    CLI::App* app = nullptr;
+  };
+  Batch batches[] = {{"start", "Start manageables"},
+                     {"stop", "Stop manageables gracefully (SIGINT, then SIGKILL after stop_timeout)"},
+                     {"kill", "Kill manageables at once (SIGKILL)"},
+                     {"clean", "Remove inactive manageables from SPMI"}};
+  for (auto& batch : batches) {
+    batch.app = app.add_subcommand(batch.name, batch.help);
+    batch.app->add_option("patterns", patterns, "ID patterns (regular expressions)")->required();
+  }
+  auto* status = app.add_subcommand("status", "Show the state and recent output of manageables");
+  status->add_option("patterns", patterns, "ID patterns (regular expressions)")->required();
+  auto* connect = app.add_subcommand("connect", "Follow a task's output and send it what you type");
+  connect->add_option("task_id", id, "ID of an active manageable")->required();
+  auto* run = app.add_subcommand("__run", "")->group("");  // internal: the wrapper process
+  run->add_option("dir", run_dir)->required();
+  run->add_option("token", run_token)->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return exit_status::k_usage;
+  }
+
+  set_debug(debug);
+  try {
+    // The registry outlives every plugin object the controller makes.
+    PluginRegistry registry(PluginRegistry::default_dirs());
+    Controller controller(StateStore(StateStore::default_root()), registry, logger());
+    if (run->parsed()) {
+      return controller.run_wrapper(run_dir, run_token);
+    }
+    if (list->parsed()) {
+      return cli::cmd_list(controller);
+    }
+    if (load->parsed()) {
+      return cli::cmd_load(controller, std::vector<std::filesystem::path>(paths.begin(), paths.end()));
+    }
+    for (const auto& batch : batches) {
+      if (batch.app->parsed()) {
+        return cli::cmd_batch(controller, batch.name, patterns);
+      }
+    }
+    if (status->parsed()) {
+      return cli::cmd_status(controller, patterns);
+    }
+    if (connect->parsed()) {
+      return cli::cmd_connect(controller, id);
+    }
+  } catch (const Error& e) {
+    logger()->error("{}", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    logger()->error("internal error: {}", e.what());
+    return exit_status::k_failed;
+  }
+  return exit_status::k_usage;
+}

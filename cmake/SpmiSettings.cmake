@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: MIT
+# Compiler settings shared by every first-party target (linked PRIVATE as spmi_settings).
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+
+# Hidden by default: only SPMI_API types and the plugin aliases are exported (see ANCHORS §4.3).
+set(CMAKE_CXX_VISIBILITY_PRESET hidden)
+set(CMAKE_VISIBILITY_INLINES_HIDDEN ON)
+# A plugin or the core that misses a symbol fails at link time, not at dlopen time.
+string(APPEND CMAKE_SHARED_LINKER_FLAGS " -Wl,--no-undefined")
+string(APPEND CMAKE_MODULE_LINKER_FLAGS " -Wl,--no-undefined")
+
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)
+endif()
+
+# Build tree mirrors the install tree, so the plugin directory is found the same way in both.
+set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/${CMAKE_INSTALL_BINDIR})
+set(CMAKE_LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/${CMAKE_INSTALL_LIBDIR})
+set(SPMI_PLUGIN_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/spmi/plugins)
+set(SPMI_PLUGIN_OUTPUT_DIR ${CMAKE_BINARY_DIR}/${SPMI_PLUGIN_INSTALL_DIR})
+file(RELATIVE_PATH SPMI_PLUGIN_DIR_FROM_BIN
+  /prefix/${CMAKE_INSTALL_BINDIR} /prefix/${SPMI_PLUGIN_INSTALL_DIR})
+file(RELATIVE_PATH SPMI_LIB_DIR_FROM_BIN
+  /prefix/${CMAKE_INSTALL_BINDIR} /prefix/${CMAKE_INSTALL_LIBDIR})
+
+add_library(spmi_settings INTERFACE)
+target_compile_options(spmi_settings INTERFACE -Wall -Wextra -Wpedantic)
+if(SPMI_DEV_MODE)
+  target_compile_options(spmi_settings INTERFACE -Werror)
+endif()

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// The operations behind the CLI's commands, on one state store with one plugin registry.
+#pragma once
+
+#include <spmi/export.hpp>
+#include <spmi/plugin.hpp>
+#include <spmi/registry.hpp>
+#include <spmi/state.hpp>
+
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spmi {
+
+// One row of `spmi list`.
+struct SPMI_API ManageableSummary
+{
+  std::string id;
+  std::string type;
+  std::string comment;
+  bool active = false;
+  std::string problem;  // set when the manageable's state could not be read
+};
+
+// Everything `spmi status` shows about one manageable.
+struct SPMI_API ManageableStatus
+{
+  std::string id;
+  std::string type;
+  std::string comment;
+  bool active = false;
+  TimePoint since;                        // start of the run when active, else its end (or load time)
+  std::filesystem::path path;
+  std::vector<StatusField> fields;        // from the manageable: backend, wrapper, command
+  std::optional<long> pid;
+  std::optional<int> exit_code;
+  std::optional<int> exit_signal;
+  std::string note;                       // e.g. the wrapper died without recording an exit
+  std::vector<std::string> output;        // last lines of stdout
+};
+
+class SPMI_API Controller
+{
+public:
+  // `registry` must outlive the controller.
+  Controller(StateStore store, PluginRegistry& registry, std::shared_ptr<spdlog::logger> logger);
+
+  const StateStore& store() const { return m_store; }
+
+  // IDs matching any of `patterns` (regexes over the whole ID), sorted, each once. Patterns that match
+  // nothing are appended to `unmatched`. Throws UsageError for an invalid regex.
+  std::vector<std::string> select(const std::vector<std::string>& patterns, std::vector<std::string>& unmatched) const;
+
+  // Reads, validates and registers every file, all or nothing. Returns the IDs loaded.
+  // Throws DescriptorError (the first bad file and key), StateError (an ID already loaded), PluginError.
+  std::vector<std::string> load(const std::vector<std::filesystem::path>& paths);
+
+  // Every registered manageable, sorted by ID. Loads no plugin.
+  std::vector<ManageableSummary> list() const;
+
+  // Start, stop, kill, clean one manageable. Each throws StateError when the guide's rules refuse it
+  // (start of an active one, stop/kill of an inactive one, clean of an active one), BackendError when
+  // the backend fails.
+  void start(const std::string& id);
+  void stop(const std::string& id);
+  void kill(const std::string& id);
+  void clean(const std::string& id);
+
+  ManageableStatus status(const std::string& id, std::size_t output_lines);
+  bool is_active(const std::string& id) const;
+
+  // Body of the wrapper process: `spmi __run <dir> <token>`.
+  int run_wrapper(const std::filesystem::path& dir, const std::string& token);
+
+  // How long `start` waits for the wrapper to report.
+  static constexpr std::chrono::milliseconds k_start_timeout{10000};
+  // How long `kill` (and `stop` after its grace period) waits for the end.
+  static constexpr std::chrono::milliseconds k_kill_timeout{5000};
+
+private:
+  std::unique_ptr<Manageable> instantiate(const ManageableDir& dir);
+  ManageableDir existing(const std::string& id) const;
+
+  StateStore m_store;
+  PluginRegistry& m_registry;
+  std::shared_ptr<spdlog::logger> m_logger;
+  // Keeps the descriptor trees the plugins were built from alive as long as the plugins.
+  std::vector<std::unique_ptr<nlohmann::json>> m_documents;
+};
+
+} // namespace spmi

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+// The plugin interfaces (Manageable, Backend, Wrapper), what a plugin receives, and the export macros.
+//
+// A plugin is a shared object in a plugin directory that exports, in the ELF section "spmi", one alias
+// per class: `SPMI_EXPORT_BACKEND(ScreenBackend, create)` makes descriptor `type = "screen"` in a
+// backend section resolve to this file's `create`. Export one class per source file.
+#pragma once
+
+#include <spmi/descriptor.hpp>
+#include <spmi/export.hpp>
+#include <spmi/state.hpp>
+
+#include <boost/dll/alias.hpp>
+#include <spdlog/logger.h>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace spmi {
+
+class PluginRegistry;
+
+// What every plugin factory receives.
+struct SPMI_API PluginContext
+{
+  Section section;                          // the plugin's own descriptor table
+  std::shared_ptr<spdlog::logger> logger;   // spmi's logger; plugins never use spdlog's registry
+  PluginRegistry* registry = nullptr;       // to create the plugins this one is made of
+};
+
+// What a backend returns when it has launched the wrapper.
+struct SPMI_API LaunchResult
+{
+  std::string backend_id;  // shown as "Backend ID" (a session pid, a job id, ...)
+  // A child of this process whose early exit means the launch failed (-1: none). spmi reaps it.
+  pid_t launcher_pid = -1;
+};
+
+// What a backend must launch: the wrapper process, as an argv vector.
+struct SPMI_API LaunchSpec
+{
+  std::vector<std::string> argv;   // spmi's own executable with its internal wrapper command
+  std::string session_name;        // a name for the backend's session, derived from the ID
+  const ManageableDir* dir = nullptr;
+};
+
+// One line of `spmi status` between the header and the output, e.g. {"Backend type", "screen"}.
+struct SPMI_API StatusField
+{
+  std::string key;
+  std::string value;
+};
+
+// Runs the wrapper process somewhere: in a screen session, a tmux pane, a batch job...
+class SPMI_API Backend
+{
+public:
+  virtual ~Backend();
+  // Descriptor type name, e.g. "screen".
+  virtual std::string type() const = 0;
+  // Starts `spec.argv` detached from the caller. Returns once it is on its way; spmi then waits for
+  // the wrapper's run record. Throws BackendError (say which program failed and what to do).
+  virtual LaunchResult launch(const LaunchSpec& spec) = 0;
+  // Delivers `signo` to the task of `run` (its whole process group). False when nothing was there.
+  // Throws BackendError.
+  virtual bool signal(const RunRecord& run, int signo) = 0;
+};
+
+// Runs the task inside the wrapper process and records what happens to it.
+class SPMI_API Wrapper
+{
+public:
+  virtual ~Wrapper();
+  // Descriptor type name, e.g. "default".
+  virtual std::string type() const = 0;
+  // The command as the user wrote it, for `status`.
+  virtual std::string command() const = 0;
+  // Signal that `stop` sends first (the guide's ^C: SIGINT).
+  virtual int stop_signal() const = 0;
+  // Time `stop` waits after the stop signal before it kills.
+  virtual std::chrono::milliseconds stop_timeout() const = 0;
+  // Body of the wrapper process: takes the alive lock, runs the task, writes run records with `token`.
+  // Returns the wrapper process's exit status. Runs in a process of its own, never in the CLI.
+  virtual int run(const ManageableDir& dir, const std::string& token) = 0;
+};
+
+// The object a descriptor's top-level table describes.
+class SPMI_API Manageable
+{
+public:
+  virtual ~Manageable();
+  // Descriptor type name, e.g. "task".
+  virtual std::string type() const = 0;
+  // Launches the manageable; the caller holds its lock and has checked it is inactive.
+  virtual LaunchResult start(const ManageableDir& dir, const std::string& token) = 0;
+  // Body of the wrapper process (`spmi` re-executed by the backend).
+  virtual int run(const ManageableDir& dir, const std::string& token) = 0;
+  // Asks the running manageable to end (graceful signal). False when nothing was signalled.
+  virtual bool stop(const ManageableDir& dir, const RunRecord& run) = 0;
+  // Ends the running manageable at once. False when nothing was signalled.
+  virtual bool kill(const ManageableDir& dir, const RunRecord& run) = 0;
+  // How long `stop` waits before it kills.
+  virtual std::chrono::milliseconds stop_timeout() const = 0;
+  // The lines `status` shows after "Path": backend type and ID, wrapper type, command...
+  virtual std::vector<StatusField> status_fields(const std::optional<LaunchRecord>& launch) const = 0;
+};
+
+using ManageableFactory = std::unique_ptr<Manageable>(const PluginContext&);
+using BackendFactory = std::unique_ptr<Backend>(const PluginContext&);
+using WrapperFactory = std::unique_ptr<Wrapper>(const PluginContext&);
+
+} // namespace spmi
+
+// Exports `factory` under `ClassName`, plus the ABI stamp. Use at global scope, once per source file.
+#define SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, FactoryType)                                   \
+  static_assert(std::is_same_v<decltype(&factory), ::spmi::FactoryType*>,                          \
+                "factory of " #ClassName " has the wrong signature");                              \
+  BOOST_DLL_ALIAS_SECTIONED(factory, ClassName, spmi)                                             \
+  BOOST_DLL_ALIAS_SECTIONED(factory, SPMI_ABI_STAMP_SYMBOL, spmi)
+
+#define SPMI_EXPORT_MANAGEABLE(ClassName, factory) SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, ManageableFactory)
+#define SPMI_EXPORT_BACKEND(ClassName, factory) SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, BackendFactory)
+#define SPMI_EXPORT_WRAPPER(ClassName, factory) SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, WrapperFactory)

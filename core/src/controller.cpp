@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: MIT
+#include <spmi/controller.hpp>
+#include <spmi/descriptor.hpp>
+#include <spmi/errors.hpp>
+#include <spmi/process.hpp>
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <regex>
+#include <set>
+
+namespace spmi {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string
+new_token()
+{
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  return fmt::format("{}-{}", ns, ::getpid());
+}
+
+std::string
+seconds_text(std::chrono::milliseconds duration)
+{
+  return fmt::format("{:g} s", static_cast<double>(duration.count()) / 1000.0);
+}
+
+std::string
+last_line_of(const fs::path& path)
+{
+  auto lines = ManageableDir::tail(path, 1);
+  return lines.empty() ? "" : lines.back();
+}
+
+} // namespace
+
+Controller::Controller(StateStore store, PluginRegistry& registry, std::shared_ptr<spdlog::logger> logger)
+  : m_store(std::move(store)), m_registry(registry), m_logger(std::move(logger))
+{
+}
+
+std::vector<std::string>
+Controller::select(const std::vector<std::string>& patterns, std::vector<std::string>& unmatched) const
+{
+  std::vector<std::regex> regexes;
+  for (const auto& pattern : patterns) {
+    try {
+      regexes.emplace_back(pattern, std::regex::ECMAScript | std::regex::optimize);
+    } catch (const std::regex_error& e) {
+      throw UsageError(fmt::format("invalid pattern '{}': {}", pattern, e.what()));
+    }
+  }
+  const auto ids = m_store.ids();
+  std::vector<bool> matched(patterns.size(), false);
+  std::vector<std::string> result;
+  for (const auto& id : ids) {
+    bool any = false;
+    for (std::size_t i = 0; i < regexes.size(); ++i) {
+      // A plain ID is compared directly: cheaper, and '.' in an ID means itself first.
+      if (patterns[i] == id || std::regex_match(id, regexes[i])) {
+        matched[i] = true;
+        any = true;
+      }
+    }
+    if (any) {
+      result.push_back(id);
+    }
+  }
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    if (!matched[i]) {
+      unmatched.push_back(patterns[i]);
+    }
+  }
+  return result;
+}
+
+std::vector<std::string>
+Controller::load(const std::vector<fs::path>& paths)
+{
+  std::vector<Descriptor> descriptors;
+  std::vector<std::string> problems;
+  std::map<std::string, fs::path> seen;
+  for (const auto& path : paths) {
+    try {
+      auto descriptor = read_descriptor(path);
+      if (auto it = seen.find(descriptor.id); it != seen.end()) {
+        throw DescriptorError(fmt::format("{}: {}.id: '{}' is also the ID in {}; IDs must be unique",
+                                          path.string(), descriptor.type, descriptor.id, it->second.string()));
+      }
+      seen.emplace(descriptor.id, path);
+      // Building the manageable validates the rest: its keys, backend and wrapper types.
+      PluginContext context{Section(descriptor.body, path.string(), descriptor.type), m_logger, &m_registry};
+      m_registry.create_manageable(descriptor.type, context);
+      descriptors.push_back(std::move(descriptor));
+    } catch (const DescriptorError& e) {
+      problems.push_back(e.what());
+    }
+  }
+  if (!problems.empty()) {
+    std::string message;
+    for (const auto& problem : problems) {
+      message += problem + "\n";
+    }
+    message += fmt::format("nothing was loaded: {} of {} descriptor{} invalid", problems.size(), paths.size(),
+                           paths.size() == 1 ? " is" : "s are");
+    throw DescriptorError(message);
+  }
+  m_store.register_all(descriptors);
+  std::vector<std::string> ids;
+  for (const auto& descriptor : descriptors) {
+    ids.push_back(descriptor.id);
+  }
+  return ids;
+}
+
+std::vector<ManageableSummary>
+Controller::list() const
+{
+  std::vector<ManageableSummary> result;
+  for (const auto& id : m_store.ids()) {
+    ManageableSummary summary;
+    summary.id = id;
+    const auto dir = m_store.dir(id);
+    try {
+      const auto meta = dir.read_meta();
+      summary.type = meta.value("type", "");
+      summary.comment = meta.value("comment", "");
+      summary.active = dir.is_active();
+    } catch (const std::exception& e) {
+      summary.problem = e.what();
+    }
+    result.push_back(std::move(summary));
+  }
+  return result;
+}
+
+ManageableDir
+Controller::existing(const std::string& id) const
+{
+  if (!m_store.contains(id)) {
+    throw StateError(fmt::format("no manageable '{}' is loaded", id));
+  }
+  return m_store.dir(id);
+}
+
+std::unique_ptr<Manageable>
+Controller::instantiate(const ManageableDir& dir)
+{
+  const auto meta = dir.read_meta();
+  auto& body = *m_documents.emplace_back(std::make_unique<json>(meta.value("body", json::object())));
+  const std::string type = meta.value("type", "");
+  PluginContext context{Section(body, meta.value("source", dir.meta_path().string()), type), m_logger, &m_registry};
+  return m_registry.create_manageable(type, context);
+}
+
+bool
+Controller::is_active(const std::string& id) const
+{
+  return m_store.dir(id).is_active();
+}
+
+void
+Controller::start(const std::string& id)
+{
+  const auto dir = existing(id);
+  const auto lock = dir.lock();
+  existing(id);  // not cleaned while we waited for the lock
+  if (dir.is_active()) {
+    throw StateError(fmt::format("manageable '{}' is active; stop it first", id));
+  }
+  auto manageable = instantiate(dir);
+  const auto token = new_token();
+  const auto launched = manageable->start(dir, token);
+  dir.write_launch(LaunchRecord{token, launched.backend_id, Clock::now()});
+  m_logger->debug("manageable '{}': backend ID {}, waiting for the wrapper", id, launched.backend_id);
+
+  std::optional<RunRecord> run;
+  std::optional<process::ExitStatus> launcher_exit;
+  auto reported = [&] {
+    run = dir.read_run();
+    if (run && run->token == token) {
+      return true;
+    }
+    if (launched.launcher_pid > 0 && !launcher_exit) {
+      launcher_exit = process::try_wait(launched.launcher_pid);
+    }
+    return launcher_exit.has_value();
+  };
+  process::wait_until(reported, k_start_timeout);
+  if (launcher_exit && !(run && run->token == token)) {
+    // One more look: the wrapper may have written its record just before the launcher ended.
+    run = dir.read_run();
+  }
+  if (run && run->token == token) {
+    if (!run->error.empty()) {
+      throw BackendError(fmt::format("manageable '{}': {}", id, run->error));
+    }
+    return;
+  }
+  const auto log_line = last_line_of(dir.wrapper_log_path());
+  const auto detail = log_line.empty() ? std::string() : ": " + log_line;
+  if (launcher_exit) {
+    throw BackendError(fmt::format("manageable '{}': the backend exited ({}) before the wrapper started{}; see {}", id,
+                                   launcher_exit->signal ? process::signal_name(launcher_exit->signal)
+                                                         : fmt::format("status {}", launcher_exit->code),
+                                   detail, dir.wrapper_log_path().string()));
+  }
+  throw BackendError(fmt::format("manageable '{}': the wrapper did not start within {}{}; see {}", id,
+                                 seconds_text(k_start_timeout), detail, dir.wrapper_log_path().string()));
+}
+
+void
+Controller::stop(const std::string& id)
+{
+  const auto dir = existing(id);
+  const auto lock = dir.lock();
+  if (!dir.is_active()) {
+    throw StateError(fmt::format("manageable '{}' is inactive; nothing to stop", id));
+  }
+  const auto run = dir.read_run();
+  if (!run) {
+    throw StateError(fmt::format("manageable '{}' is active but has no run record; try `spmi kill {}`", id, id));
+  }
+  auto manageable = instantiate(dir);
+  manageable->stop(dir, *run);
+  const auto timeout = manageable->stop_timeout();
+  if (process::wait_until([&] { return !dir.is_active(); }, timeout)) {
+    return;
+  }
+  m_logger->warn("manageable '{}' did not stop within {}; killing it", id, seconds_text(timeout));
+  manageable->kill(dir, *run);
+  if (!process::wait_until([&] { return !dir.is_active(); }, k_kill_timeout)) {
+    throw BackendError(fmt::format("manageable '{}' is still active {} after SIGKILL; its wrapper (pid {}) may be stuck",
+                                   id, seconds_text(k_kill_timeout), run->wrapper_pid));
+  }
+}
+
+void
+Controller::kill(const std::string& id)
+{
+  const auto dir = existing(id);
+  const auto lock = dir.lock();
+  if (!dir.is_active()) {
+    throw StateError(fmt::format("manageable '{}' is inactive; nothing to kill", id));
+  }
+  const auto run = dir.read_run();
+  if (!run) {
+    throw StateError(fmt::format("manageable '{}' is active but has no run record yet; try again", id));
+  }
+  auto manageable = instantiate(dir);
+  manageable->kill(dir, *run);
+  if (!process::wait_until([&] { return !dir.is_active(); }, k_kill_timeout)) {
+    throw BackendError(fmt::format("manageable '{}' is still active {} after SIGKILL; its wrapper (pid {}) may be stuck",
+                                   id, seconds_text(k_kill_timeout), run->wrapper_pid));
+  }
+}
+
+void
+Controller::clean(const std::string& id)
+{
+  const auto dir = existing(id);
+  const auto lock = dir.lock();
+  existing(id);
+  if (dir.is_active()) {
+    throw StateError(fmt::format("manageable '{}' is active; stop or kill it before cleaning", id));
+  }
+  m_store.remove(id);
+}
+
+ManageableStatus
+Controller::status(const std::string& id, std::size_t output_lines)
+{
+  const auto dir = existing(id);
+  const auto meta = dir.read_meta();
+  ManageableStatus status;
+  status.id = id;
+  status.type = meta.value("type", "");
+  status.comment = meta.value("comment", "");
+  status.path = dir.path();
+  status.active = dir.is_active();
+  status.since = from_epoch(meta.value("loaded_at", 0.0));
+  const auto launch = dir.read_launch();
+  const auto run = dir.read_run();
+  try {
+    status.fields = instantiate(dir)->status_fields(launch);
+  } catch (const Error& e) {
+    status.note = e.what();
+  }
+  if (run) {
+    status.pid = run->pid > 0 ? std::optional<long>(run->pid) : std::nullopt;
+    if (status.active) {
+      status.since = run->started_at;
+    } else if (run->finished_at) {
+      status.since = *run->finished_at;
+      status.exit_code = run->exit_code;
+      status.exit_signal = run->exit_signal;
+    } else {
+      status.since = run->started_at;
+      status.note = "the wrapper ended without recording how the task ended (was it killed?)";
+    }
+    if (!run->error.empty()) {
+      status.note = run->error;
+    }
+  } else if (status.active && launch) {
+    status.since = launch->launched_at;
+  }
+  status.output = ManageableDir::tail(dir.stdout_path(), output_lines);
+  return status;
+}
+
+int
+Controller::run_wrapper(const fs::path& dir_path, const std::string& token)
+{
+  const ManageableDir dir(dir_path);
+  return instantiate(dir)->run(dir, token);
+}
+
+} // namespace spmi

@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: MIT
+#include <spmi/descriptor.hpp>
+#include <spmi/errors.hpp>
+#include <spmi/names.hpp>
+#include <spmi/state.hpp>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+
+namespace spmi {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Deeper documents are refused before any recursive parser sees them.
+constexpr int k_max_depth = 64;
+// Nodes produced from one YAML document; bounds alias expansion ("billion laughs").
+constexpr std::size_t k_max_nodes = 100000;
+
+std::string
+type_name_of(const json& node)
+{
+  switch (node.type()) {
+  case json::value_t::object:
+    return "a table";
+  case json::value_t::array:
+    return "an array";
+  case json::value_t::string:
+    return "a string";
+  case json::value_t::boolean:
+    return "a boolean";
+  case json::value_t::number_integer:
+  case json::value_t::number_unsigned:
+    return "an integer";
+  case json::value_t::number_float:
+    return "a number";
+  case json::value_t::null:
+    return "null";
+  default:
+    return "a value";
+  }
+}
+
+// Bracket nesting depth outside of quoted strings; a cheap guard for flow-style YAML and JSON.
+int
+bracket_depth(std::string_view text)
+{
+  int depth = 0;
+  int max_depth = 0;
+  char quote = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote) {
+      if (c == '\\' && quote == '"') {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      max_depth = std::max(max_depth, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+json
+from_toml(const toml::node& node)
+{
+  if (auto* table = node.as_table()) {
+    json result = json::object();
+    for (const auto& [key, value] : *table) {
+      result[std::string(key.str())] = from_toml(value);
+    }
+    return result;
+  }
+  if (auto* array = node.as_array()) {
+    json result = json::array();
+    for (const auto& value : *array) {
+      result.push_back(from_toml(value));
+    }
+    return result;
+  }
+  if (auto* value = node.as_string()) {
+    return value->get();
+  }
+  if (auto* value = node.as_integer()) {
+    return value->get();
+  }
+  if (auto* value = node.as_floating_point()) {
+    return value->get();
+  }
+  if (auto* value = node.as_boolean()) {
+    return value->get();
+  }
+  // Dates and times: keep their TOML text.
+  std::ostringstream out;
+  node.visit([&out](const auto& v) { out << v; });
+  return out.str();
+}
+
+std::optional<json>
+yaml_plain_scalar(const std::string& text)
+{
+  static const std::regex k_int(R"([-+]?[0-9]+)");
+  static const std::regex k_float(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  if (text == "true" || text == "True" || text == "TRUE") {
+    return json(true);
+  }
+  if (text == "false" || text == "False" || text == "FALSE") {
+    return json(false);
+  }
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
+    return json(nullptr);
+  }
+  if (text.size() < 20 && std::regex_match(text, k_int)) {
+    return json(std::stoll(text));
+  }
+  if (text.size() < 40 && std::regex_match(text, k_float)) {
+    return json(std::stod(text));
+  }
+  return std::nullopt;
+}
+
+json
+from_yaml(const YAML::Node& node, int depth, std::size_t& nodes, const std::string& where)
+{
+  if (++nodes > k_max_nodes || depth > k_max_depth) {
+    throw DescriptorError(fmt::format(
+      "{}: document too large or too deeply nested (more than {} values or {} levels)", where, k_max_nodes, k_max_depth));
+  }
+  switch (node.Type()) {
+  case YAML::NodeType::Map: {
+    json result = json::object();
+    for (const auto& item : node) {
+      if (!item.first.IsScalar()) {
+        throw DescriptorError(fmt::format("{}: line {}: keys must be plain strings", where, item.first.Mark().line + 1));
+      }
+      result[item.first.Scalar()] = from_yaml(item.second, depth + 1, nodes, where);
+    }
+    return result;
+  }
+  case YAML::NodeType::Sequence: {
+    json result = json::array();
+    for (const auto& item : node) {
+      result.push_back(from_yaml(item, depth + 1, nodes, where));
+    }
+    return result;
+  }
+  case YAML::NodeType::Scalar: {
+    // A quoted scalar has the tag "!" and stays a string.
+    if (node.Tag() != "!") {
+      if (auto value = yaml_plain_scalar(node.Scalar())) {
+        return *value;
+      }
+    }
+    return node.Scalar();
+  }
+  default:
+    return nullptr;
+  }
+}
+
+std::string
+format_for(const std::filesystem::path& path)
+{
+  auto ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == ".toml") {
+    return "toml";
+  }
+  if (ext == ".yaml" || ext == ".yml") {
+    return "yaml";
+  }
+  if (ext == ".json") {
+    return "json";
+  }
+  return "";
+}
+
+} // namespace
+
+json
+parse_document(std::string_view text, std::string_view format, const std::string& where)
+{
+  if (text.find('\0') != std::string_view::npos) {
+    throw DescriptorError(where + ": not a text file (contains a NUL byte)");
+  }
+  if (format != "toml" && bracket_depth(text) > k_max_depth) {
+    throw DescriptorError(fmt::format("{}: nested more than {} levels deep", where, k_max_depth));
+  }
+  if (format == "toml") {
+    try {
+      return from_toml(toml::parse(text, where));
+    } catch (const toml::parse_error& e) {
+      throw DescriptorError(fmt::format("{}:{}:{}: invalid TOML: {}",
+                                        where, e.source().begin.line, e.source().begin.column, e.description()));
+    }
+  }
+  if (format == "yaml") {
+    try {
+      std::size_t nodes = 0;
+      return from_yaml(YAML::Load(std::string(text)), 0, nodes, where);
+    } catch (const YAML::Exception& e) {
+      throw DescriptorError(fmt::format("{}:{}:{}: invalid YAML: {}", where, e.mark.line + 1, e.mark.column + 1, e.msg));
+    }
+  }
+  if (format == "json") {
+    try {
+      return json::parse(text, [](int depth, json::parse_event_t, json&) {
+        if (depth > k_max_depth) {
+          throw DescriptorError("too deep");
+        }
+        return true;
+      });
+    } catch (const json::parse_error& e) {
+      // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
+      std::string what = e.what();
+      const auto pos = what.find("] ");
+      throw DescriptorError(fmt::format("{}: invalid JSON: {}", where, pos == std::string::npos ? what : what.substr(pos + 2)));
+    } catch (const DescriptorError&) {
+      throw DescriptorError(fmt::format("{}: nested more than {} levels deep", where, k_max_depth));
+    }
+  }
+  throw DescriptorError(fmt::format("{}: unknown descriptor format '{}'", where, format));
+}
+
+Descriptor
+read_descriptor(const std::filesystem::path& path)
+{
+  const std::string where = path.string();
+  const auto format = format_for(path);
+  if (format.empty()) {
+    throw DescriptorError(fmt::format(
+      "{}: unknown descriptor format '{}'; name the file .toml, .yaml, .yml or .json", where, path.extension().string()));
+  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw DescriptorError(where + ": is a directory, not a descriptor file");
+  }
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    throw DescriptorError(fmt::format("{}: cannot read: {}", where, ec.message()));
+  }
+  if (size > k_max_descriptor_size) {
+    throw DescriptorError(fmt::format("{}: file is {} bytes; descriptors are limited to {} bytes",
+                                      where, size, k_max_descriptor_size));
+  }
+  std::optional<std::string> text;
+  try {
+    text = read_file(path);
+  } catch (const Error& e) {
+    throw DescriptorError(fmt::format("{}: cannot read: {}", where, e.what()));
+  }
+  if (!text) {
+    throw DescriptorError(where + ": cannot read: No such file or directory");
+  }
+  auto descriptor = make_descriptor(parse_document(*text, format, where), path);
+  descriptor.format = format;
+  descriptor.text = std::move(*text);
+  return descriptor;
+}
+
+Descriptor
+make_descriptor(const json& document, const std::filesystem::path& source)
+{
+  const std::string where = source.string();
+  if (!document.is_object() || document.empty()) {
+    throw DescriptorError(where + ": expected one top-level table naming the manageable type, e.g. [task]");
+  }
+  if (document.size() != 1) {
+    std::string keys;
+    for (const auto& item : document.items()) {
+      keys += (keys.empty() ? "'" : ", '") + item.key() + "'";
+    }
+    throw DescriptorError(fmt::format(
+      "{}: expected one top-level table naming the manageable type, found {}: {}", where, document.size(), keys));
+  }
+  Descriptor descriptor;
+  descriptor.source = source;
+  descriptor.type = document.begin().key();
+  descriptor.body = document.begin().value();
+  if (!is_valid_type_name(descriptor.type)) {
+    throw DescriptorError(fmt::format(
+      "{}: '{}' is not a manageable type name; use lower-case letters, digits and '_', e.g. task", where, descriptor.type));
+  }
+  if (!descriptor.body.is_object()) {
+    throw DescriptorError(fmt::format("{}: {}: expected a table, got {}", where, descriptor.type, type_name_of(descriptor.body)));
+  }
+  Section section(descriptor.body, where, descriptor.type);
+  descriptor.id = section.require_string("id");
+  if (!is_valid_id(descriptor.id)) {
+    throw DescriptorError(fmt::format(
+      "{}: '{}' is not a valid ID; use 1-64 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'",
+      section.where("id"), descriptor.id));
+  }
+  descriptor.comment = section.optional_string("comment").value_or("");
+  return descriptor;
+}
+
+bool
+is_valid_id(std::string_view id)
+{
+  if (id.empty() || id.size() > 64 || id[0] == '.' || id[0] == '-') {
+    return false;
+  }
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+Section::Section(const json& node, std::string file, std::string path)
+  : m_node(node), m_file(std::move(file)), m_path(std::move(path))
+{
+}
+
+std::string
+Section::where() const
+{
+  return m_file + ": " + m_path;
+}
+
+std::string
+Section::where(std::string_view key) const
+{
+  return fmt::format("{}: {}.{}", m_file, m_path, key);
+}
+
+bool
+Section::has(std::string_view key) const
+{
+  return m_node.is_object() && m_node.contains(key);
+}
+
+std::string
+Section::require_string(std::string_view key, bool allow_empty) const
+{
+  if (!has(key)) {
+    throw DescriptorError(fmt::format("{}: missing key '{}'", where(), key));
+  }
+  auto value = optional_string(key);
+  if (!allow_empty && value->empty()) {
+    throw DescriptorError(where(key) + ": must not be empty");
+  }
+  return *value;
+}
+
+std::optional<std::string>
+Section::optional_string(std::string_view key) const
+{
+  if (!has(key)) {
+    return std::nullopt;
+  }
+  const auto& value = m_node.at(std::string(key));
+  if (!value.is_string()) {
+    throw DescriptorError(fmt::format("{}: expected a string, got {}", where(key), type_name_of(value)));
+  }
+  return value.get<std::string>();
+}
+
+bool
+Section::optional_bool(std::string_view key, bool fallback) const
+{
+  if (!has(key)) {
+    return fallback;
+  }
+  const auto& value = m_node.at(std::string(key));
+  if (!value.is_boolean()) {
+    throw DescriptorError(fmt::format("{}: expected true or false, got {}", where(key), type_name_of(value)));
+  }
+  return value.get<bool>();
+}
+
+std::optional<double>
+Section::optional_number(std::string_view key) const
+{
+  if (!has(key)) {
+    return std::nullopt;
+  }
+  const auto& value = m_node.at(std::string(key));
+  if (!value.is_number() || !std::isfinite(value.get<double>())) {
+    throw DescriptorError(fmt::format("{}: expected a number, got {}", where(key), type_name_of(value)));
+  }
+  return value.get<double>();
+}
+
+Section
+Section::require_table(std::string_view key) const
+{
+  if (!has(key)) {
+    throw DescriptorError(fmt::format("{}: missing table '{}'", where(), key));
+  }
+  const auto& value = m_node.at(std::string(key));
+  if (!value.is_object()) {
+    throw DescriptorError(fmt::format("{}: expected a table, got {}", where(key), type_name_of(value)));
+  }
+  return Section(value, m_file, m_path + "." + std::string(key));
+}
+
+std::vector<std::string>
+Section::unknown_keys(std::initializer_list<std::string_view> known) const
+{
+  std::vector<std::string> result;
+  for (const auto& item : m_node.items()) {
+    if (std::find(known.begin(), known.end(), item.key()) == known.end()) {
+      result.push_back(item.key());
+    }
+  }
+  return result;
+}
+
+} // namespace spmi

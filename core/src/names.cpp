@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+#include <spmi/names.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace spmi {
+
+namespace {
+
+bool
+is_lower_or_digit(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+} // namespace
+
+std::string_view
+kind_suffix(PluginKind kind)
+{
+  switch (kind) {
+  case PluginKind::manageable:
+    return "Manageable";
+  case PluginKind::backend:
+    return "Backend";
+  case PluginKind::wrapper:
+    return "Wrapper";
+  }
+  return "";
+}
+
+std::string_view
+kind_name(PluginKind kind)
+{
+  switch (kind) {
+  case PluginKind::manageable:
+    return "manageable";
+  case PluginKind::backend:
+    return "backend";
+  case PluginKind::wrapper:
+    return "wrapper";
+  }
+  return "";
+}
+
+bool
+is_valid_type_name(std::string_view type)
+{
+  if (type.empty() || type.size() > 64 || !(type[0] >= 'a' && type[0] <= 'z')) {
+    return false;
+  }
+  char previous = 0;
+  for (char c : type) {
+    if (c == '_') {
+      if (previous == '_') {
+        return false;
+      }
+    } else if (!is_lower_or_digit(c)) {
+      return false;
+    }
+    previous = c;
+  }
+  return previous != '_';
+}
+
+std::string
+class_name_for(std::string_view type, PluginKind kind)
+{
+  std::string result;
+  bool upper = true;
+  for (char c : type) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    result += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    upper = false;
+  }
+  result += kind_suffix(kind);
+  return result;
+}
+
+std::optional<ClassName>
+parse_class_name(std::string_view name)
+{
+  for (auto kind : {PluginKind::manageable, PluginKind::backend, PluginKind::wrapper}) {
+    const auto suffix = kind_suffix(kind);
+    if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix) {
+      continue;
+    }
+    const auto stem = name.substr(0, name.size() - suffix.size());
+    if (!(stem[0] >= 'A' && stem[0] <= 'Z')) {
+      return std::nullopt;
+    }
+    std::string type;
+    for (char c : stem) {
+      if (c >= 'A' && c <= 'Z') {
+        if (!type.empty()) {
+          type += '_';
+        }
+        type += static_cast<char>(c - 'A' + 'a');
+      } else if (is_lower_or_digit(c)) {
+        type += c;
+      } else {
+        return std::nullopt;
+      }
+    }
+    // Only names that map back to themselves ("HTTPBackend" would not) are plugin classes.
+    if (!is_valid_type_name(type) || class_name_for(type, kind) != name) {
+      return std::nullopt;
+    }
+    return ClassName{kind, type};
+  }
+  return std::nullopt;
+}
+
+std::size_t
+edit_distance(std::string_view a, std::string_view b)
+{
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::optional<std::string>
+closest_match(std::string_view word, const std::vector<std::string>& candidates)
+{
+  std::optional<std::string> best;
+  std::size_t best_distance = 0;
+  for (const auto& candidate : candidates) {
+    const auto distance = edit_distance(word, candidate);
+    if (!best || distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  // A likely typo: at most a third of the word differs (and at least one edit is allowed).
+  if (best && best_distance <= std::max<std::size_t>(1, word.size() / 3)) {
+    return best;
+  }
+  return std::nullopt;
+}
+
+} // namespace spmi

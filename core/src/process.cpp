@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+#include <spmi/errors.hpp>
+#include <spmi/process.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace spmi::process {
+
+namespace {
+
+struct SignalEntry
+{
+  int number;
+  const char* name;
+};
+
+constexpr std::array<SignalEntry, 20> k_signals{{
+  {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+  {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+  {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+  {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGCHLD, "SIGCHLD"},
+  {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"}, {SIGTSTP, "SIGTSTP"}, {SIGXCPU, "SIGXCPU"},
+}};
+
+// posix_spawn file actions and attributes, destroyed on every path.
+class SpawnSetup
+{
+public:
+  SpawnSetup()
+  {
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attributes);
+  }
+  ~SpawnSetup()
+  {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+};
+
+void
+check(int rc, const char* call)
+{
+  if (rc != 0) {
+    throw SystemError(fmt::format("{} failed: {}", call, std::strerror(rc)));
+  }
+}
+
+} // namespace
+
+pid_t
+spawn(const SpawnOptions& options)
+{
+  if (options.argv.empty()) {
+    throw SystemError("spawn: empty argv");
+  }
+  std::string program = options.argv[0];
+  if (program.find('/') == std::string::npos) {
+    auto found = find_in_path(program);
+    if (!found) {
+      throw SystemError(fmt::format("cannot run '{}': not found in PATH", program));
+    }
+    program = found->string();
+  }
+
+  SpawnSetup setup;
+  const std::array<int, 3> fds{options.stdin_fd, options.stdout_fd, options.stderr_fd};
+  for (int target = 0; target < 3; ++target) {
+    if (fds[target] < 0) {
+      check(posix_spawn_file_actions_addopen(&setup.actions, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0),
+            "posix_spawn_file_actions_addopen");
+    } else if (fds[target] == target) {
+      // dup2 onto itself would not clear FD_CLOEXEC; go through a spare descriptor instead.
+      check(posix_spawn_file_actions_adddup2(&setup.actions, target, 1000 + target), "posix_spawn_file_actions_adddup2");
+      check(posix_spawn_file_actions_adddup2(&setup.actions, 1000 + target, target), "posix_spawn_file_actions_adddup2");
+    } else {
+      check(posix_spawn_file_actions_adddup2(&setup.actions, fds[target], target), "posix_spawn_file_actions_adddup2");
+    }
+  }
+  // No descriptor of ours leaks into the child (locks, pipes, the state directory).
+  check(posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3), "posix_spawn_file_actions_addclosefrom_np");
+  if (options.cwd) {
+    check(posix_spawn_file_actions_addchdir_np(&setup.actions, options.cwd->c_str()), "posix_spawn_file_actions_addchdir_np");
+  }
+
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigset_t all_default;
+  sigfillset(&all_default);
+  sigdelset(&all_default, SIGKILL);
+  sigdelset(&all_default, SIGSTOP);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (options.new_session) {
+    flags |= POSIX_SPAWN_SETSID;
+  }
+  check(posix_spawnattr_setsigmask(&setup.attributes, &empty), "posix_spawnattr_setsigmask");
+  check(posix_spawnattr_setsigdefault(&setup.attributes, &all_default), "posix_spawnattr_setsigdefault");
+  check(posix_spawnattr_setflags(&setup.attributes, flags), "posix_spawnattr_setflags");
+
+  std::vector<char*> argv;
+  argv.reserve(options.argv.size() + 1);
+  for (const auto& arg : options.argv) {
+    argv.push_back(const_cast<char*>(arg.c_str()));
+  }
+  argv.push_back(nullptr);
+
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attributes, argv.data(), environ);
+  if (rc != 0) {
+    throw SystemError(fmt::format("cannot run '{}': {}", program, std::strerror(rc)));
+  }
+  return pid;
+}
+
+ExitStatus
+decode_wait_status(int status)
+{
+  ExitStatus result;
+  if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+  } else if (WIFEXITED(status)) {
+    result.code = WEXITSTATUS(status);
+  }
+  return result;
+}
+
+ExitStatus
+wait(pid_t pid)
+{
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      throw_errno(fmt::format("waitpid({})", pid));
+    }
+  }
+  return decode_wait_status(status);
+}
+
+std::optional<ExitStatus>
+try_wait(pid_t pid)
+{
+  int status = 0;
+  pid_t rc;
+  while ((rc = waitpid(pid, &status, WNOHANG)) < 0) {
+    if (errno != EINTR) {
+      throw_errno(fmt::format("waitpid({})", pid));
+    }
+  }
+  if (rc == 0) {
+    return std::nullopt;
+  }
+  return decode_wait_status(status);
+}
+
+bool
+signal_group(pid_t pgid, int signo)
+{
+  if (pgid <= 1) {
+    return false;  // never signal "every process" or init
+  }
+  return ::kill(-pgid, signo) == 0;
+}
+
+bool
+is_running(pid_t pid)
+{
+  if (pid <= 0 || ::kill(pid, 0) != 0) {
+    return errno == EPERM;
+  }
+  // A zombie still answers kill(pid, 0); look at its state in /proc.
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return true;
+  }
+  char buffer[512];
+  const ssize_t n = ::read(fd, buffer, sizeof(buffer) - 1);
+  ::close(fd);
+  if (n <= 0) {
+    return true;
+  }
+  buffer[n] = '\0';
+  const char* paren = std::strrchr(buffer, ')');
+  return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
+std::string
+signal_name(int signo)
+{
+  for (const auto& entry : k_signals) {
+    if (entry.number == signo) {
+      return entry.name;
+    }
+  }
+  return fmt::format("signal {}", signo);
+}
+
+std::optional<int>
+parse_signal(std::string_view name)
+{
+  std::string upper;
+  for (char c : name) {
+    upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  if (!upper.empty() && std::all_of(upper.begin(), upper.end(), ::isdigit)) {
+    const int number = std::stoi(upper);
+    if (number > 0 && number < NSIG) {
+      return number;
+    }
+    return std::nullopt;
+  }
+  if (upper.rfind("SIG", 0) != 0) {
+    upper = "SIG" + upper;
+  }
+  for (const auto& entry : k_signals) {
+    if (upper == entry.name) {
+      return entry.number;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::filesystem::path>
+find_in_path(const std::string& name)
+{
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (true) {
+    const auto colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    if (dir.empty()) {
+      dir = ".";
+    }
+    const auto candidate = std::filesystem::path(dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate)) {
+      return candidate;
+    }
+    if (colon == std::string_view::npos) {
+      return std::nullopt;
+    }
+    dirs.remove_prefix(colon + 1);
+  }
+}
+
+std::filesystem::path
+self_exe()
+{
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    throw SystemError("cannot find spmi's own executable: /proc/self/exe: " + ec.message());
+  }
+  return path;
+}
+
+void
+sleep_for(std::chrono::microseconds duration)
+{
+  std::this_thread::sleep_for(duration);
+}
+
+} // namespace spmi::process

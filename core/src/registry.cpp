@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+#include <spmi/errors.hpp>
+#include <spmi/process.hpp>
+#include <spmi/registry.hpp>
+
+#include <fmt/format.h>
+
+// Boost 1.74 with BOOST_DLL_USE_STD_FS: library_info.hpp needs <vector> first.
+#include <vector>
+#include <boost/dll/library_info.hpp>
+#include <boost/dll/shared_library.hpp>
+
+#include <algorithm>
+#include <map>
+
+namespace spmi {
+
+namespace fs = std::filesystem;
+
+struct PluginRegistry::Impl
+{
+  bool scanned = false;
+  std::vector<PluginInfo> plugins;
+  std::vector<RejectedPlugin> rejected;
+  std::map<fs::path, boost::dll::shared_library> libraries;  // loaded, never unloaded early
+};
+
+namespace {
+
+std::vector<fs::path>
+plugin_files(const fs::path& dir)
+{
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".so" && it->is_regular_file(ec)) {
+      files.push_back(it->path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Runs a plugin's code, turning whatever it throws into a spmi error.
+template<typename Fn>
+auto
+guarded(const std::string& what, Fn&& fn)
+{
+  try {
+    return fn();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw PluginError(fmt::format("{} failed: {}", what, e.what()));
+  } catch (...) {
+    throw PluginError(what + " threw an unknown exception");
+  }
+}
+
+} // namespace
+
+std::vector<fs::path>
+PluginRegistry::default_dirs()
+{
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("SPMI_PLUGIN_PATH"); env && *env) {
+    std::string_view rest = env;
+    while (true) {
+      const auto colon = rest.find(':');
+      if (auto entry = rest.substr(0, colon); !entry.empty()) {
+        dirs.emplace_back(entry);
+      }
+      if (colon == std::string_view::npos) {
+        break;
+      }
+      rest.remove_prefix(colon + 1);
+    }
+  }
+  try {
+    dirs.push_back((process::self_exe().parent_path() / SPMI_PLUGIN_DIR_FROM_BIN).lexically_normal());
+  } catch (const Error&) {
+    // Without /proc only $SPMI_PLUGIN_PATH is searched.
+  }
+  return dirs;
+}
+
+PluginRegistry::PluginRegistry(std::vector<fs::path> dirs) : m_dirs(std::move(dirs)), m_impl(std::make_unique<Impl>()) {}
+
+PluginRegistry::~PluginRegistry() = default;
+
+const std::vector<PluginInfo>&
+PluginRegistry::plugins()
+{
+  scan();
+  return m_impl->plugins;
+}
+
+const std::vector<RejectedPlugin>&
+PluginRegistry::rejected()
+{
+  scan();
+  return m_impl->rejected;
+}
+
+void
+PluginRegistry::scan()
+{
+  if (m_impl->scanned) {
+    return;
+  }
+  m_impl->scanned = true;
+  const std::string stamp = SPMI_ABI_STAMP;
+  for (const auto& dir : m_dirs) {
+    for (const auto& file : plugin_files(dir)) {
+      std::vector<std::string> symbols;
+      try {
+        boost::dll::library_info info(file, true);
+        symbols = info.symbols("spmi");
+      } catch (const std::exception& e) {
+        m_impl->rejected.push_back({file, fmt::format("not a loadable shared object ({})", e.what())});
+        continue;
+      }
+      if (symbols.empty()) {
+        m_impl->rejected.push_back({file, "exports no spmi plugin (no 'spmi' section)"});
+        continue;
+      }
+      const auto stamp_it = std::find_if(symbols.begin(), symbols.end(),
+                                         [](const std::string& s) { return s.rfind("spmi_abi_", 0) == 0; });
+      if (stamp_it == symbols.end()) {
+        m_impl->rejected.push_back({file, "has no spmi ABI stamp; build it with the SPMI_EXPORT_* macros"});
+        continue;
+      }
+      if (*stamp_it != stamp) {
+        m_impl->rejected.push_back(
+          {file, fmt::format("was built for {}, this spmi needs {}; rebuild the plugin", *stamp_it, stamp)});
+        continue;
+      }
+      for (const auto& symbol : symbols) {
+        if (symbol.rfind("spmi_abi_", 0) == 0) {
+          continue;
+        }
+        auto parsed = parse_class_name(symbol);
+        if (!parsed) {
+          m_impl->rejected.push_back(
+            {file, fmt::format("exports '{}', which is not a ...Manageable, ...Backend or ...Wrapper class name", symbol)});
+          continue;
+        }
+        auto earlier = std::find_if(m_impl->plugins.begin(), m_impl->plugins.end(),
+                                    [&](const PluginInfo& p) { return p.class_name == symbol; });
+        if (earlier != m_impl->plugins.end()) {
+          const bool same_dir = earlier->file.parent_path() == file.parent_path();
+          m_impl->rejected.push_back(
+            {file, fmt::format("{} {} is {} by {}", kind_name(parsed->kind), symbol,
+                               same_dir ? "exported twice in one directory; remove one of them, first" : "shadowed",
+                               earlier->file.string())});
+          continue;
+        }
+        m_impl->plugins.push_back({symbol, parsed->kind, parsed->type, file});
+      }
+    }
+  }
+}
+
+std::optional<PluginInfo>
+PluginRegistry::find(PluginKind kind, const std::string& type)
+{
+  scan();
+  const auto name = class_name_for(type, kind);
+  for (const auto& plugin : m_impl->plugins) {
+    if (plugin.class_name == name) {
+      return plugin;
+    }
+  }
+  return std::nullopt;
+}
+
+void*
+PluginRegistry::resolve(PluginKind kind, const std::string& type, const PluginContext& context)
+{
+  const std::string where = kind == PluginKind::manageable ? context.section.where() : context.section.where("type");
+  if (!is_valid_type_name(type)) {
+    throw DescriptorError(fmt::format("{}: '{}' is not a {} type name; use lower-case letters, digits and '_'",
+                                      where, type, kind_name(kind)));
+  }
+  auto found = find(kind, type);
+  if (!found) {
+    std::vector<std::string> installed;
+    for (const auto& plugin : m_impl->plugins) {
+      if (plugin.kind == kind) {
+        installed.push_back(plugin.type);
+      }
+    }
+    std::string dirs;
+    for (const auto& dir : m_dirs) {
+      dirs += (dirs.empty() ? "" : ":") + dir.string();
+    }
+    std::string hint;
+    if (auto suggestion = closest_match(type, installed)) {
+      hint = fmt::format("; did you mean '{}'?", *suggestion);
+    }
+    throw DescriptorError(fmt::format("{}: unknown {} type '{}': no plugin exports class {} (searched {}){}; installed {}s: {}",
+                                      where, kind_name(kind), type, class_name_for(type, kind), dirs, hint,
+                                      kind_name(kind), installed.empty() ? "none" : fmt::format("{}", fmt::join(installed, ", "))));
+  }
+  auto library = m_impl->libraries.find(found->file);
+  if (library == m_impl->libraries.end()) {
+    try {
+      library = m_impl->libraries
+                  .emplace(found->file, boost::dll::shared_library(found->file, boost::dll::load_mode::rtld_now))
+                  .first;
+    } catch (const std::exception& e) {
+      throw PluginError(fmt::format("cannot load plugin {} for {} '{}': {}", found->file.string(), kind_name(kind), type,
+                                    e.what()));
+    }
+  }
+  try {
+    return &library->second.get<void*>(found->class_name);
+  } catch (const std::exception& e) {
+    throw PluginError(fmt::format("plugin {} lists {} but does not export it: {}", found->file.string(),
+                                  found->class_name, e.what()));
+  }
+}
+
+// The alias is a `const void*` variable holding the factory's address.
+#define SPMI_CREATE(Kind, Type, FactoryType)                                                                 \
+  auto* alias = static_cast<const void**>(resolve(PluginKind::Kind, type, context));                          \
+  auto* factory = reinterpret_cast<FactoryType*>(const_cast<void*>(*alias));                                  \
+  const auto what = fmt::format("{} {}", kind_name(PluginKind::Kind), class_name_for(type, PluginKind::Kind)); \
+  auto object = guarded(what, [&] { return factory(context); });                                              \
+  if (!object) {                                                                                              \
+    throw PluginError(what + " returned no object");                                                          \
+  }                                                                                                           \
+  return object;
+
+std::unique_ptr<Manageable>
+PluginRegistry::create_manageable(const std::string& type, const PluginContext& context)
+{
+  SPMI_CREATE(manageable, Manageable, ManageableFactory)
+}
+
+std::unique_ptr<Backend>
+PluginRegistry::create_backend(const std::string& type, const PluginContext& context)
+{
+  SPMI_CREATE(backend, Backend, BackendFactory)
+}
+
+std::unique_ptr<Wrapper>
+PluginRegistry::create_wrapper(const std::string& type, const PluginContext& context)
+{
+  SPMI_CREATE(wrapper, Wrapper, WrapperFactory)
+}
+
+#undef SPMI_CREATE
+
+} // namespace spmi

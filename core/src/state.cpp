@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: MIT
+#include <spmi/descriptor.hpp>
+#include <spmi/errors.hpp>
+#include <spmi/state.hpp>
+
+#include <fmt/format.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <random>
+
+namespace spmi {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// A file descriptor closed on destruction.
+class Fd
+{
+public:
+  explicit Fd(int fd) : m_fd(fd) {}
+  ~Fd()
+  {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return m_fd; }
+  int release() { return std::exchange(m_fd, -1); }
+
+private:
+  int m_fd;
+};
+
+std::string
+unique_suffix()
+{
+  static std::atomic<unsigned> counter{0};
+  static const unsigned seed = std::random_device{}();
+  return fmt::format("{}-{}-{}", ::getpid(), seed, counter++);
+}
+
+json
+parse_state_file(const fs::path& path, const std::string& text)
+{
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw StateError(fmt::format("{}: corrupt state file ({}); `spmi clean` the manageable and load it again",
+                                 path.string(), e.what()));
+  }
+}
+
+template<typename T>
+T
+field(const json& j, const char* key, T fallback)
+{
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return fallback;
+  }
+  return it->get<T>();
+}
+
+} // namespace
+
+double
+to_epoch(TimePoint t)
+{
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  return static_cast<double>(ms) / 1000.0;
+}
+
+TimePoint
+from_epoch(double seconds)
+{
+  return TimePoint(std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000.0))));
+}
+
+DirLock::DirLock(DirLock&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
+
+DirLock&
+DirLock::operator=(DirLock&& other) noexcept
+{
+  if (this != &other) {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = std::exchange(other.m_fd, -1);
+  }
+  return *this;
+}
+
+DirLock::~DirLock()
+{
+  if (m_fd >= 0) {
+    ::close(m_fd);  // releases the flock
+  }
+}
+
+ManageableDir::ManageableDir(fs::path path) : m_path(std::move(path)) {}
+
+DirLock
+ManageableDir::lock() const
+{
+  const auto path = m_path / "lock";
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) {
+      throw StateError(fmt::format("manageable '{}' is not loaded (it was cleaned meanwhile)", id()));
+    }
+    throw_errno("cannot open " + path.string());
+  }
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      throw_errno("cannot lock " + path.string());
+    }
+  }
+  return DirLock(fd.release());
+}
+
+bool
+ManageableDir::is_active() const
+{
+  const auto path = m_path / "alive";
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return false;
+  }
+  struct flock query {};
+  query.l_type = F_WRLCK;
+  query.l_whence = SEEK_SET;
+  if (::fcntl(fd.get(), F_OFD_GETLK, &query) != 0) {
+    throw_errno("cannot test the lock on " + path.string());
+  }
+  return query.l_type != F_UNLCK;
+}
+
+bool
+ManageableDir::hold_alive_lock() const
+{
+  const auto path = m_path / "alive";
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.get() < 0) {
+    throw_errno("cannot open " + path.string());
+  }
+  struct flock request {};
+  request.l_type = F_WRLCK;
+  request.l_whence = SEEK_SET;
+  if (::fcntl(fd.get(), F_OFD_SETLK, &request) != 0) {
+    if (errno == EAGAIN || errno == EACCES) {
+      return false;
+    }
+    throw_errno("cannot lock " + path.string());
+  }
+  fd.release();  // held until this process exits
+  return true;
+}
+
+json
+ManageableDir::read_meta() const
+{
+  auto text = read_file(meta_path());
+  if (!text) {
+    throw StateError(fmt::format("manageable '{}' is not loaded", id()));
+  }
+  return parse_state_file(meta_path(), *text);
+}
+
+std::optional<LaunchRecord>
+ManageableDir::read_launch() const
+{
+  auto text = read_file(launch_path());
+  if (!text) {
+    return std::nullopt;
+  }
+  const auto j = parse_state_file(launch_path(), *text);
+  try {
+    LaunchRecord record;
+    record.token = field<std::string>(j, "token", "");
+    record.backend_id = field<std::string>(j, "backend_id", "");
+    record.launched_at = from_epoch(field<double>(j, "launched_at", 0));
+    return record;
+  } catch (const json::exception& e) {
+    throw StateError(fmt::format("{}: corrupt state file ({})", launch_path().string(), e.what()));
+  }
+}
+
+std::optional<RunRecord>
+ManageableDir::read_run() const
+{
+  auto text = read_file(run_path());
+  if (!text) {
+    return std::nullopt;
+  }
+  const auto j = parse_state_file(run_path(), *text);
+  try {
+    RunRecord record;
+    record.token = field<std::string>(j, "token", "");
+    record.wrapper_pid = field<long>(j, "wrapper_pid", 0);
+    record.pid = field<long>(j, "pid", 0);
+    record.started_at = from_epoch(field<double>(j, "started_at", 0));
+    if (j.contains("finished_at") && !j["finished_at"].is_null()) {
+      record.finished_at = from_epoch(j["finished_at"].get<double>());
+    }
+    if (j.contains("exit_code") && !j["exit_code"].is_null()) {
+      record.exit_code = j["exit_code"].get<int>();
+    }
+    if (j.contains("exit_signal") && !j["exit_signal"].is_null()) {
+      record.exit_signal = j["exit_signal"].get<int>();
+    }
+    record.error = field<std::string>(j, "error", "");
+    return record;
+  } catch (const json::exception& e) {
+    throw StateError(fmt::format("{}: corrupt state file ({})", run_path().string(), e.what()));
+  }
+}
+
+void
+ManageableDir::write_launch(const LaunchRecord& record) const
+{
+  json j{{"token", record.token},
+         {"backend_id", record.backend_id},
+         {"launched_at", to_epoch(record.launched_at)}};
+  write_file_atomic(launch_path(), j.dump() + "\n");
+}
+
+void
+ManageableDir::write_run(const RunRecord& record) const
+{
+  json j{{"token", record.token},
+         {"wrapper_pid", record.wrapper_pid},
+         {"pid", record.pid},
+         {"started_at", to_epoch(record.started_at)},
+         {"finished_at", record.finished_at ? json(to_epoch(*record.finished_at)) : json(nullptr)},
+         {"exit_code", record.exit_code ? json(*record.exit_code) : json(nullptr)},
+         {"exit_signal", record.exit_signal ? json(*record.exit_signal) : json(nullptr)},
+         {"error", record.error}};
+  write_file_atomic(run_path(), j.dump() + "\n");
+}
+
+std::vector<std::string>
+ManageableDir::tail(const fs::path& path, std::size_t lines)
+{
+  std::vector<std::string> result;
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0 || lines == 0) {
+    return result;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return result;
+  }
+  constexpr off_t k_window = 64 * 1024;
+  const off_t start = std::max<off_t>(0, st.st_size - k_window);
+  std::string data(static_cast<std::size_t>(st.st_size - start), '\0');
+  const ssize_t n = ::pread(fd.get(), data.data(), data.size(), start);
+  if (n <= 0) {
+    return result;
+  }
+  data.resize(static_cast<std::size_t>(n));
+  if (!data.empty() && data.back() == '\n') {
+    data.pop_back();
+  }
+  std::size_t end = data.size();
+  while (result.size() < lines) {
+    const auto newline = end == 0 ? std::string::npos : data.rfind('\n', end - 1);
+    const std::size_t begin = newline == std::string::npos ? 0 : newline + 1;
+    if (begin == 0 && start > 0 && newline == std::string::npos) {
+      break;  // a partial first line of the window
+    }
+    result.push_back(data.substr(begin, end - begin));
+    if (newline == std::string::npos) {
+      break;
+    }
+    end = newline;
+  }
+  std::reverse(result.begin(), result.end());
+  return result;
+}
+
+fs::path
+StateStore::default_root()
+{
+  if (const char* env = std::getenv("SPMI_PATH"); env && *env) {
+    return env;
+  }
+  const char* home = std::getenv("HOME");
+  if (!home || !*home) {
+    const passwd* pw = ::getpwuid(::getuid());
+    home = pw ? pw->pw_dir : "/";
+  }
+  return fs::path(home) / ".spmi";
+}
+
+StateStore::StateStore(fs::path root) : m_root(std::move(root)) {}
+
+void
+StateStore::ensure_root() const
+{
+  if (::mkdir(m_root.c_str(), 0700) == 0 || errno == EEXIST) {
+    return;
+  }
+  if (errno == ENOENT) {
+    std::error_code ec;
+    fs::create_directories(m_root.parent_path(), ec);
+    if (::mkdir(m_root.c_str(), 0700) == 0 || errno == EEXIST) {
+      return;
+    }
+  }
+  throw_errno("cannot create the state directory " + m_root.string() + " (set SPMI_PATH to another place?)");
+}
+
+std::vector<std::string>
+StateStore::ids() const
+{
+  std::vector<std::string> result;
+  DIR* dir = ::opendir(m_root.c_str());
+  if (!dir) {
+    if (errno == ENOENT) {
+      return result;
+    }
+    throw_errno("cannot read the state directory " + m_root.string());
+  }
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.' || !is_valid_id(entry->d_name)) {
+      continue;
+    }
+    if (entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN) {
+      continue;
+    }
+    result.emplace_back(entry->d_name);
+  }
+  ::closedir(dir);
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+bool
+StateStore::contains(const std::string& id) const
+{
+  return is_valid_id(id) && ::access((m_root / id / "manageable.json").c_str(), F_OK) == 0;
+}
+
+ManageableDir
+StateStore::dir(const std::string& id) const
+{
+  return ManageableDir(m_root / id);
+}
+
+void
+StateStore::register_all(const std::vector<Descriptor>& descriptors) const
+{
+  for (const auto& descriptor : descriptors) {
+    if (contains(descriptor.id)) {
+      auto meta = dir(descriptor.id).read_meta();
+      throw StateError(fmt::format("{}: manageable '{}' is already loaded (from {}); `spmi clean {}` first or use another id",
+                                   descriptor.source.string(), descriptor.id, field<std::string>(meta, "source", "?"),
+                                   descriptor.id));
+    }
+  }
+  ensure_root();
+  std::vector<fs::path> placed;
+  std::vector<fs::path> staged;
+  auto roll_back = [&] {
+    std::error_code ec;
+    for (const auto& path : placed) {
+      fs::remove_all(path, ec);
+    }
+    for (const auto& path : staged) {
+      fs::remove_all(path, ec);
+    }
+  };
+  try {
+    const auto now = to_epoch(Clock::now());
+    for (const auto& descriptor : descriptors) {
+      const auto temp = m_root / (".load-" + descriptor.id + "-" + unique_suffix());
+      if (::mkdir(temp.c_str(), 0700) != 0) {
+        throw_errno("cannot create " + temp.string());
+      }
+      staged.push_back(temp);
+      std::error_code ec;
+      const auto absolute = fs::absolute(descriptor.source, ec);
+      json meta{{"type", descriptor.type},
+                {"id", descriptor.id},
+                {"comment", descriptor.comment},
+                {"source", (ec ? descriptor.source : absolute).string()},
+                {"format", descriptor.format},
+                {"loaded_at", now},
+                {"body", descriptor.body}};
+      write_file_atomic(temp / ("descriptor." + descriptor.format), descriptor.text);
+      write_file_atomic(temp / "lock", "");
+      if (::mkfifo((temp / "stdin").c_str(), 0600) != 0) {
+        throw_errno("cannot create the stdin FIFO in " + temp.string());
+      }
+      // Written last: a directory without manageable.json is not a manageable.
+      write_file_atomic(temp / "manageable.json", meta.dump() + "\n");
+    }
+    for (std::size_t i = 0; i < descriptors.size(); ++i) {
+      const auto target = m_root / descriptors[i].id;
+      if (::renameat2(AT_FDCWD, staged[i].c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
+        if (errno == EEXIST || errno == ENOTEMPTY) {
+          throw StateError(fmt::format("{}: manageable '{}' is already loaded; `spmi clean {}` first or use another id",
+                                       descriptors[i].source.string(), descriptors[i].id, descriptors[i].id));
+        }
+        throw_errno("cannot create " + target.string());
+      }
+      placed.push_back(target);
+      staged[i].clear();
+    }
+  } catch (...) {
+    roll_back();
+    throw;
+  }
+}
+
+void
+StateStore::remove(const std::string& id) const
+{
+  const auto source = m_root / id;
+  const auto trash = m_root / (".clean-" + id + "-" + unique_suffix());
+  if (::rename(source.c_str(), trash.c_str()) != 0) {
+    throw_errno("cannot remove " + source.string());
+  }
+  std::error_code ec;
+  fs::remove_all(trash, ec);
+  if (ec) {
+    throw SystemError(fmt::format("removed '{}', but could not delete {}: {}", id, trash.string(), ec.message()));
+  }
+}
+
+void
+write_file_atomic(const fs::path& path, const std::string& data, int mode)
+{
+  const auto temp = path.parent_path() / ("." + path.filename().string() + ".tmp-" + unique_suffix());
+  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (fd.get() < 0) {
+    throw_errno("cannot write " + temp.string());
+  }
+  std::size_t written = 0;
+  while (written < data.size()) {
+    const ssize_t n = ::write(fd.get(), data.data() + written, data.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int saved = errno;
+      ::unlink(temp.c_str());
+      errno = saved;
+      throw_errno("cannot write " + temp.string());
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0 || ::close(fd.release()) != 0) {
+    const int saved = errno;
+    ::unlink(temp.c_str());
+    errno = saved;
+    throw_errno("cannot write " + temp.string());
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(temp.c_str());
+    errno = saved;
+    throw_errno("cannot replace " + path.string());
+  }
+}
+
+std::optional<std::string>
+read_file(const fs::path& path)
+{
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return std::nullopt;
+    }
+    throw_errno("cannot read " + path.string());
+  }
+  std::string result;
+  char buffer[16384];
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("cannot read " + path.string());
+    }
+    if (n == 0) {
+      break;
+    }
+    result.append(buffer, static_cast<std::size_t>(n));
+  }
+  return result;
+}
+
+} // namespace spmi

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// ScreenBackend: runs the wrapper in a detached GNU screen session; Backend ID = the session's pid.
+#include <spmi/errors.hpp>
+#include <spmi/plugin.hpp>
+#include <spmi/process.hpp>
+
+#include <fmt/format.h>
+
+namespace {
+
+using namespace spmi;
+
+class ScreenBackend final : public Backend
+{
+public:
+  explicit ScreenBackend(const PluginContext& context)
+  {
+    for (const auto& key : context.section.unknown_keys({"type"})) {
+      context.logger->warn("{}: ignoring unknown key '{}'", context.section.where(key), key);
+    }
+  }
+
+  std::string type() const override { return "screen"; }
+
+  LaunchResult launch(const LaunchSpec& spec) override
+  {
+    const auto screen = process::find_in_path("screen");
+    if (!screen) {
+      throw BackendError("backend 'screen': screen not found in PATH; install GNU screen (apt-get install screen) "
+                         "or use another backend type");
+    }
+    // -D -m: a detached session whose server is the process we start, so its pid is the Backend ID and
+    // its early exit tells that the launch failed.
+    process::SpawnOptions options;
+    options.argv = {screen->string(), "-D", "-m", "-S", spec.session_name};
+    options.argv.insert(options.argv.end(), spec.argv.begin(), spec.argv.end());
+    options.new_session = true;
+    pid_t pid = -1;
+    try {
+      pid = process::spawn(options);
+    } catch (const Error& e) {
+      throw BackendError(fmt::format("backend 'screen': {}", e.what()));
+    }
+    return LaunchResult{std::to_string(pid), pid};
+  }
+
+  bool signal(const RunRecord& run, int signo) override
+  {
+    return process::signal_group(static_cast<pid_t>(run.pid), signo);
+  }
+};
+
+std::unique_ptr<Backend>
+create(const PluginContext& context)
+{
+  return std::make_unique<ScreenBackend>(context);
+}
+
+} // namespace
+
+SPMI_EXPORT_BACKEND(ScreenBackend, create)

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// TaskManageable: one shell command, run by a wrapper inside a backend's session.
+#include <spmi/errors.hpp>
+#include <spmi/plugin.hpp>
+#include <spmi/process.hpp>
+#include <spmi/registry.hpp>
+
+#include <fmt/format.h>
+
+#include <csignal>
+
+namespace {
+
+using namespace spmi;
+
+class TaskManageable final : public Manageable
+{
+public:
+  explicit TaskManageable(const PluginContext& context)
+  {
+    const auto& section = context.section;
+    for (const auto& key : section.unknown_keys({"id", "comment", "backend", "wrapper"})) {
+      context.logger->warn("{}: ignoring unknown key '{}'", section.where(key), key);
+    }
+    const auto backend = section.require_table("backend");
+    m_backend = context.registry->create_backend(backend.require_string("type"),
+                                                 PluginContext{backend, context.logger, context.registry});
+    const auto wrapper = section.require_table("wrapper");
+    m_wrapper = context.registry->create_wrapper(wrapper.require_string("type"),
+                                                 PluginContext{wrapper, context.logger, context.registry});
+  }
+
+  std::string type() const override { return "task"; }
+
+  LaunchResult start(const ManageableDir& dir, const std::string& token) override
+  {
+    LaunchSpec spec;
+    spec.argv = {process::self_exe().string(), "__run", dir.path().string(), token};
+    spec.session_name = "spmi." + dir.id();
+    spec.dir = &dir;
+    return m_backend->launch(spec);
+  }
+
+  int run(const ManageableDir& dir, const std::string& token) override { return m_wrapper->run(dir, token); }
+
+  bool stop(const ManageableDir&, const RunRecord& run) override
+  {
+    return m_backend->signal(run, m_wrapper->stop_signal());
+  }
+
+  bool kill(const ManageableDir&, const RunRecord& run) override { return m_backend->signal(run, SIGKILL); }
+
+  std::chrono::milliseconds stop_timeout() const override { return m_wrapper->stop_timeout(); }
+
+  std::vector<StatusField> status_fields(const std::optional<LaunchRecord>& launch) const override
+  {
+    return {
+      {"Backend type", m_backend->type()},
+      {"Backend ID", launch ? launch->backend_id : "-"},
+      {"Wrapper type", m_wrapper->type()},
+      {"Command", m_wrapper->command()},
+    };
+  }
+
+private:
+  std::unique_ptr<Backend> m_backend;
+  std::unique_ptr<Wrapper> m_wrapper;
+};
+
+std::unique_ptr<Manageable>
+create(const PluginContext& context)
+{
+  return std::make_unique<TaskManageable>(context);
+}
+
+} // namespace
+
+SPMI_EXPORT_MANAGEABLE(TaskManageable, create)
