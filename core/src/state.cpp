@@ -402,13 +402,21 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
                 {"format", descriptor.format},
                 {"loaded_at", now},
                 {"body", descriptor.body}};
-      write_file_atomic(temp / ("descriptor." + descriptor.format), descriptor.text);
-      write_file_atomic(temp / "lock", "");
+      write_file_atomic(temp / ("descriptor." + descriptor.format), descriptor.text, false);
+      write_file_atomic(temp / "lock", "", false);
       if (::mkfifo((temp / "stdin").c_str(), 0600) != 0) {
         throw_errno("cannot create the stdin FIFO in " + temp.string());
       }
       // Written last: a directory without manageable.json is not a manageable.
-      write_file_atomic(temp / "manageable.json", meta.dump() + "\n");
+      write_file_atomic(temp / "manageable.json", meta.dump() + "\n", false);
+    }
+    // One sync of the file system for the whole batch, before any of it becomes visible.
+    if (const int root_fd = ::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); root_fd >= 0) {
+      const int rc = ::syncfs(root_fd);
+      ::close(root_fd);
+      if (rc != 0) {
+        throw_errno("cannot sync " + m_root.string());
+      }
     }
     for (std::size_t i = 0; i < descriptors.size(); ++i) {
       const auto target = m_root / descriptors[i].id;
@@ -444,10 +452,10 @@ StateStore::remove(const std::string& id) const
 }
 
 void
-write_file_atomic(const fs::path& path, const std::string& data, int mode)
+write_file_atomic(const fs::path& path, const std::string& data, bool sync)
 {
   const auto temp = path.parent_path() / ("." + path.filename().string() + ".tmp-" + unique_suffix());
-  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     throw_errno("cannot write " + temp.string());
   }
@@ -465,7 +473,7 @@ write_file_atomic(const fs::path& path, const std::string& data, int mode)
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd.get()) != 0 || ::close(fd.release()) != 0) {
+  if ((sync && ::fsync(fd.get()) != 0) || ::close(fd.release()) != 0) {
     const int saved = errno;
     ::unlink(temp.c_str());
     errno = saved;

@@ -140,7 +140,8 @@ private:
 };
 
 // Writes `data` to `path` atomically: a temporary file in the same directory, fsync, rename.
-SPMI_API void write_file_atomic(const std::filesystem::path& path, const std::string& data, int mode = 0600);
+// With `sync` false the fsync is left to the caller (who syncs many files at once).
+SPMI_API void write_file_atomic(const std::filesystem::path& path, const std::string& data, bool sync = true);
 // Reads a whole file; nullopt when it does not exist. Throws SystemError on other failures.
 SPMI_API std::optional<std::string> read_file(const std::filesystem::path& path);
 

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+// The plugin registry against the fake plugins of tests/fixtures/plugins: finding, creating, rejecting.
+#include <spmi/errors.hpp>
+#include <spmi/log.hpp>
+#include <spmi/registry.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using spmi::PluginKind;
+using testing::AllOf;
+using testing::HasSubstr;
+using testing::StrEq;
+using testing::ThrowsMessage;
+
+const fs::path k_plugins = SPMI_TEST_PLUGIN_DIR;
+
+// The rejection of `file`, or "" when it was not rejected.
+std::string
+reason_for(spmi::PluginRegistry& registry, const fs::path& file)
+{
+  for (const auto& rejected : registry.rejected()) {
+    if (rejected.file == file) {
+      return rejected.reason;
+    }
+  }
+  return "";
+}
+
+class RegistryTest : public testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    std::string pattern = (fs::temp_directory_path() / "spmi-test-registry-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    m_dir = pattern;
+  }
+
+  void TearDown() override
+  {
+    std::error_code ec;
+    fs::remove_all(m_dir, ec);
+  }
+
+  // A context whose table is `m_node`, named "fake.toml: task.backend" in messages.
+  spmi::PluginContext context(spmi::PluginRegistry& registry) const
+  {
+    return spmi::PluginContext{spmi::Section(m_node, "fake.toml", "task.backend"), spmi::logger(), &registry};
+  }
+
+  fs::path m_dir;
+  json m_node = json{{"type", "fake"}, {"label", "from the descriptor"}};
+};
+
+// plugins() lists each fake class with its kind, type and file; the good directory rejects nothing.
+TEST_F(RegistryTest, ListsPlugins)
+{
+  spmi::PluginRegistry registry({k_plugins});
+  EXPECT_EQ(registry.dirs(), std::vector<fs::path>{k_plugins});
+  std::vector<std::string> names;
+  for (const auto& plugin : registry.plugins()) {
+    names.push_back(plugin.class_name);
+    EXPECT_EQ(plugin.kind, PluginKind::backend);
+    EXPECT_EQ(plugin.file.parent_path(), k_plugins);
+  }
+  EXPECT_THAT(names, testing::UnorderedElementsAre("FakeBackend", "StrictBackend", "ThrowsBackend"));
+  EXPECT_TRUE(registry.rejected().empty());
+}
+
+// find() maps a type to the file exporting its class, and nothing for other kinds or types.
+TEST_F(RegistryTest, Find)
+{
+  spmi::PluginRegistry registry({k_plugins});
+  const auto fake = registry.find(PluginKind::backend, "fake");
+  ASSERT_TRUE(fake.has_value());
+  EXPECT_EQ(fake->class_name, "FakeBackend");
+  EXPECT_EQ(fake->kind, PluginKind::backend);
+  EXPECT_EQ(fake->type, "fake");
+  EXPECT_EQ(fake->file, k_plugins / "spmi_test_fake.so");
+  EXPECT_FALSE(registry.find(PluginKind::wrapper, "fake").has_value());
+  EXPECT_FALSE(registry.find(PluginKind::backend, "screen").has_value());
+}
+
+// A working plugin is loaded and its factory receives the descriptor table.
+TEST_F(RegistryTest, CreatesFakeBackend)
+{
+  spmi::PluginRegistry registry({k_plugins});
+  auto backend = registry.create_backend("fake", context(registry));
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(backend->type(), "fake");
+  EXPECT_EQ(backend->launch(spmi::LaunchSpec{}).backend_id, "from the descriptor");
+  // A second object comes from the library already loaded.
+  EXPECT_EQ(registry.create_backend("fake", context(registry))->type(), "fake");
+}
+
+// A factory throwing std::runtime_error becomes a PluginError naming the class.
+TEST_F(RegistryTest, FactoryRuntimeErrorBecomesPluginError)
+{
+  spmi::PluginRegistry registry({k_plugins});
+  EXPECT_THAT([&] { registry.create_backend("throws", context(registry)); },
+              ThrowsMessage<spmi::PluginError>(
+                StrEq("backend ThrowsBackend failed: the fake backend refuses to exist")));
+}
+
+// A factory throwing spmi::DescriptorError passes it through unchanged.
+TEST_F(RegistryTest, FactoryDescriptorErrorPassesThrough)
+{
+  spmi::PluginRegistry registry({k_plugins});
+  EXPECT_THAT([&] { registry.create_backend("strict", context(registry)); },
+              ThrowsMessage<spmi::DescriptorError>(StrEq("fake.toml: task.backend: missing key 'host'")));
+  m_node["host"] = "h";
+  EXPECT_THAT([&] { registry.create_backend("strict", context(registry)); },
+              ThrowsMessage<spmi::DescriptorError>(StrEq("fake.toml: task.backend.host: no such host")));
+}
+
+// An unknown type names the class looked for, the directories, a suggestion and what is installed.
+TEST_F(RegistryTest, UnknownTypeListsInstalled)
+{
+  spmi::PluginRegistry registry({k_plugins});
+  EXPECT_THAT([&] { registry.create_backend("fak", context(registry)); },
+              ThrowsMessage<spmi::DescriptorError>(StrEq(
+                "fake.toml: task.backend.type: unknown backend type 'fak': no plugin exports class FakBackend (searched " +
+                k_plugins.string() + "); did you mean 'fake'?; installed backends: fake, strict, throws")));
+  EXPECT_THAT([&] { registry.create_wrapper("default", context(registry)); },
+              ThrowsMessage<spmi::DescriptorError>(
+                AllOf(HasSubstr("unknown wrapper type 'default'"), HasSubstr("installed wrappers: none"))));
+}
+
+// A malformed type name is refused before any lookup.
+TEST_F(RegistryTest, MalformedTypeName)
+{
+  spmi::PluginRegistry registry({k_plugins});
+  EXPECT_THAT([&] { registry.create_backend("Fake", context(registry)); },
+              ThrowsMessage<spmi::DescriptorError>(StrEq(
+                "fake.toml: task.backend.type: 'Fake' is not a backend type name; use lower-case letters, digits and '_'")));
+}
+
+// A shared object built without the export macros is rejected for having no 'spmi' section.
+TEST_F(RegistryTest, RejectsSharedObjectWithoutExports)
+{
+  spmi::PluginRegistry registry({k_plugins / "no_export"});
+  EXPECT_TRUE(registry.plugins().empty());
+  EXPECT_EQ(reason_for(registry, k_plugins / "no_export" / "spmi_test_no_export.so"),
+            "exports no spmi plugin (no 'spmi' section)");
+}
+
+// A text file named .so is rejected without a crash.
+TEST_F(RegistryTest, RejectsJunkFile)
+{
+  std::ofstream(m_dir / "junk.so") << "this is not an ELF file\n";
+  std::ofstream(m_dir / "empty.so");
+  std::ofstream(m_dir / "not_a_plugin.txt") << "ignored: not named .so\n";
+  spmi::PluginRegistry registry({m_dir});
+  EXPECT_TRUE(registry.plugins().empty());
+  ASSERT_EQ(registry.rejected().size(), 2u);
+  EXPECT_THAT(reason_for(registry, m_dir / "junk.so"), HasSubstr("not a loadable shared object"));
+  EXPECT_THAT(reason_for(registry, m_dir / "empty.so"), HasSubstr("not a loadable shared object"));
+}
+
+// A truncated ELF file is rejected without a crash.
+TEST_F(RegistryTest, RejectsTruncatedElf)
+{
+  std::ifstream in(k_plugins / "spmi_test_fake.so", std::ios::binary);
+  std::string head(200, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  std::ofstream(m_dir / "truncated.so", std::ios::binary) << head;
+  spmi::PluginRegistry registry({m_dir});
+  EXPECT_TRUE(registry.plugins().empty());
+  EXPECT_NE(reason_for(registry, m_dir / "truncated.so"), "");
+}
+
+// A plugin stamped with another plugin ABI is rejected with advice to rebuild it.
+TEST_F(RegistryTest, RejectsWrongAbiStamp)
+{
+  spmi::PluginRegistry registry({k_plugins / "old_abi"});
+  EXPECT_TRUE(registry.plugins().empty());
+  EXPECT_FALSE(registry.find(PluginKind::backend, "old").has_value());
+  EXPECT_THAT(reason_for(registry, k_plugins / "old_abi" / "spmi_test_old_abi.so"),
+              AllOf(HasSubstr("was built for spmi_abi_0_libstdcxx_cxx11"), HasSubstr(SPMI_ABI_STAMP),
+                    HasSubstr("rebuild the plugin")));
+}
+
+// An exported name that is no plugin class name is rejected, naming it.
+TEST_F(RegistryTest, RejectsBadClassName)
+{
+  spmi::PluginRegistry registry({k_plugins / "bad_name"});
+  EXPECT_TRUE(registry.plugins().empty());
+  EXPECT_THAT(reason_for(registry, k_plugins / "bad_name" / "spmi_test_bad_name.so"),
+              HasSubstr("exports 'Helper', which is not a ...Manageable, ...Backend or ...Wrapper class name"));
+}
+
+// The same class in two directories: the first directory wins, the second file is reported shadowed.
+TEST_F(RegistryTest, ShadowingFirstDirectoryWins)
+{
+  spmi::PluginRegistry registry({k_plugins, k_plugins / "shadow"});
+  EXPECT_EQ(registry.find(PluginKind::backend, "fake")->file, k_plugins / "spmi_test_fake.so");
+  EXPECT_EQ(reason_for(registry, k_plugins / "shadow" / "spmi_test_fake_shadow.so"),
+            "backend FakeBackend is shadowed by " + (k_plugins / "spmi_test_fake.so").string());
+
+  spmi::PluginRegistry reversed({k_plugins / "shadow", k_plugins});
+  EXPECT_EQ(reversed.find(PluginKind::backend, "fake")->file, k_plugins / "shadow" / "spmi_test_fake_shadow.so");
+  EXPECT_THAT(reason_for(reversed, k_plugins / "spmi_test_fake.so"), HasSubstr("shadowed"));
+}
+
+// Broken files next to good ones do not hide the good ones; missing directories are skipped.
+TEST_F(RegistryTest, GoodPluginsSurviveBadNeighbours)
+{
+  std::ofstream(m_dir / "junk.so") << "junk";
+  spmi::PluginRegistry registry({m_dir / "absent", m_dir, k_plugins / "old_abi", k_plugins});
+  EXPECT_EQ(registry.plugins().size(), 3u);
+  EXPECT_EQ(registry.rejected().size(), 2u);
+  EXPECT_EQ(registry.create_backend("fake", context(registry))->type(), "fake");
+}
+
+// default_dirs() puts $SPMI_PLUGIN_PATH entries first, skipping empty ones.
+TEST(RegistryDirs, DefaultDirsHonourPluginPath)
+{
+  const char* saved_path = std::getenv("SPMI_PLUGIN_PATH");
+  const std::string saved = saved_path ? saved_path : "";
+  ::setenv("SPMI_PLUGIN_PATH", "/one::/two", 1);
+  const auto dirs = spmi::PluginRegistry::default_dirs();
+  ASSERT_EQ(dirs.size(), 3u);
+  EXPECT_EQ(dirs[0], fs::path("/one"));
+  EXPECT_EQ(dirs[1], fs::path("/two"));
+  EXPECT_EQ(dirs[2].filename(), "plugins");
+  if (saved_path) {
+    ::setenv("SPMI_PLUGIN_PATH", saved.c_str(), 1);
+  } else {
+    ::unsetenv("SPMI_PLUGIN_PATH");
+  }
+}
+
+} // namespace
