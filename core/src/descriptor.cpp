@@ -64,7 +64,11 @@ bracket_depth(std::string_view text)
       }
       continue;
     }
-    if (c == '"' || c == '\'') {
+    // A quote opens a string only where a token starts (YAML's "today's" is plain text).
+    const char before = i == 0 ? ' ' : text[i - 1];
+    const bool token_start = before == ' ' || before == '\t' || before == '\n' || before == ':' || before == ',' ||
+                             before == '[' || before == '{';
+    if ((c == '"' || c == '\'') && token_start) {
       quote = c;
     } else if (c == '[' || c == '{') {
       max_depth = std::max(max_depth, ++depth);
@@ -161,8 +165,13 @@ from_yaml(const YAML::Node& node, int depth, std::size_t& nodes, const std::stri
   case YAML::NodeType::Scalar: {
     // A quoted scalar has the tag "!" and stays a string.
     if (node.Tag() != "!") {
-      if (auto value = yaml_plain_scalar(node.Scalar())) {
-        return *value;
+      try {
+        if (auto value = yaml_plain_scalar(node.Scalar())) {
+          return *value;
+        }
+      } catch (const std::out_of_range&) {
+        throw DescriptorError(fmt::format("{}:{}:{}: number '{}' is out of range", where, node.Mark().line + 1,
+                                          node.Mark().column + 1, node.Scalar()));
       }
     }
     return node.Scalar();
@@ -231,6 +240,11 @@ parse_document(std::string_view text, std::string_view format, const std::string
       throw DescriptorError(fmt::format("{}: invalid JSON: {}", where, pos == std::string::npos ? what : what.substr(pos + 2)));
     } catch (const DescriptorError&) {
       throw DescriptorError(fmt::format("{}: nested more than {} levels deep", where, k_max_depth));
+    } catch (const json::exception& e) {
+      // e.g. out_of_range.406: a number too large for a double
+      std::string what = e.what();
+      const auto pos = what.find("] ");
+      throw DescriptorError(fmt::format("{}: invalid JSON: {}", where, pos == std::string::npos ? what : what.substr(pos + 2)));
     }
   }
   throw DescriptorError(fmt::format("{}: unknown descriptor format '{}'", where, format));

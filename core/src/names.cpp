@@ -56,6 +56,8 @@ is_valid_type_name(std::string_view type)
       if (previous == '_') {
         return false;
       }
+    } else if (previous == '_' && !(c >= 'a' && c <= 'z')) {
+      return false;  // "foo_2" and "foo2" would both be Foo2...
     } else if (!is_lower_or_digit(c)) {
       return false;
     }
@@ -94,8 +96,12 @@ parse_class_name(std::string_view name)
       return std::nullopt;
     }
     std::string type;
+    char previous = 0;
     for (char c : stem) {
       if (c >= 'A' && c <= 'Z') {
+        if (previous >= 'A' && previous <= 'Z') {
+          return std::nullopt;  // an acronym ("HTTPBackend") is not PascalCase of any type name
+        }
         if (!type.empty()) {
           type += '_';
         }
@@ -105,6 +111,7 @@ parse_class_name(std::string_view name)
       } else {
         return std::nullopt;
       }
+      previous = c;
     }
     // Only names that map back to themselves ("HTTPBackend" would not) are plugin classes.
     if (!is_valid_type_name(type) || class_name_for(type, kind) != name) {

@@ -183,7 +183,10 @@ signal_group(pid_t pgid, int signo)
 bool
 is_running(pid_t pid)
 {
-  if (pid <= 0 || ::kill(pid, 0) != 0) {
+  if (pid <= 0) {
+    return false;
+  }
+  if (::kill(pid, 0) != 0) {
     return errno == EPERM;
   }
   // A zombie still answers kill(pid, 0); look at its state in /proc.
@@ -223,6 +226,9 @@ parse_signal(std::string_view name)
     upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   if (!upper.empty() && std::all_of(upper.begin(), upper.end(), ::isdigit)) {
+    if (upper.size() > 3) {
+      return std::nullopt;
+    }
     const int number = std::stoi(upper);
     if (number > 0 && number < NSIG) {
       return number;

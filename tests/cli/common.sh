@@ -3,6 +3,8 @@
 set -euo pipefail
 : "${SPMI:?SPMI must name the spmi binary}"
 
+# The source tree, found before we move into the test directory.
+SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 T=$(mktemp -d /tmp/spmi-test.XXXXXX)
 export SPMI_PATH="$T/state"
 unset SPMI_PLUGIN_PATH

@@ -287,6 +287,27 @@ TEST_F(DescriptorTest, DeepYamlRefused)
               ThrowsMessage<DescriptorError>(StrEq(path.string() + ": nested more than 64 levels deep")));
 }
 
+// An apostrophe in a plain scalar does not let deep flow nesting past the guards (no crash).
+TEST_F(DescriptorTest, DeepYamlAfterApostropheRefused)
+{
+  const auto path = write("deep.yaml", "task:\n  id: x\n  comment: today's calendar\n  deep: " +
+                                           std::string(100000, '[') + std::string(100000, ']') + "\n");
+  EXPECT_THAT([&] { spmi::read_descriptor(path); }, ThrowsMessage<DescriptorError>(StartsWith(path.string() + ":")));
+}
+
+// Block-style YAML nested deeper than 64 levels is refused while converting.
+TEST_F(DescriptorTest, DeepBlockYamlRefused)
+{
+  std::string text = "task:\n  id: x\n";
+  for (int level = 1; level <= 100; ++level) {
+    text += std::string(2 * level, ' ') + "k:\n";
+  }
+  const auto path = write("block.yaml", text);
+  EXPECT_THAT([&] { spmi::read_descriptor(path); },
+              ThrowsMessage<DescriptorError>(StrEq(
+                path.string() + ": document too large or too deeply nested (more than 100000 values or 64 levels)")));
+}
+
 // TOML arrays nested 10000 deep are refused (by the TOML parser's own limit) without a crash.
 TEST_F(DescriptorTest, DeepTomlRefused)
 {

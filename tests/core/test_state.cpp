@@ -191,13 +191,15 @@ TEST_F(StateTest, Remove)
   EXPECT_THROW(store.remove("x"), spmi::SystemError);
 }
 
-// write_file_atomic writes the data with the mode asked for and leaves no temporary file.
+// write_file_atomic replaces the file (mode 0600), synced or not, and leaves no temporary file.
 TEST_F(StateTest, WriteFileAtomic)
 {
   const auto path = m_dir / "file.json";
   spmi::write_file_atomic(path, "first");
   spmi::write_file_atomic(path, "second\n");
   EXPECT_EQ(spmi::read_file(path), "second\n");
+  spmi::write_file_atomic(path, "unsynced\n", false);  // the caller syncs later
+  EXPECT_EQ(spmi::read_file(path), "unsynced\n");
   EXPECT_EQ(mode_of(path), 0600);
   EXPECT_EQ(entries_of(m_dir), (std::set<std::string>{"file.json"}));
 }

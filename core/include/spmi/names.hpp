@@ -17,7 +17,7 @@ enum class PluginKind { manageable, backend, wrapper };
 SPMI_API std::string_view kind_suffix(PluginKind kind);  // "Manageable", "Backend", "Wrapper"
 SPMI_API std::string_view kind_name(PluginKind kind);    // "manageable", "backend", "wrapper"
 
-// True when `type` is a well-formed descriptor type name: [a-z][a-z0-9]*(_[a-z0-9]+)*.
+// True when `type` is a well-formed descriptor type name: [a-z][a-z0-9]*(_[a-z][a-z0-9]*)*.
 SPMI_API bool is_valid_type_name(std::string_view type);
 
 // "some_thing" + backend -> "SomeThingBackend". `type` must be valid.
