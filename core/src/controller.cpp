@@ -220,46 +220,50 @@ Controller::start(const std::string& id)
 void
 Controller::stop(const std::string& id)
 {
-  const auto dir = existing(id);
-  const auto lock = dir.lock();
-  if (!dir.is_active()) {
-    throw StateError(fmt::format("manageable '{}' is inactive; nothing to stop", id));
-  }
-  const auto run = dir.read_run();
-  if (!run) {
-    throw StateError(fmt::format("manageable '{}' is active but has no run record; try `spmi kill {}`", id, id));
-  }
-  auto manageable = instantiate(dir);
-  manageable->stop(dir, *run);
-  const auto timeout = manageable->stop_timeout();
-  if (process::wait_until([&] { return !dir.is_active(); }, timeout)) {
-    return;
-  }
-  m_logger->warn("manageable '{}' did not stop within {}; killing it", id, seconds_text(timeout));
-  manageable->kill(dir, *run);
-  if (!process::wait_until([&] { return !dir.is_active(); }, k_kill_timeout)) {
-    throw BackendError(fmt::format("manageable '{}' is still active {} after SIGKILL; its wrapper (pid {}) may be stuck",
-                                   id, seconds_text(k_kill_timeout), run->wrapper_pid));
-  }
+  end(id, true);
 }
 
 void
 Controller::kill(const std::string& id)
 {
+  end(id, false);
+}
+
+void
+Controller::end(const std::string& id, bool graceful)
+{
   const auto dir = existing(id);
   const auto lock = dir.lock();
+  const char* verb = graceful ? "stop" : "kill";
   if (!dir.is_active()) {
-    throw StateError(fmt::format("manageable '{}' is inactive; nothing to kill", id));
+    throw StateError(fmt::format("manageable '{}' is inactive; nothing to {}", id, verb));
   }
   const auto run = dir.read_run();
   if (!run) {
-    throw StateError(fmt::format("manageable '{}' is active but has no run record yet; try again", id));
+    throw StateError(fmt::format("manageable '{}' is active but has no run record; try again", id));
   }
   auto manageable = instantiate(dir);
-  manageable->kill(dir, *run);
-  if (!process::wait_until([&] { return !dir.is_active(); }, k_kill_timeout)) {
-    throw BackendError(fmt::format("manageable '{}' is still active {} after SIGKILL; its wrapper (pid {}) may be stuck",
-                                   id, seconds_text(k_kill_timeout), run->wrapper_pid));
+  auto ended = [&](std::chrono::milliseconds timeout) {
+    return process::wait_until([&] { return !dir.is_active(); }, timeout);
+  };
+  if (graceful) {
+    manageable->end(dir, *run, Ending::graceful);
+    const auto timeout = manageable->stop_timeout();
+    if (ended(timeout)) {
+      return;
+    }
+    m_logger->warn("manageable '{}' did not stop within {}; killing it", id, seconds_text(timeout));
+  }
+  manageable->end(dir, *run, Ending::kill);
+  if (ended(k_kill_timeout)) {
+    return;
+  }
+  m_logger->warn("manageable '{}': its wrapper (pid {}) did not end the task within {}; killing the wrapper", id,
+                 run->wrapper_pid, seconds_text(k_kill_timeout));
+  manageable->end(dir, *run, Ending::wrapper);
+  if (!ended(k_kill_timeout)) {
+    throw BackendError(fmt::format("manageable '{}' is still active after its wrapper (pid {}) was killed", id,
+                                   run->wrapper_pid));
   }
 }
 

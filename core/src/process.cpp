@@ -4,9 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <thread>
 
 extern char** environ;
@@ -123,8 +127,28 @@ spawn(const SpawnOptions& options)
   }
   argv.push_back(nullptr);
 
+  std::vector<std::string> env_storage;
+  std::vector<char*> env;
+  char** envp = environ;
+  if (!options.extra_env.empty()) {
+    for (char** e = environ; *e; ++e) {
+      const std::string_view entry(*e);
+      const auto name = entry.substr(0, entry.find('=') + 1);
+      const bool replaced = std::any_of(options.extra_env.begin(), options.extra_env.end(),
+                                        [&](const std::string& extra) { return extra.rfind(name, 0) == 0; });
+      if (!replaced) {
+        env.push_back(*e);
+      }
+    }
+    for (const auto& extra : options.extra_env) {
+      env.push_back(const_cast<char*>(extra.c_str()));
+    }
+    env.push_back(nullptr);
+    envp = env.data();
+  }
+
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attributes, argv.data(), environ);
+  const int rc = posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attributes, argv.data(), envp);
   if (rc != 0) {
     throw SystemError(fmt::format("cannot run '{}': {}", program, std::strerror(rc)));
   }
@@ -169,6 +193,209 @@ try_wait(pid_t pid)
     return std::nullopt;
   }
   return decode_wait_status(status);
+}
+
+Captured
+run_capture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout)
+{
+  int out_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    throw_errno("pipe");
+  }
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    throw_errno("pipe");
+  }
+  SpawnOptions options;
+  options.argv = argv;
+  options.stdout_fd = out_pipe[1];
+  options.stderr_fd = err_pipe[1];
+  pid_t pid = -1;
+  try {
+    pid = spawn(options);
+  } catch (...) {
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+      ::close(fd);
+    }
+    throw;
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  Captured result;
+  constexpr std::size_t k_limit = 1024 * 1024;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_count = 2;
+  bool timed_out = false;
+  while (open_count > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    const int ready = ::poll(fds, 2, static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) {
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+        char buffer[8192];
+        const ssize_t n = ::read(fds[i].fd, buffer, sizeof(buffer));
+        if (n > 0) {
+          if (sinks[i]->size() < k_limit) {
+            sinks[i]->append(buffer, static_cast<std::size_t>(std::min<std::size_t>(n, k_limit - sinks[i]->size())));
+          }
+        } else if (n == 0 || errno != EINTR) {
+          ::close(fds[i].fd);
+          fds[i].fd = -1;
+          --open_count;
+        }
+      }
+    }
+  }
+  for (auto& fd : fds) {
+    if (fd.fd >= 0) {
+      ::close(fd.fd);
+    }
+  }
+  if (timed_out) {
+    ::kill(pid, SIGKILL);
+    wait(pid);
+    throw SystemError(fmt::format("'{}' did not finish within {} ms", argv[0], timeout.count()));
+  }
+  result.status = wait(pid);
+  return result;
+}
+
+namespace {
+
+// pid -> parent pid of every process, from /proc/<pid>/stat.
+std::map<pid_t, pid_t>
+parent_map()
+{
+  std::map<pid_t, pid_t> parents;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) {
+    return parents;
+  }
+  while (const dirent* entry = ::readdir(proc)) {
+    const char* name = entry->d_name;
+    if (name[0] < '1' || name[0] > '9') {
+      continue;
+    }
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%s/stat", name);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      continue;
+    }
+    char buffer[512];
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer) - 1);
+    ::close(fd);
+    if (n <= 0) {
+      continue;
+    }
+    buffer[n] = '\0';
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so look after the last ')'.
+    const char* paren = std::strrchr(buffer, ')');
+    int ppid = 0;
+    char state = 0;
+    if (paren && std::sscanf(paren + 1, " %c %d", &state, &ppid) == 2 && state != 'Z' && state != 'X') {
+      parents[static_cast<pid_t>(std::atoi(name))] = static_cast<pid_t>(ppid);
+    }
+  }
+  ::closedir(proc);
+  return parents;
+}
+
+} // namespace
+
+std::vector<pid_t>
+descendants(pid_t pid)
+{
+  const auto parents = parent_map();
+  std::multimap<pid_t, pid_t> children;
+  for (const auto& [child, parent] : parents) {
+    children.emplace(parent, child);
+  }
+  std::vector<pid_t> result;
+  std::vector<pid_t> queue{pid};
+  while (!queue.empty()) {
+    const pid_t current = queue.back();
+    queue.pop_back();
+    auto [begin, end] = children.equal_range(current);
+    for (auto it = begin; it != end; ++it) {
+      result.push_back(it->second);
+      queue.push_back(it->second);
+    }
+  }
+  return result;
+}
+
+std::vector<pid_t>
+processes_with_env(const std::string& entry)
+{
+  std::vector<pid_t> result;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) {
+    return result;
+  }
+  const pid_t self = ::getpid();
+  std::string data;
+  while (const dirent* dirent_entry = ::readdir(proc)) {
+    const char* name = dirent_entry->d_name;
+    if (name[0] < '1' || name[0] > '9') {
+      continue;
+    }
+    const auto pid = static_cast<pid_t>(std::atoi(name));
+    if (pid == self) {
+      continue;
+    }
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%s/environ", name);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      continue;  // gone, or not ours
+    }
+    data.clear();
+    char buffer[8192];
+    ssize_t n;
+    while ((n = ::read(fd, buffer, sizeof(buffer))) > 0 && data.size() < 1024 * 1024) {
+      data.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    for (std::size_t start = 0; start < data.size();) {
+      const auto end = data.find('\0', start);
+      const auto length = (end == std::string::npos ? data.size() : end) - start;
+      if (length == entry.size() && data.compare(start, length, entry) == 0) {
+        result.push_back(pid);
+        break;
+      }
+      if (end == std::string::npos) {
+        break;
+      }
+      start = end + 1;
+    }
+  }
+  ::closedir(proc);
+  return result;
+}
+
+void
+become_subreaper()
+{
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    throw_errno("prctl(PR_SET_CHILD_SUBREAPER)");
+  }
+}
+
+bool
+signal_process(pid_t pid, int signo)
+{
+  return pid > 1 && ::kill(pid, signo) == 0;
 }
 
 bool

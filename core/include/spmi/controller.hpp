@@ -85,6 +85,8 @@ public:
 
 private:
   std::unique_ptr<Manageable> instantiate(const ManageableDir& dir);
+  // stop (graceful first) or kill, escalating as the Ending steps say.
+  void end(const std::string& id, bool graceful);
   ManageableDir existing(const std::string& id) const;
 
   StateStore m_store;

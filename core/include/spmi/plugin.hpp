@@ -67,7 +67,8 @@ public:
   // Starts `spec.argv` detached from the caller. Returns once it is on its way; spmi then waits for
   // the wrapper's run record. Throws BackendError (say which program failed and what to do).
   virtual LaunchResult launch(const LaunchSpec& spec) = 0;
-  // Delivers `signo` to the task of `run` (its whole process group). False when nothing was there.
+  // Delivers `signo` to the wrapper process of `run` (run.wrapper_pid where the backend runs it). The
+  // wrapper passes it on to the whole task tree, see Wrapper::run. False when nothing was there.
   // Throws BackendError.
   virtual bool signal(const RunRecord& run, int signo) = 0;
 };
@@ -87,7 +88,21 @@ public:
   virtual std::chrono::milliseconds stop_timeout() const = 0;
   // Body of the wrapper process: takes the alive lock, runs the task, writes run records with `token`.
   // Returns the wrapper process's exit status. Runs in a process of its own, never in the CLI.
+  // Contract: the wrapper passes every signal it receives on to every process of the task's tree,
+  // except kill_request_signal(), on which it kills the whole tree with SIGKILL. It records the run
+  // as finished only when no process of the tree is left. If the wrapper itself is killed, the tree is
+  // ended too and the run is recorded as ended by that.
   virtual int run(const ManageableDir& dir, const std::string& token) = 0;
+};
+
+// The signal that asks a wrapper to SIGKILL its whole task tree (SIGKILL itself can't be passed on).
+SPMI_API int kill_request_signal();
+
+// How `stop` and `kill` end a running manageable, in escalating order.
+enum class Ending {
+  graceful,  // the stop signal, passed on to the whole task tree
+  kill,      // SIGKILL to the whole task tree
+  wrapper,   // last resort: SIGKILL to the wrapper itself (whose watchdog then ends the tree)
 };
 
 // The object a descriptor's top-level table describes.
@@ -101,10 +116,8 @@ public:
   virtual LaunchResult start(const ManageableDir& dir, const std::string& token) = 0;
   // Body of the wrapper process (`spmi` re-executed by the backend).
   virtual int run(const ManageableDir& dir, const std::string& token) = 0;
-  // Asks the running manageable to end (graceful signal). False when nothing was signalled.
-  virtual bool stop(const ManageableDir& dir, const RunRecord& run) = 0;
-  // Ends the running manageable at once. False when nothing was signalled.
-  virtual bool kill(const ManageableDir& dir, const RunRecord& run) = 0;
+  // Asks the running manageable to end, as `how` says. False when nothing was signalled.
+  virtual bool end(const ManageableDir& dir, const RunRecord& run, Ending how) = 0;
   // How long `stop` waits before it kills.
   virtual std::chrono::milliseconds stop_timeout() const = 0;
   // The lines `status` shows after "Path": backend type and ID, wrapper type, command...

@@ -46,7 +46,7 @@ public:
 
   bool signal(const RunRecord& run, int signo) override
   {
-    return process::signal_group(static_cast<pid_t>(run.pid), signo);
+    return process::signal_process(static_cast<pid_t>(run.wrapper_pid), signo);
   }
 };
 

@@ -43,12 +43,18 @@ public:
 
   int run(const ManageableDir& dir, const std::string& token) override { return m_wrapper->run(dir, token); }
 
-  bool stop(const ManageableDir&, const RunRecord& run) override
+  bool end(const ManageableDir&, const RunRecord& run, Ending how) override
   {
-    return m_backend->signal(run, m_wrapper->stop_signal());
+    switch (how) {
+    case Ending::graceful:
+      return m_backend->signal(run, m_wrapper->stop_signal());
+    case Ending::kill:
+      return m_backend->signal(run, kill_request_signal());
+    case Ending::wrapper:
+      return m_backend->signal(run, SIGKILL);
+    }
+    return false;
   }
-
-  bool kill(const ManageableDir&, const RunRecord& run) override { return m_backend->signal(run, SIGKILL); }
 
   std::chrono::milliseconds stop_timeout() const override { return m_wrapper->stop_timeout(); }
 

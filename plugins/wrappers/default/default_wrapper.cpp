@@ -8,10 +8,10 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cmath>
 #include <cstring>
 
@@ -82,19 +82,30 @@ public:
       append_log(dir, fmt::format("wrapper {}: another wrapper is running this manageable; not starting", ::getpid()));
       return 75;
     }
-    // Block the signals we handle before the child exists, so none is lost; sigwaitinfo takes them.
-    sigset_t handled;
-    sigemptyset(&handled);
-    for (int signo : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
-      sigaddset(&handled, signo);
-    }
-    sigprocmask(SIG_BLOCK, &handled, nullptr);
-
     RunRecord record;
     record.token = token;
     record.wrapper_pid = ::getpid();
     record.started_at = Clock::now();
-    pid_t pid = -1;
+
+    process::SuperviseOptions options;
+    options.task.argv = {"/bin/sh", "-c", m_command};
+    options.task.new_session = true;
+    options.task.extra_env = {"SPMI_ID=" + dir.id()};
+    options.marker_env = "SPMI_RUN_TOKEN=" + token;
+    options.kill_request_signal = kill_request_signal();
+    options.on_started = [&](pid_t pid) {
+      record.pid = pid;
+      dir.write_run(record);
+    };
+    options.on_supervisor_killed = [&] {
+      auto current = dir.read_run();
+      if (current && current->token == token && !current->finished_at) {
+        current->finished_at = Clock::now();
+        current->error = fmt::format("the wrapper (pid {}) was killed; spmi ended the task's processes", record.wrapper_pid);
+        dir.write_run(*current);
+      }
+    };
+    process::ExitStatus status;
     try {
       const int out = open_output(dir.stdout_path());
       const int err = m_mixed_stdout ? out : open_output(dir.stderr_path());
@@ -103,43 +114,16 @@ public:
       if (in < 0) {
         throw_errno("cannot open the stdin FIFO " + dir.stdin_path().string());
       }
-      process::SpawnOptions options;
-      options.argv = {"/bin/sh", "-c", m_command};
-      options.stdin_fd = in;
-      options.stdout_fd = out;
-      options.stderr_fd = err;
-      options.new_session = true;  // own session and process group: signals reach the whole task
-      pid = process::spawn(options);
+      options.task.stdin_fd = in;
+      options.task.stdout_fd = out;
+      options.task.stderr_fd = err;
+      status = process::supervise(options);
     } catch (const Error& e) {
       record.finished_at = Clock::now();
       record.error = fmt::format("the wrapper could not start the command: {}", e.what());
       append_log(dir, record.error);
       dir.write_run(record);
       return 1;
-    }
-    record.pid = pid;
-    dir.write_run(record);
-
-    process::ExitStatus status;
-    while (true) {
-      siginfo_t info{};
-      if (sigwaitinfo(&handled, &info) < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        append_log(dir, fmt::format("sigwaitinfo failed: {}", std::strerror(errno)));
-        status = process::wait(pid);
-        break;
-      }
-      if (info.si_signo == SIGCHLD) {
-        if (auto done = process::try_wait(pid)) {
-          status = *done;
-          break;
-        }
-        continue;
-      }
-      // Asked to end (screen closed, the user signalled the wrapper): pass it on to the task.
-      process::signal_group(pid, info.si_signo);
     }
     record.finished_at = Clock::now();
     if (status.signal != 0) {
