@@ -10,6 +10,9 @@
 #include <boost/dll/library_info.hpp>
 #include <boost/dll/shared_library.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 
@@ -39,6 +42,26 @@ plugin_files(const fs::path& dir)
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+// Why a plugin file or directory must not be trusted: writable by others, or owned by someone other
+// than us or root (anyone who can change it could run code as every user of this spmi).
+std::optional<std::string>
+distrust(const fs::path& path, const char* what)
+{
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return fmt::format("cannot stat {} {}", what, path.string());
+  }
+  if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+    return fmt::format("{} {} is owned by uid {}, not by you or root; refusing to load code from it", what,
+                       path.string(), st.st_uid);
+  }
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    return fmt::format("{} {} is writable by other users; refusing to load code from it (chmod go-w {})", what,
+                       path.string(), path.string());
+  }
+  return std::nullopt;
 }
 
 // Runs a plugin's code, turning whatever it throws into a spmi error.
@@ -111,7 +134,21 @@ PluginRegistry::scan()
   m_impl->scanned = true;
   const std::string stamp = SPMI_ABI_STAMP;
   for (const auto& dir : m_dirs) {
-    for (const auto& file : plugin_files(dir)) {
+    const auto files = plugin_files(dir);
+    if (files.empty()) {
+      continue;
+    }
+    if (auto reason = distrust(dir, "plugin directory")) {
+      for (const auto& file : files) {
+        m_impl->rejected.push_back({file, *reason});
+      }
+      continue;
+    }
+    for (const auto& file : files) {
+      if (auto reason = distrust(file, "plugin file")) {
+        m_impl->rejected.push_back({file, *reason});
+        continue;
+      }
       std::vector<std::string> symbols;
       try {
         boost::dll::library_info info(file, true);

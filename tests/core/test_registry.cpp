@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -238,6 +240,70 @@ TEST(RegistryDirs, DefaultDirsHonourPluginPath)
   } else {
     ::unsetenv("SPMI_PLUGIN_PATH");
   }
+}
+
+} // namespace
+
+namespace {
+
+class RegistryTrustTest : public RegistryTest
+{
+protected:
+  // A copy of the working fake plugin in its own directory (mode 0755), returned by path.
+  fs::path copy_fake()
+  {
+    const auto dir = m_dir / "trusted";
+    fs::create_directory(dir);
+    fs::permissions(dir, fs::perms(0755));
+    fs::copy_file(k_plugins / "spmi_test_fake.so", dir / "spmi_test_fake.so");
+    fs::permissions(dir / "spmi_test_fake.so", fs::perms(0755));
+    return dir / "spmi_test_fake.so";
+  }
+};
+
+// A plugin file and directory that only we (or root) can change are trusted.
+TEST_F(RegistryTrustTest, AcceptsPrivatePlugin)
+{
+  const auto file = copy_fake();
+  spmi::PluginRegistry registry({file.parent_path()});
+  EXPECT_TRUE(registry.find(PluginKind::backend, "fake").has_value());
+  EXPECT_EQ(reason_for(registry, file), "");
+}
+
+// A plugin file writable by other users is refused, naming the file and the fix.
+TEST_F(RegistryTrustTest, RefusesWorldWritableFile)
+{
+  const auto file = copy_fake();
+  fs::permissions(file, fs::perms(0666));
+  spmi::PluginRegistry registry({file.parent_path()});
+  EXPECT_FALSE(registry.find(PluginKind::backend, "fake").has_value());
+  EXPECT_EQ(reason_for(registry, file), "plugin file " + file.string() +
+                                          " is writable by other users; refusing to load code from it (chmod go-w " +
+                                          file.string() + ")");
+}
+
+// Every plugin in a directory writable by other users is refused.
+TEST_F(RegistryTrustTest, RefusesGroupWritableDirectory)
+{
+  const auto file = copy_fake();
+  fs::permissions(file.parent_path(), fs::perms(0775));
+  spmi::PluginRegistry registry({file.parent_path()});
+  EXPECT_FALSE(registry.find(PluginKind::backend, "fake").has_value());
+  EXPECT_THAT(reason_for(registry, file), HasSubstr("plugin directory " + file.parent_path().string() +
+                                                    " is writable by other users"));
+}
+
+// A plugin owned by another user (neither us nor root) is refused.
+TEST_F(RegistryTrustTest, RefusesForeignOwner)
+{
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to give a file to another user";
+  }
+  const auto file = copy_fake();
+  ASSERT_EQ(::chown(file.c_str(), 65534, 65534), 0);  // nobody
+  spmi::PluginRegistry registry({file.parent_path()});
+  EXPECT_FALSE(registry.find(PluginKind::backend, "fake").has_value());
+  EXPECT_THAT(reason_for(registry, file), HasSubstr("is owned by uid 65534, not by you or root"));
 }
 
 } // namespace
