@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+// LocalBackend: runs the wrapper as a plain detached process, no external program; Backend ID = its pid.
+#include <spmi/errors.hpp>
+#include <spmi/plugin.hpp>
+#include <spmi/process.hpp>
+
+#include <fmt/format.h>
+
+namespace {
+
+using namespace spmi;
+
+class LocalBackend final : public Backend
+{
+public:
+  explicit LocalBackend(const PluginContext& context)
+  {
+    for (const auto& key : context.section.unknown_keys({"type"})) {
+      context.logger->warn("{}: ignoring unknown key '{}'", context.section.where(key), key);
+    }
+  }
+
+  std::string type() const override { return "local"; }
+
+  LaunchResult launch(const LaunchSpec& spec) override
+  {
+    // A new session: no controlling terminal, so neither the CLI's exit nor a hang-up of the user's
+    // terminal reaches it; stdio is /dev/null (the wrapper gives the task its own files). The wrapper
+    // is our child, so it is also the launcher: core reaps it and reports an exit before the run record.
+    process::SpawnOptions options;
+    options.argv = spec.argv;
+    options.new_session = true;
+    pid_t pid = -1;
+    try {
+      pid = process::spawn(options);
+    } catch (const Error& e) {
+      throw BackendError(fmt::format("backend 'local': {}", e.what()));
+    }
+    return LaunchResult{std::to_string(pid), pid};
+  }
+
+  bool signal(const RunRecord& run, int signo) override
+  {
+    return process::signal_process(static_cast<pid_t>(run.wrapper_pid), signo);
+  }
+};
+
+std::unique_ptr<Backend>
+create(const PluginContext& context)
+{
+  return std::make_unique<LocalBackend>(context);
+}
+
+} // namespace
+
+SPMI_EXPORT_BACKEND(LocalBackend, create)

@@ -1,0 +1,4 @@
+# SPDX-License-Identifier: MIT
+# End-to-end tests of the local and tmux backends (included from CMakeLists.txt).
+spmi_add_cli_test(backend_local)
+spmi_add_cli_test(backend_tmux)
