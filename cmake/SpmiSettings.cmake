@@ -7,9 +7,28 @@ set(CMAKE_CXX_EXTENSIONS OFF)
 # Hidden by default: only SPMI_API types and the plugin aliases are exported (see ANCHORS §4.3).
 set(CMAKE_CXX_VISIBILITY_PRESET hidden)
 set(CMAKE_VISIBILITY_INLINES_HIDDEN ON)
-# A plugin or the core that misses a symbol fails at link time, not at dlopen time.
-string(APPEND CMAKE_SHARED_LINKER_FLAGS " -Wl,--no-undefined")
-string(APPEND CMAKE_MODULE_LINKER_FLAGS " -Wl,--no-undefined")
+option(SPMI_SANITIZE "Build everything with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(SPMI_FUZZ "Build the libFuzzer targets (needs clang); implies the sanitizers" OFF)
+
+if(SPMI_SANITIZE OR SPMI_FUZZ)
+  set(SPMI_SANITIZER_FLAGS "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer")
+  string(APPEND CMAKE_CXX_FLAGS " ${SPMI_SANITIZER_FLAGS}")
+  # GCC's flow analysis under ASan warns inside libstdc++'s <regex>; those are not ours.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    string(APPEND CMAKE_CXX_FLAGS " -Wno-maybe-uninitialized")
+  endif()
+  if(SPMI_FUZZ)
+    string(APPEND CMAKE_CXX_FLAGS " -fsanitize=fuzzer-no-link")
+  endif()
+  foreach(kind EXE SHARED MODULE)
+    string(APPEND CMAKE_${kind}_LINKER_FLAGS " -fsanitize=address,undefined")
+  endforeach()
+else()
+  # A plugin or the core that misses a symbol fails at link time, not at dlopen time. (Not with the
+  # sanitizers: their runtime symbols come from the executable.)
+  string(APPEND CMAKE_SHARED_LINKER_FLAGS " -Wl,--no-undefined")
+  string(APPEND CMAKE_MODULE_LINKER_FLAGS " -Wl,--no-undefined")
+endif()
 
 if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
   set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)

@@ -6,6 +6,7 @@ packages=(
   g++ cmake ninja-build pkg-config ccache
   libboost-dev libcli11-dev libyaml-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev
   libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev
   screen tmux procps python3
 )
 missing=()
