@@ -10,6 +10,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <iostream>
 
 namespace {
@@ -101,7 +104,16 @@ main(int argc, char** argv)
       logger()->debug("state directory {}; plugin directories {}", controller.store().root().string(), dirs);
     }
     if (run->parsed()) {
-      return controller.run_wrapper(run_dir, run_token);
+      try {
+        return controller.run_wrapper(run_dir, run_token);
+      } catch (const std::exception& e) {
+        // The wrapper's stderr is a backend's terminal or /dev/null: keep the reason where start looks.
+        if (FILE* log = std::fopen((std::filesystem::path(run_dir) / "wrapper.log").c_str(), "a")) {
+          std::fprintf(log, "wrapper %d: %s\n", static_cast<int>(::getpid()), e.what());
+          std::fclose(log);
+        }
+        throw;
+      }
     }
     if (list->parsed()) {
       return cli::cmd_list(controller);

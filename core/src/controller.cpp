@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <csignal>
+#include <cstdlib>
 #include <unistd.h>
 
 #include <algorithm>
@@ -97,7 +99,7 @@ Controller::load(const std::vector<fs::path>& paths)
       }
       seen.emplace(descriptor.id, path);
       // Building the manageable validates the rest: its keys, backend and wrapper types.
-      PluginContext context{Section(descriptor.body, path.string(), descriptor.type), m_logger, &m_registry};
+      PluginContext context{Section(descriptor.body, path.string(), descriptor.type), m_logger, &m_registry, true};
       m_registry.create_manageable(descriptor.type, context);
       descriptors.push_back(std::move(descriptor));
     } catch (const DescriptorError& e) {
@@ -178,8 +180,12 @@ Controller::start(const std::string& id)
   }
   auto manageable = instantiate(dir);
   const auto token = new_token();
+  // A task that runs `spmi start` must not hand its own marker to the new task, or the new one would
+  // count as part of the first one's tree.
+  ::unsetenv("SPMI_RUN_TOKEN");
+  ::unsetenv("SPMI_ID");
   const auto launched = manageable->start(dir, token);
-  dir.write_launch(LaunchRecord{token, launched.backend_id, Clock::now()});
+  const LaunchRecord launch{token, launched.backend_id, Clock::now()};
   m_logger->debug("manageable '{}': backend ID {}, waiting for the wrapper", id, launched.backend_id);
 
   std::optional<RunRecord> run;
@@ -200,15 +206,23 @@ Controller::start(const std::string& id)
     run = dir.read_run();
   }
   if (run && run->token == token) {
+    dir.write_launch(launch);
     if (!run->error.empty()) {
       throw BackendError(fmt::format("manageable '{}': {}", id, run->error));
     }
     return;
   }
+  if (launched.launcher_pid > 0 && !launcher_exit) {
+    // Timed out: don't leave the launch behind, half started.
+    process::signal_process(launched.launcher_pid, SIGKILL);
+    process::wait(launched.launcher_pid);
+  }
   const auto log_line = last_line_of(dir.wrapper_log_path());
   const auto detail = log_line.empty() ? std::string() : ": " + log_line;
   if (launcher_exit) {
-    throw BackendError(fmt::format("manageable '{}': the backend exited ({}) before the wrapper started{}; see {}", id,
+    throw BackendError(fmt::format("manageable '{}': the backend's process (pid {}) exited ({}) before the wrapper "
+                                   "started{}; see {}",
+                                   id, launched.launcher_pid,
                                    launcher_exit->signal ? process::signal_name(launcher_exit->signal)
                                                          : fmt::format("status {}", launcher_exit->code),
                                    detail, dir.wrapper_log_path().string()));

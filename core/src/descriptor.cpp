@@ -8,9 +8,15 @@
 #include <toml++/toml.h>
 #include <yaml-cpp/yaml.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
-#include <regex>
+#include <cstring>
+#include <set>
 
 namespace spmi {
 
@@ -20,8 +26,9 @@ using json = nlohmann::json;
 
 // Deeper documents are refused before any recursive parser sees them.
 constexpr int k_max_depth = 64;
-// Nodes produced from one YAML document; bounds alias expansion ("billion laughs").
-constexpr std::size_t k_max_nodes = 100000;
+// Nodes produced from one YAML document; bounds alias expansion ("billion laughs"). A descriptor has
+// a few dozen.
+constexpr std::size_t k_max_nodes = 10000;
 
 std::string
 type_name_of(const json& node)
@@ -68,7 +75,12 @@ bracket_depth(std::string_view text)
     const char before = i == 0 ? ' ' : text[i - 1];
     const bool token_start = before == ' ' || before == '\t' || before == '\n' || before == ':' || before == ',' ||
                              before == '[' || before == '{';
-    if ((c == '"' || c == '\'') && token_start) {
+    if (c == '#' && (before == ' ' || before == '\t' || before == '\n')) {
+      // A YAML or TOML comment: skip to the end of the line.
+      while (i + 1 < text.size() && text[i + 1] != '\n') {
+        ++i;
+      }
+    } else if ((c == '"' || c == '\'') && token_start) {
       quote = c;
     } else if (c == '[' || c == '{') {
       max_depth = std::max(max_depth, ++depth);
@@ -79,20 +91,74 @@ bracket_depth(std::string_view text)
   return max_depth;
 }
 
-json
-from_toml(const toml::node& node)
+// Most block sequence entries ("- ") opened on one line: "- - - x" nests YAML sequences.
+int
+max_dashes_per_line(std::string_view text)
 {
+  int most = 0;
+  int dashes = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      most = std::max(most, dashes);
+      dashes = 0;
+    } else if (text[i] == '-' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n') && i + 1 < text.size() &&
+               (text[i + 1] == ' ' || text[i + 1] == '\n')) {
+      ++dashes;
+    }
+  }
+  return std::max(most, dashes);
+}
+
+// Most dots outside quoted strings on one line: dotted keys and [a.b.c] headers nest TOML tables,
+// which no bracket counts. (A real descriptor has a handful.)
+int
+max_dots_per_line(std::string_view text)
+{
+  int most = 0;
+  int dots = 0;
+  char quote = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      most = std::max(most, dots);
+      dots = 0;
+      quote = 0;
+    } else if (quote) {
+      if (c == '\\' && quote == '"') {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n') {
+        ++i;
+      }
+    } else if (c == '.') {
+      ++dots;
+    }
+  }
+  return std::max(most, dots);
+}
+
+json
+from_toml(const toml::node& node, int depth, const std::string& where)
+{
+  if (depth > k_max_depth) {
+    throw DescriptorError(fmt::format("{}: nested more than {} levels deep", where, k_max_depth));
+  }
   if (auto* table = node.as_table()) {
     json result = json::object();
     for (const auto& [key, value] : *table) {
-      result[std::string(key.str())] = from_toml(value);
+      result[std::string(key.str())] = from_toml(value, depth + 1, where);
     }
     return result;
   }
   if (auto* array = node.as_array()) {
     json result = json::array();
     for (const auto& value : *array) {
-      result.push_back(from_toml(value));
+      result.push_back(from_toml(value, depth + 1, where));
     }
     return result;
   }
@@ -114,11 +180,49 @@ from_toml(const toml::node& node)
   return out.str();
 }
 
+// A YAML 1.2 core-schema integer or float: [-+]?[0-9]+, or [-+]?(.digits | digits[.digits])[e[-+]digits].
+bool
+is_integer_text(std::string_view text)
+{
+  std::size_t i = (!text.empty() && (text[0] == '-' || text[0] == '+')) ? 1 : 0;
+  return i < text.size() && std::all_of(text.begin() + static_cast<std::ptrdiff_t>(i), text.end(),
+                                        [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool
+is_float_text(std::string_view text)
+{
+  std::size_t i = (!text.empty() && (text[0] == '-' || text[0] == '+')) ? 1 : 0;
+  auto digits = [&] {
+    const std::size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      ++i;
+    }
+    return i - start;
+  };
+  std::size_t mantissa = digits();
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    mantissa += digits();
+  }
+  if (mantissa == 0) {
+    return false;
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
+      ++i;
+    }
+    if (digits() == 0) {
+      return false;
+    }
+  }
+  return i == text.size();
+}
+
 std::optional<json>
 yaml_plain_scalar(const std::string& text)
 {
-  static const std::regex k_int(R"([-+]?[0-9]+)");
-  static const std::regex k_float(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
   if (text == "true" || text == "True" || text == "TRUE") {
     return json(true);
   }
@@ -128,17 +232,27 @@ yaml_plain_scalar(const std::string& text)
   if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
     return json(nullptr);
   }
-  if (text.size() < 20 && std::regex_match(text, k_int)) {
-    return json(std::stoll(text));
+  if (text.size() < 40 && is_integer_text(text)) {
+    try {
+      return json(std::stoll(text));
+    } catch (const std::out_of_range&) {
+      return json(std::stod(text));  // as JSON does: too large for 64 bits becomes a double
+    }
   }
-  if (text.size() < 40 && std::regex_match(text, k_float)) {
+  if (text.size() < 40 && is_float_text(text)) {
     return json(std::stod(text));
   }
   return std::nullopt;
 }
 
+std::string
+child_path(const std::string& path, const std::string& key)
+{
+  return path.empty() ? key : path + "." + key;
+}
+
 json
-from_yaml(const YAML::Node& node, int depth, std::size_t& nodes, const std::string& where)
+from_yaml(const YAML::Node& node, int depth, std::size_t& nodes, const std::string& where, const std::string& path)
 {
   if (++nodes > k_max_nodes || depth > k_max_depth) {
     throw DescriptorError(fmt::format(
@@ -151,14 +265,19 @@ from_yaml(const YAML::Node& node, int depth, std::size_t& nodes, const std::stri
       if (!item.first.IsScalar()) {
         throw DescriptorError(fmt::format("{}: line {}: keys must be plain strings", where, item.first.Mark().line + 1));
       }
-      result[item.first.Scalar()] = from_yaml(item.second, depth + 1, nodes, where);
+      const auto& key = item.first.Scalar();
+      if (result.contains(key)) {
+        throw DescriptorError(fmt::format("{}: {}: duplicate key (line {}); give each key once", where,
+                                          child_path(path, key), item.first.Mark().line + 1));
+      }
+      result[key] = from_yaml(item.second, depth + 1, nodes, where, child_path(path, key));
     }
     return result;
   }
   case YAML::NodeType::Sequence: {
     json result = json::array();
     for (const auto& item : node) {
-      result.push_back(from_yaml(item, depth + 1, nodes, where));
+      result.push_back(from_yaml(item, depth + 1, nodes, where, path + "[" + std::to_string(result.size()) + "]"));
     }
     return result;
   }
@@ -170,8 +289,8 @@ from_yaml(const YAML::Node& node, int depth, std::size_t& nodes, const std::stri
           return *value;
         }
       } catch (const std::out_of_range&) {
-        throw DescriptorError(fmt::format("{}:{}:{}: number '{}' is out of range", where, node.Mark().line + 1,
-                                          node.Mark().column + 1, node.Scalar()));
+        throw DescriptorError(fmt::format("{}: {}: number '{}' is out of range (line {})", where, path, node.Scalar(),
+                                          node.Mark().line + 1));
       }
     }
     return node.Scalar();
@@ -206,12 +325,13 @@ parse_document(std::string_view text, std::string_view format, const std::string
   if (text.find('\0') != std::string_view::npos) {
     throw DescriptorError(where + ": not a text file (contains a NUL byte)");
   }
-  if (format != "toml" && bracket_depth(text) > k_max_depth) {
+  if (bracket_depth(text) > k_max_depth || (format == "toml" && max_dots_per_line(text) > k_max_depth) ||
+      (format == "yaml" && max_dashes_per_line(text) > k_max_depth)) {
     throw DescriptorError(fmt::format("{}: nested more than {} levels deep", where, k_max_depth));
   }
   if (format == "toml") {
     try {
-      return from_toml(toml::parse(text, where));
+      return from_toml(toml::parse(text, where), 0, where);
     } catch (const toml::parse_error& e) {
       throw DescriptorError(fmt::format("{}:{}:{}: invalid TOML: {}",
                                         where, e.source().begin.line, e.source().begin.column, e.description()));
@@ -220,29 +340,55 @@ parse_document(std::string_view text, std::string_view format, const std::string
   if (format == "yaml") {
     try {
       std::size_t nodes = 0;
-      return from_yaml(YAML::Load(std::string(text)), 0, nodes, where);
+      return from_yaml(YAML::Load(std::string(text)), 0, nodes, where, "");
     } catch (const YAML::Exception& e) {
       throw DescriptorError(fmt::format("{}:{}:{}: invalid YAML: {}", where, e.mark.line + 1, e.mark.column + 1, e.msg));
     }
   }
   if (format == "json") {
+    // Keys seen in each open object, and the path to the value being parsed, for messages.
+    std::vector<std::set<std::string>> seen;
+    std::vector<std::string> keys;
+    auto path = [&] {
+      std::string result;
+      for (const auto& key : keys) {
+        result = child_path(result, key);
+      }
+      return result;
+    };
     try {
-      return json::parse(text, [](int depth, json::parse_event_t, json&) {
+      return json::parse(text, [&](int depth, json::parse_event_t event, json& parsed) {
         if (depth > k_max_depth) {
-          throw DescriptorError("too deep");
+          throw DescriptorError(fmt::format("{}: nested more than {} levels deep", where, k_max_depth));
+        }
+        switch (event) {
+        case json::parse_event_t::object_start:
+          seen.emplace_back();
+          break;
+        case json::parse_event_t::key: {
+          const auto key = parsed.get<std::string>();
+          keys.resize(static_cast<std::size_t>(std::max(depth - 1, 0)));
+          keys.push_back(key);
+          if (!seen.empty() && !seen.back().insert(key).second) {
+            throw DescriptorError(fmt::format("{}: {}: duplicate key; give each key once", where, path()));
+          }
+          break;
+        }
+        case json::parse_event_t::object_end:
+          if (!seen.empty()) {
+            seen.pop_back();
+          }
+          break;
+        default:
+          break;
         }
         return true;
       });
-    } catch (const json::parse_error& e) {
-      // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
-      std::string what = e.what();
-      const auto pos = what.find("] ");
-      throw DescriptorError(fmt::format("{}: invalid JSON: {}", where, pos == std::string::npos ? what : what.substr(pos + 2)));
-    } catch (const DescriptorError&) {
-      throw DescriptorError(fmt::format("{}: nested more than {} levels deep", where, k_max_depth));
+    } catch (const json::out_of_range&) {
+      throw DescriptorError(fmt::format("{}: {}: number out of range", where, path()));
     } catch (const json::exception& e) {
-      // e.g. out_of_range.406: a number too large for a double
-      std::string what = e.what();
+      // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
+      const std::string what = e.what();
       const auto pos = what.find("] ");
       throw DescriptorError(fmt::format("{}: invalid JSON: {}", where, pos == std::string::npos ? what : what.substr(pos + 2)));
     }
@@ -259,26 +405,51 @@ read_descriptor(const std::filesystem::path& path)
     throw DescriptorError(fmt::format(
       "{}: unknown descriptor format '{}'; name the file .toml, .yaml, .yml or .json", where, path.extension().string()));
   }
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    throw DescriptorError(where + ": is a directory, not a descriptor file");
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    throw DescriptorError(fmt::format("{}: cannot read: {}", where, std::strerror(errno)));
   }
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) {
-    throw DescriptorError(fmt::format("{}: cannot read: {}", where, ec.message()));
+  struct stat st {};
+  const bool stat_ok = ::fstat(fd, &st) == 0;
+  const int stat_errno = errno;
+  auto text = std::make_optional<std::string>();
+  std::string problem;
+  if (!stat_ok) {
+    problem = fmt::format("cannot read: {}", std::strerror(stat_errno));
+  } else if (S_ISDIR(st.st_mode)) {
+    problem = "is a directory, not a descriptor file";
+  } else if (!S_ISREG(st.st_mode)) {
+    problem = "not a regular file (a FIFO, device or socket); give the path of a descriptor file";
+  } else if (static_cast<std::size_t>(st.st_size) > k_max_descriptor_size) {
+    problem = fmt::format("file is {} bytes; descriptors are limited to {} bytes", st.st_size, k_max_descriptor_size);
+  } else {
+    // Read at most one byte past the limit: the size stat reports can be wrong (procfs says 0).
+    text->resize(k_max_descriptor_size + 1);
+    std::size_t length = 0;
+    while (length < text->size()) {
+      const ssize_t n = ::read(fd, text->data() + length, text->size() - length);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0) {
+        problem = fmt::format("cannot read: {}", std::strerror(errno));
+        break;
+      }
+      if (n == 0) {
+        break;
+      }
+      length += static_cast<std::size_t>(n);
+    }
+    text->resize(length);
+    if (problem.empty() && length > k_max_descriptor_size) {
+      problem = fmt::format("file is more than {} bytes; descriptors are limited to {} bytes", k_max_descriptor_size,
+                            k_max_descriptor_size);
+    }
   }
-  if (size > k_max_descriptor_size) {
-    throw DescriptorError(fmt::format("{}: file is {} bytes; descriptors are limited to {} bytes",
-                                      where, size, k_max_descriptor_size));
-  }
-  std::optional<std::string> text;
-  try {
-    text = read_file(path);
-  } catch (const Error& e) {
-    throw DescriptorError(fmt::format("{}: cannot read: {}", where, e.what()));
-  }
-  if (!text) {
-    throw DescriptorError(where + ": cannot read: No such file or directory");
+  ::close(fd);
+  if (!problem.empty()) {
+    throw DescriptorError(where + ": " + problem);
   }
   auto descriptor = make_descriptor(parse_document(*text, format, where), path);
   descriptor.format = format;
@@ -403,8 +574,11 @@ Section::optional_number(std::string_view key) const
     return std::nullopt;
   }
   const auto& value = m_node.at(std::string(key));
-  if (!value.is_number() || !std::isfinite(value.get<double>())) {
+  if (!value.is_number()) {
     throw DescriptorError(fmt::format("{}: expected a number, got {}", where(key), type_name_of(value)));
+  }
+  if (!std::isfinite(value.get<double>())) {
+    throw DescriptorError(fmt::format("{}: expected a finite number, got {}", where(key), value.get<double>()));
   }
   return value.get<double>();
 }

@@ -23,13 +23,35 @@ public:
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<UpperLevel>(); }
 };
 
+// %& : the message, with control characters (but newlines and tabs) shown as \xNN, so text taken from a
+// descriptor or a file can't drive the user's terminal.
+class EscapedMessage : public spdlog::custom_flag_formatter
+{
+public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override
+  {
+    static constexpr char k_hex[] = "0123456789abcdef";
+    for (const char c : msg.payload) {
+      const auto byte = static_cast<unsigned char>(c);
+      if ((byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7f) {
+        const char escaped[4] = {'\\', 'x', k_hex[byte >> 4], k_hex[byte & 0xf]};
+        dest.append(escaped, escaped + 4);
+      } else {
+        dest.push_back(c);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<EscapedMessage>(); }
+};
+
 std::shared_ptr<spdlog::logger>
 make_logger()
 {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>("Spmi", sink);
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  formatter->add_flag<UpperLevel>('*').set_pattern("[%Y-%m-%d %H:%M:%S,%e - Spmi - %*]\n%v");
+  formatter->add_flag<UpperLevel>('*').add_flag<EscapedMessage>('&').set_pattern(
+    "[%Y-%m-%d %H:%M:%S,%e - Spmi - %*]\n%&");
   logger->set_formatter(std::move(formatter));
   logger->set_level(spdlog::level::info);
   logger->flush_on(spdlog::level::trace);

@@ -335,6 +335,36 @@ descendants(pid_t pid)
   return result;
 }
 
+bool
+has_env(pid_t pid, const std::string& entry)
+{
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/environ", static_cast<int>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;  // gone, or not ours
+  }
+  std::string data;
+  char buffer[8192];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0 && data.size() < 1024 * 1024) {
+    data.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  for (std::size_t start = 0; start < data.size();) {
+    const auto end = data.find('\0', start);
+    const auto length = (end == std::string::npos ? data.size() : end) - start;
+    if (length == entry.size() && data.compare(start, length, entry) == 0) {
+      return true;
+    }
+    if (end == std::string::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
 std::vector<pid_t>
 processes_with_env(const std::string& entry)
 {
@@ -344,40 +374,14 @@ processes_with_env(const std::string& entry)
     return result;
   }
   const pid_t self = ::getpid();
-  std::string data;
   while (const dirent* dirent_entry = ::readdir(proc)) {
     const char* name = dirent_entry->d_name;
     if (name[0] < '1' || name[0] > '9') {
       continue;
     }
     const auto pid = static_cast<pid_t>(std::atoi(name));
-    if (pid == self) {
-      continue;
-    }
-    char path[64];
-    std::snprintf(path, sizeof(path), "/proc/%s/environ", name);
-    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      continue;  // gone, or not ours
-    }
-    data.clear();
-    char buffer[8192];
-    ssize_t n;
-    while ((n = ::read(fd, buffer, sizeof(buffer))) > 0 && data.size() < 1024 * 1024) {
-      data.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    for (std::size_t start = 0; start < data.size();) {
-      const auto end = data.find('\0', start);
-      const auto length = (end == std::string::npos ? data.size() : end) - start;
-      if (length == entry.size() && data.compare(start, length, entry) == 0) {
-        result.push_back(pid);
-        break;
-      }
-      if (end == std::string::npos) {
-        break;
-      }
-      start = end + 1;
+    if (pid != self && has_env(pid, entry)) {
+      result.push_back(pid);
     }
   }
   ::closedir(proc);

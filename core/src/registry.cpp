@@ -5,9 +5,8 @@
 
 #include <fmt/format.h>
 
-// Boost 1.74 with BOOST_DLL_USE_STD_FS: library_info.hpp needs <vector> first.
-#include <vector>
-#include <boost/dll/library_info.hpp>
+#include "elf_symbols.hpp"
+
 #include <boost/dll/shared_library.hpp>
 
 #include <sys/stat.h>
@@ -151,8 +150,7 @@ PluginRegistry::scan()
       }
       std::vector<std::string> symbols;
       try {
-        boost::dll::library_info info(file, true);
-        symbols = info.symbols("spmi");
+        symbols = detail::section_symbols(file, "spmi");
       } catch (const std::exception& e) {
         m_impl->rejected.push_back({file, fmt::format("not a loadable shared object ({})", e.what())});
         continue;

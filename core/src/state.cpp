@@ -353,7 +353,9 @@ StateStore::ids() const
 bool
 StateStore::contains(const std::string& id) const
 {
-  return is_valid_id(id) && ::access((m_root / id / "manageable.json").c_str(), F_OK) == 0;
+  struct stat st {};
+  return is_valid_id(id) && ::lstat((m_root / id).c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+         ::access((m_root / id / "manageable.json").c_str(), F_OK) == 0;
 }
 
 ManageableDir

@@ -90,9 +90,16 @@ supervise(const SuperviseOptions& options)
   if (watchdog_pid == 0) {
     watchdog(self, options);
   }
+  // The task's tree: descendants (orphans included, as we are their subreaper) that carry the marker.
+  // Another spmi task started from inside this one is reparented here too, but has its own marker.
   auto tree = [&] {
     auto pids = descendants(self);
-    pids.erase(std::remove(pids.begin(), pids.end(), watchdog_pid), pids.end());
+    pids.erase(std::remove_if(pids.begin(), pids.end(),
+                              [&](pid_t pid) {
+                                return pid == watchdog_pid ||
+                                       (!options.marker_env.empty() && !has_env(pid, options.marker_env));
+                              }),
+               pids.end());
     return pids;
   };
   auto stop_watchdog = [&] {

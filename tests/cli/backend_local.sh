@@ -103,7 +103,7 @@ ln -s /nonexistent/alive "$SPMI_PATH/lt_broken/alive"
 start=$(date +%s%N)
 run 1 start lt_broken
 elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
-err_has "manageable 'lt_broken': the backend exited (status"
+err_has "manageable 'lt_broken': the backend's process (pid"
 err_has "before the wrapper started"
 [ "$elapsed" -lt 5000 ] || fail "a dead wrapper was noticed only after $elapsed ms"
 run 0 status lt_broken

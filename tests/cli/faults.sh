@@ -93,5 +93,18 @@ grep -qE '^outside +inactive' "$T/out" || fail "other rows must still list"
 run 1 status '.*'
 err_has "corrupt state file"
 out_has "outside (task)"
+# ... and can be cleaned away.
+run 0 clean corrupt rebooted
 pass "corrupt state is contained"
+# 8. A task that starts another spmi task: the inner one is not part of the outer one's tree.
+task_toml inner.toml inner 'echo inner up; sleep 1081' local
+task_toml outer.toml outer "\"$SPMI\" start inner; echo outer done" local
+run 0 load inner.toml outer.toml
+run 0 start outer
+wait_for 10 is_inactive outer || fail "outer did not finish"
+wait_for 5 grep -qx "inner up" "$SPMI_PATH/inner/stdout" || fail "inner did not start"
+sleep 2.5  # past the outer wrapper's leftover grace
+is_active inner || fail "the inner task was ended with the outer one"
+run 0 stop inner
+pass "nested start"
 echo "faults: all passed"

@@ -34,8 +34,11 @@ run 0 status 't.*'
 err_has "Showed 1000 manageables"
 [ "$(wc -l < "$T/screen-calls")" = 2 ] || fail "list/status ran screen: $(cat "$T/screen-calls")"
 echo "load of 1000: ${load_ms} ms; list of 1000: ${list_ms} ms; status of one: ${status_ms} ms"
-# Generous bounds (CI machines are noisy); the benchmark of the performance issue is the judge.
-[ "$list_ms" -lt 1000 ] || fail "list of 1000 took ${list_ms} ms"
-[ "$status_ms" -lt 1000 ] || fail "status of one took ${status_ms} ms"
+# Generous bounds (CI machines are noisy); the benchmark of the performance issue is the judge. A
+# sanitizer build is many times slower, so there only the counts above are checked.
+if [ -z "${SPMI_TEST_SANITIZED:-}" ]; then
+  [ "$list_ms" -lt 1000 ] || fail "list of 1000 took ${list_ms} ms"
+  [ "$status_ms" -lt 1000 ] || fail "status of one took ${status_ms} ms"
+fi
 run 0 kill t0001 t0002
 echo "no_spawn: all passed"

@@ -2,6 +2,7 @@
 // The plugin registry against the fake plugins of tests/fixtures/plugins: finding, creating, rejecting.
 #include <spmi/errors.hpp>
 #include <spmi/log.hpp>
+#include <spmi/process.hpp>
 #include <spmi/registry.hpp>
 
 #include <gmock/gmock.h>
@@ -304,6 +305,21 @@ TEST_F(RegistryTrustTest, RefusesForeignOwner)
   spmi::PluginRegistry registry({file.parent_path()});
   EXPECT_FALSE(registry.find(PluginKind::backend, "fake").has_value());
   EXPECT_THAT(reason_for(registry, file), HasSubstr("is owned by uid 65534, not by you or root"));
+}
+
+} // namespace
+
+namespace {
+
+// A stripped plugin (no .symtab, as distributions ship them) is still found through .dynsym.
+TEST_F(RegistryTrustTest, FindsStrippedPlugin)
+{
+  const auto file = copy_fake();
+  const auto stripped = spmi::process::run_capture({"strip", file.string()}, std::chrono::seconds(10));
+  ASSERT_EQ(stripped.status.code, 0) << stripped.err;
+  spmi::PluginRegistry registry({file.parent_path()});
+  EXPECT_TRUE(registry.find(PluginKind::backend, "fake").has_value());
+  EXPECT_EQ(reason_for(registry, file), "");
 }
 
 } // namespace

@@ -32,7 +32,11 @@ struct SPMI_API PluginContext
   Section section;                          // the plugin's own descriptor table
   std::shared_ptr<spdlog::logger> logger;   // spmi's logger; plugins never use spdlog's registry
   PluginRegistry* registry = nullptr;       // to create the plugins this one is made of
+  bool loading = false;                     // true while `spmi load` validates the descriptor
 };
+
+// Warns (only while loading, so once per descriptor) about keys of the plugin's table not in `known`.
+SPMI_API void warn_unknown_keys(const PluginContext& context, std::initializer_list<std::string_view> known);
 
 // What a backend returns when it has launched the wrapper.
 struct SPMI_API LaunchResult

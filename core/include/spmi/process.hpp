@@ -64,6 +64,8 @@ SPMI_API Captured run_capture(const std::vector<std::string>& argv, std::chrono:
 SPMI_API std::vector<pid_t> descendants(pid_t pid);
 // Every process of ours whose environment holds exactly `entry` ("NAME=value"), from /proc.
 SPMI_API std::vector<pid_t> processes_with_env(const std::string& entry);
+// True when process `pid`'s environment holds exactly `entry`.
+SPMI_API bool has_env(pid_t pid, const std::string& entry);
 // Makes this process the reaper of its orphaned descendants (prctl PR_SET_CHILD_SUBREAPER).
 SPMI_API void become_subreaper();
 // Sends `signo` to one process. False when it does not exist.

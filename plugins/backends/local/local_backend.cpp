@@ -15,9 +15,7 @@ class LocalBackend final : public Backend
 public:
   explicit LocalBackend(const PluginContext& context)
   {
-    for (const auto& key : context.section.unknown_keys({"type"})) {
-      context.logger->warn("{}: ignoring unknown key '{}'", context.section.where(key), key);
-    }
+    warn_unknown_keys(context, {"type"});
   }
 
   std::string type() const override { return "local"; }

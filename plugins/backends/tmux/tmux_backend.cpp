@@ -89,9 +89,7 @@ public:
   explicit TmuxBackend(const PluginContext& context) : m_logger(context.logger)
   {
     const auto& section = context.section;
-    for (const auto& key : section.unknown_keys({"type", "socket"})) {
-      m_logger->warn("{}: ignoring unknown key '{}'", section.where(key), key);
-    }
+    warn_unknown_keys(context, {"type", "socket"});
     m_socket = section.optional_string("socket").value_or("spmi");
     if (m_socket.empty() || m_socket.size() > 64 || m_socket == "." || m_socket == ".." ||
         !std::all_of(m_socket.begin(), m_socket.end(), [](char c) { return is_name_char(c, true); })) {

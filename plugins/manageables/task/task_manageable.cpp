@@ -19,15 +19,13 @@ public:
   explicit TaskManageable(const PluginContext& context)
   {
     const auto& section = context.section;
-    for (const auto& key : section.unknown_keys({"id", "comment", "backend", "wrapper"})) {
-      context.logger->warn("{}: ignoring unknown key '{}'", section.where(key), key);
-    }
+    warn_unknown_keys(context, {"id", "comment", "backend", "wrapper"});
     const auto backend = section.require_table("backend");
     m_backend = context.registry->create_backend(backend.require_string("type"),
-                                                 PluginContext{backend, context.logger, context.registry});
+                                                 PluginContext{backend, context.logger, context.registry, context.loading});
     const auto wrapper = section.require_table("wrapper");
     m_wrapper = context.registry->create_wrapper(wrapper.require_string("type"),
-                                                 PluginContext{wrapper, context.logger, context.registry});
+                                                 PluginContext{wrapper, context.logger, context.registry, context.loading});
   }
 
   std::string type() const override { return "task"; }

@@ -49,9 +49,7 @@ public:
   explicit DefaultWrapper(const PluginContext& context)
   {
     const auto& section = context.section;
-    for (const auto& key : section.unknown_keys({"type", "command", "mixed_stdout", "stop_signal", "stop_timeout"})) {
-      context.logger->warn("{}: ignoring unknown key '{}'", section.where(key), key);
-    }
+    warn_unknown_keys(context, {"type", "command", "mixed_stdout", "stop_signal", "stop_timeout"});
     m_command = section.require_string("command");
     m_mixed_stdout = section.optional_bool("mixed_stdout", false);
     if (auto name = section.optional_string("stop_signal")) {

@@ -1,0 +1,1 @@
+spmi_add_cli_test(hostile)
