@@ -86,7 +86,8 @@ cmd_list(Controller& controller)
       status = exit_status::k_failed;
       continue;
     }
-    out += fmt::format("{:<{}} {:<8} {}\n", row.id, id_width, row.active ? "active" : "inactive", row.comment);
+    out += fmt::format("{:<{}} {:<8} {}\n", row.id, id_width,
+                       row.active ? "active" : (row.pending ? "pending" : "inactive"), row.comment);
   }
   std::cout << out << std::flush;
   return status;
@@ -145,7 +146,8 @@ cmd_status(Controller& controller, const std::vector<std::string>& patterns)
       std::string out;
       out += s.comment.empty() ? fmt::format("{} ({})\n", s.id, s.type)
                                : fmt::format("{} ({}) - {}\n", s.id, s.type, s.comment);
-      out += fmt::format("Active: {} since {} ({} ago)\n", s.active ? "active" : "inactive", format_time(s.since),
+      out += fmt::format("Active: {} since {} ({} ago)\n", s.active ? "active" : (s.pending ? "pending" : "inactive"),
+                         format_time(s.since),
                          format_delta(std::chrono::duration_cast<std::chrono::seconds>(now - s.since)));
       out += fmt::format("Path: \"{}\"\n", s.path.string());
       for (const auto& field : s.fields) {

@@ -4,12 +4,18 @@
 #   1. unit and end-to-end tests (ctest) on the normal build;
 #   2. the same suite built and run under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the descriptor-parsing fuzzer (libFuzzer, clang) for a bounded time.
+# A single-node SLURM cluster on localhost is brought up first (scripts/slurm-up.sh).
 # SPMI_TEST_STAGES picks stages (default "main sanitize fuzz"); SPMI_FUZZ_SECONDS the fuzzing time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 stages=${SPMI_TEST_STAGES:-main sanitize fuzz}
 bash scripts/install-deps.sh
+# The slurm backend is tested against a real single-node cluster on localhost, started here and
+# stopped at exit; its tests fail (not skip) if it is not up.
+bash scripts/slurm-up.sh
+trap 'bash scripts/slurm-down.sh >/dev/null 2>&1 || true' EXIT
+export SPMI_REQUIRE_SLURM=1
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 

@@ -123,11 +123,63 @@ Controller::load(const std::vector<fs::path>& paths)
   return ids;
 }
 
+Backend&
+Controller::backend_for(const std::string& type)
+{
+  auto& backend = m_backends[type];
+  if (!backend) {
+    auto& node = *m_documents.emplace_back(std::make_unique<json>(json{{"type", type}}));
+    backend = m_registry.create_backend(type, PluginContext{Section(node, "launch.json", "backend"), m_logger, &m_registry});
+  }
+  return *backend;
+}
+
+std::map<std::string, QueueState>
+Controller::queued_states(const std::vector<std::string>& ids)
+{
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> by_type;  // type -> (id, backend ID)
+  for (const auto& id : ids) {
+    const auto dir = m_store.dir(id);
+    try {
+      const auto launch = dir.read_launch();
+      if (!launch || !launch->queued || dir.is_active()) {
+        continue;
+      }
+      const auto run = dir.read_run();
+      if (!run || run->token != launch->token) {
+        by_type[launch->backend_type].emplace_back(id, launch->backend_id);
+      }
+    } catch (const Error&) {
+      // A corrupt record is reported where the manageable is shown.
+    }
+  }
+  std::map<std::string, QueueState> result;
+  for (const auto& [type, launches] : by_type) {
+    std::vector<std::string> backend_ids;
+    for (const auto& launch : launches) {
+      backend_ids.push_back(launch.second);
+    }
+    const auto states = backend_for(type).queue_states(backend_ids);
+    for (const auto& [id, backend_id] : launches) {
+      const auto it = states.find(backend_id);
+      result[id] = it == states.end() ? QueueState::gone : it->second;
+    }
+  }
+  return result;
+}
+
 std::vector<ManageableSummary>
-Controller::list() const
+Controller::list()
 {
   std::vector<ManageableSummary> result;
-  for (const auto& id : m_store.ids()) {
+  const auto ids = m_store.ids();
+  std::map<std::string, QueueState> queued;
+  try {
+    queued = queued_states(ids);
+  } catch (const Error& e) {
+    m_logger->warn("cannot tell which manageables are pending: {}", e.what());
+  }
+  for (const auto& id : ids) {
     ManageableSummary summary;
     summary.id = id;
     const auto dir = m_store.dir(id);
@@ -136,6 +188,8 @@ Controller::list() const
       summary.type = meta.value("type", "");
       summary.comment = meta.value("comment", "");
       summary.active = dir.is_active();
+      const auto it = queued.find(id);
+      summary.pending = !summary.active && it != queued.end() && it->second != QueueState::gone;
     } catch (const std::exception& e) {
       summary.problem = e.what();
     }
@@ -178,6 +232,10 @@ Controller::start(const std::string& id)
   if (dir.is_active()) {
     throw StateError(fmt::format("manageable '{}' is active; stop it first", id));
   }
+  if (const auto queued = queued_states({id}); queued.count(id) && queued.at(id) != QueueState::gone) {
+    throw StateError(fmt::format("manageable '{}' is pending (queued as {}); stop it to cancel", id,
+                                 dir.read_launch()->backend_id));
+  }
   auto manageable = instantiate(dir);
   const auto token = new_token();
   // A task that runs `spmi start` must not hand its own marker to the new task, or the new one would
@@ -185,7 +243,11 @@ Controller::start(const std::string& id)
   ::unsetenv("SPMI_RUN_TOKEN");
   ::unsetenv("SPMI_ID");
   const auto launched = manageable->start(dir, token);
-  const LaunchRecord launch{token, launched.backend_id, Clock::now()};
+  const LaunchRecord launch{token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued};
+  if (launched.queued) {
+    dir.write_launch(launch);  // the scheduler starts the wrapper later; until then it is pending
+    return;
+  }
   m_logger->debug("manageable '{}': backend ID {}, waiting for the wrapper", id, launched.backend_id);
 
   std::optional<RunRecord> run;
@@ -250,31 +312,52 @@ Controller::end(const std::string& id, bool graceful)
   const auto lock = dir.lock();
   const char* verb = graceful ? "stop" : "kill";
   if (!dir.is_active()) {
-    throw StateError(fmt::format("manageable '{}' is inactive; nothing to {}", id, verb));
+    const auto queued = queued_states({id});
+    if (queued.count(id) && queued.at(id) != QueueState::gone) {
+      // Pending: cancel the queued launch, then wait for the scheduler to forget it.
+      const auto launch = dir.read_launch();
+      backend_for(launch->backend_type).cancel(*launch);
+      const bool gone = process::wait_until(
+        [&] {
+          const auto now = queued_states({id});
+          return !now.count(id) || now.at(id) == QueueState::gone || dir.is_active();
+        },
+        k_kill_timeout);
+      if (!gone) {
+        throw BackendError(fmt::format("manageable '{}': {} is still queued after cancelling it", id, launch->backend_id));
+      }
+      if (!dir.is_active()) {
+        return;
+      }
+      // It started meanwhile: end it like any running manageable.
+    } else {
+      throw StateError(fmt::format("manageable '{}' is inactive; nothing to {}", id, verb));
+    }
   }
   const auto run = dir.read_run();
   if (!run) {
     throw StateError(fmt::format("manageable '{}' is active but has no run record; try again", id));
   }
+  const auto launch = dir.read_launch().value_or(LaunchRecord{});
   auto manageable = instantiate(dir);
   auto ended = [&](std::chrono::milliseconds timeout) {
     return process::wait_until([&] { return !dir.is_active(); }, timeout);
   };
   if (graceful) {
-    manageable->end(dir, *run, Ending::graceful);
+    manageable->end(dir, launch, *run, Ending::graceful);
     const auto timeout = manageable->stop_timeout();
     if (ended(timeout)) {
       return;
     }
     m_logger->warn("manageable '{}' did not stop within {}; killing it", id, seconds_text(timeout));
   }
-  manageable->end(dir, *run, Ending::kill);
+  manageable->end(dir, launch, *run, Ending::kill);
   if (ended(k_kill_timeout)) {
     return;
   }
   m_logger->warn("manageable '{}': its wrapper (pid {}) did not end the task within {}; killing the wrapper", id,
                  run->wrapper_pid, seconds_text(k_kill_timeout));
-  manageable->end(dir, *run, Ending::wrapper);
+  manageable->end(dir, launch, *run, Ending::wrapper);
   if (!ended(k_kill_timeout)) {
     throw BackendError(fmt::format("manageable '{}' is still active after its wrapper (pid {}) was killed", id,
                                    run->wrapper_pid));
@@ -289,6 +372,9 @@ Controller::clean(const std::string& id)
   existing(id);
   if (dir.is_active()) {
     throw StateError(fmt::format("manageable '{}' is active; stop or kill it before cleaning", id));
+  }
+  if (const auto queued = queued_states({id}); queued.count(id) && queued.at(id) != QueueState::gone) {
+    throw StateError(fmt::format("manageable '{}' is pending; stop it (cancelling the queued launch) before cleaning", id));
   }
   m_store.remove(id);
 }
@@ -329,6 +415,18 @@ Controller::status(const std::string& id, std::size_t output_lines)
     }
   } else if (status.active && launch) {
     status.since = launch->launched_at;
+  }
+  if (!status.active && launch && launch->queued && !(run && run->token == launch->token)) {
+    const auto queued = queued_states({id});
+    const auto state = queued.count(id) ? queued.at(id) : QueueState::gone;
+    status.since = launch->launched_at;
+    if (state != QueueState::gone) {
+      status.pending = true;
+      status.note = fmt::format("queued as {}; {}", launch->backend_id,
+                                state == QueueState::running ? "placed, the wrapper is starting" : "waiting for the scheduler");
+    } else {
+      status.note = fmt::format("{} ended before its wrapper ran (cancelled, or failed to start)", launch->backend_id);
+    }
   }
   status.output = ManageableDir::tail(dir.stdout_path(), output_lines);
   return status;

@@ -192,7 +192,9 @@ ManageableDir::read_launch() const
   try {
     LaunchRecord record;
     record.token = field<std::string>(j, "token", "");
+    record.backend_type = field<std::string>(j, "backend_type", "");
     record.backend_id = field<std::string>(j, "backend_id", "");
+    record.queued = field<bool>(j, "queued", false);
     record.launched_at = from_epoch(field<double>(j, "launched_at", 0));
     return record;
   } catch (const json::exception& e) {
@@ -234,7 +236,9 @@ void
 ManageableDir::write_launch(const LaunchRecord& record) const
 {
   json j{{"token", record.token},
+         {"backend_type", record.backend_type},
          {"backend_id", record.backend_id},
+         {"queued", record.queued},
          {"launched_at", to_epoch(record.launched_at)}};
   write_file_atomic(launch_path(), j.dump() + "\n");
 }

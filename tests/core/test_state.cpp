@@ -287,11 +287,13 @@ TEST_F(StateTest, LaunchRecordRoundTrip)
   store.register_all({descriptor("x")});
   const auto dir = store.dir("x");
   EXPECT_EQ(dir.read_launch(), std::nullopt);
-  dir.write_launch(spmi::LaunchRecord{"tok", "31337", spmi::from_epoch(1700000000.001)});
+  dir.write_launch(spmi::LaunchRecord{"tok", "slurm", "31337", spmi::from_epoch(1700000000.001), true});
   const auto read = dir.read_launch();
   ASSERT_TRUE(read.has_value());
   EXPECT_EQ(read->token, "tok");
+  EXPECT_EQ(read->backend_type, "slurm");
   EXPECT_EQ(read->backend_id, "31337");
+  EXPECT_TRUE(read->queued);
   EXPECT_EQ(read->launched_at, spmi::from_epoch(1700000000.001));
 }
 

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +26,8 @@ struct SPMI_API ManageableSummary
   std::string type;
   std::string comment;
   bool active = false;
-  std::string problem;  // set when the manageable's state could not be read
+  bool pending = false;  // queued by its backend (a batch job waiting), not yet running
+  std::string problem;   // set when the manageable's state could not be read
 };
 
 // Everything `spmi status` shows about one manageable.
@@ -35,6 +37,7 @@ struct SPMI_API ManageableStatus
   std::string type;
   std::string comment;
   bool active = false;
+  bool pending = false;
   TimePoint since;                        // start of the run when active, else its end (or load time)
   std::filesystem::path path;
   std::vector<StatusField> fields;        // from the manageable: backend, wrapper, command
@@ -61,8 +64,9 @@ public:
   // Throws DescriptorError (the first bad file and key), StateError (an ID already loaded), PluginError.
   std::vector<std::string> load(const std::vector<std::filesystem::path>& paths);
 
-  // Every registered manageable, sorted by ID. Loads no plugin.
-  std::vector<ManageableSummary> list() const;
+  // Every registered manageable, sorted by ID. Loads no plugin, unless a launch is queued (then its
+  // backend, once, to ask the scheduler).
+  std::vector<ManageableSummary> list();
 
   // Start, stop, kill, clean one manageable. Each throws StateError when the guide's rules refuse it
   // (start of an active one, stop/kill of an inactive one, clean of an active one), BackendError when
@@ -87,6 +91,12 @@ private:
   std::unique_ptr<Manageable> instantiate(const ManageableDir& dir);
   // stop (graceful first) or kill, escalating as the Ending steps say.
   void end(const std::string& id, bool graceful);
+  // For each of `ids` whose last launch was queued and whose wrapper has not run yet: where it stands,
+  // from one query per backend type. Others are left out.
+  std::map<std::string, QueueState> queued_states(const std::vector<std::string>& ids);
+  // A backend of `type` with no settings, to ask its scheduler about launches.
+  Backend& backend_for(const std::string& type);
+  std::map<std::string, std::unique_ptr<Backend>> m_backends;
   ManageableDir existing(const std::string& id) const;
 
   StateStore m_store;

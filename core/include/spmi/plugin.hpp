@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,17 @@ struct SPMI_API LaunchResult
   std::string backend_id;  // shown as "Backend ID" (a session pid, a job id, ...)
   // A child of this process whose early exit means the launch failed (-1: none). spmi reaps it.
   pid_t launcher_pid = -1;
+  // The backend queued the wrapper to start later (a batch job): `start` records the launch and returns
+  // without waiting; until the wrapper runs, the manageable is pending.
+  bool queued = false;
+  std::string backend_type;  // the backend's type name (set by the manageable)
+};
+
+// Where a queued launch stands, as its backend's scheduler says.
+enum class QueueState {
+  pending,  // waiting in the queue
+  running,  // placed; the wrapper is starting
+  gone,     // finished, cancelled or forgotten
 };
 
 // What a backend must launch: the wrapper process, as an argv vector.
@@ -71,10 +83,15 @@ public:
   // Starts `spec.argv` detached from the caller. Returns once it is on its way; spmi then waits for
   // the wrapper's run record. Throws BackendError (say which program failed and what to do).
   virtual LaunchResult launch(const LaunchSpec& spec) = 0;
-  // Delivers `signo` to the wrapper process of `run` (run.wrapper_pid where the backend runs it). The
-  // wrapper passes it on to the whole task tree, see Wrapper::run. False when nothing was there.
-  // Throws BackendError.
-  virtual bool signal(const RunRecord& run, int signo) = 0;
+  // Delivers `signo` to the wrapper process of `run` (run.wrapper_pid where the backend runs it), which
+  // `launch` started. The wrapper passes it on to the whole task tree, see Wrapper::run. SIGKILL ends
+  // the wrapper itself. False when nothing was there. Throws BackendError.
+  virtual bool signal(const LaunchRecord& launch, const RunRecord& run, int signo) = 0;
+  // For backends that queue: the state of each queued launch by backend ID, from one query of the
+  // scheduler; IDs it doesn't know are left out. Others return an empty map. Throws BackendError.
+  virtual std::map<std::string, QueueState> queue_states(const std::vector<std::string>& backend_ids) = 0;
+  // Cancels a queued launch that has not started. False when there was nothing to cancel.
+  virtual bool cancel(const LaunchRecord& launch) = 0;
 };
 
 // Runs the task inside the wrapper process and records what happens to it.
@@ -121,7 +138,7 @@ public:
   // Body of the wrapper process (`spmi` re-executed by the backend).
   virtual int run(const ManageableDir& dir, const std::string& token) = 0;
   // Asks the running manageable to end, as `how` says. False when nothing was signalled.
-  virtual bool end(const ManageableDir& dir, const RunRecord& run, Ending how) = 0;
+  virtual bool end(const ManageableDir& dir, const LaunchRecord& launch, const RunRecord& run, Ending how) = 0;
   // How long `stop` waits before it kills.
   virtual std::chrono::milliseconds stop_timeout() const = 0;
   // The lines `status` shows after "Path": backend type and ID, wrapper type, command...

@@ -6,7 +6,7 @@
 //   $SPMI_PATH/<id>/descriptor.<ext> the descriptor file as it was loaded
 //   $SPMI_PATH/<id>/lock             flock()ed by every command that changes the manageable
 //   $SPMI_PATH/<id>/alive            OFD-locked by the wrapper process for as long as it lives
-//   $SPMI_PATH/<id>/launch.json      written by `start`: token, backend ID, time
+//   $SPMI_PATH/<id>/launch.json      written by `start`: token, backend type and ID, time, queued
 //   $SPMI_PATH/<id>/run.json         written by the wrapper: token, pids, start/finish, exit
 //   $SPMI_PATH/<id>/stdout, stderr   the task's output; stdin is a FIFO
 // A manageable is active exactly while some process holds the lock on its `alive` file, so liveness
@@ -38,8 +38,10 @@ SPMI_API TimePoint from_epoch(double seconds);
 struct SPMI_API LaunchRecord
 {
   std::string token;        // matches RunRecord::token of the run this launch started
+  std::string backend_type;
   std::string backend_id;
   TimePoint launched_at;
+  bool queued = false;      // the backend queued it (see LaunchResult::queued)
 };
 
 // What the wrapper process writes about its run.

@@ -37,10 +37,14 @@ public:
     return LaunchResult{std::to_string(pid), pid};
   }
 
-  bool signal(const RunRecord& run, int signo) override
+  bool signal(const LaunchRecord&, const RunRecord& run, int signo) override
   {
     return process::signal_process(static_cast<pid_t>(run.wrapper_pid), signo);
   }
+
+  std::map<std::string, QueueState> queue_states(const std::vector<std::string>&) override { return {}; }
+
+  bool cancel(const LaunchRecord&) override { return false; }
 };
 
 std::unique_ptr<Backend>

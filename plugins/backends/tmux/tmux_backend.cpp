@@ -133,10 +133,14 @@ public:
                                    base, base, k_name_attempts, m_socket, m_socket));
   }
 
-  bool signal(const RunRecord& run, int signo) override
+  bool signal(const LaunchRecord&, const RunRecord& run, int signo) override
   {
     return process::signal_process(static_cast<pid_t>(run.wrapper_pid), signo);
   }
+
+  std::map<std::string, QueueState> queue_states(const std::vector<std::string>&) override { return {}; }
+
+  bool cancel(const LaunchRecord&) override { return false; }
 
 private:
   std::vector<std::string> new_session_argv(const std::string& tmux, const std::string& name,

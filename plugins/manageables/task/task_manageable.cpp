@@ -36,20 +36,22 @@ public:
     spec.argv = {process::self_exe().string(), "__run", dir.path().string(), token};
     spec.session_name = "spmi." + dir.id();
     spec.dir = &dir;
-    return m_backend->launch(spec);
+    auto result = m_backend->launch(spec);
+    result.backend_type = m_backend->type();
+    return result;
   }
 
   int run(const ManageableDir& dir, const std::string& token) override { return m_wrapper->run(dir, token); }
 
-  bool end(const ManageableDir&, const RunRecord& run, Ending how) override
+  bool end(const ManageableDir&, const LaunchRecord& launch, const RunRecord& run, Ending how) override
   {
     switch (how) {
     case Ending::graceful:
-      return m_backend->signal(run, m_wrapper->stop_signal());
+      return m_backend->signal(launch, run, m_wrapper->stop_signal());
     case Ending::kill:
-      return m_backend->signal(run, kill_request_signal());
+      return m_backend->signal(launch, run, kill_request_signal());
     case Ending::wrapper:
-      return m_backend->signal(run, SIGKILL);
+      return m_backend->signal(launch, run, SIGKILL);
     }
     return false;
   }

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+// SlurmBackend: runs the wrapper as a SLURM batch job submitted with sbatch; Backend ID = the job id.
+// The job is queued, so `start` returns at once and the manageable is pending until the job runs.
+#include <spmi/errors.hpp>
+#include <spmi/plugin.hpp>
+#include <spmi/process.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+namespace {
+
+using namespace spmi;
+
+constexpr std::chrono::seconds k_command_timeout{30};
+
+// The batch script is always this text: the wrapper's argv comes as the script's arguments, so no
+// shell line is ever built from paths or IDs.
+constexpr const char* k_job_script = "#!/bin/sh\n# written by spmi: runs the wrapper given as arguments\nexec \"$@\"\n";
+
+std::string
+trimmed(std::string text)
+{
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+class SlurmBackend final : public Backend
+{
+public:
+  explicit SlurmBackend(const PluginContext& context)
+  {
+    const auto& section = context.section;
+    warn_unknown_keys(context, {"type", "partition", "time", "cpus_per_task", "mem", "nodes", "sbatch_options"});
+    add_string_option(section, "partition", "--partition");
+    add_string_option(section, "time", "--time");
+    add_string_option(section, "mem", "--mem");
+    add_count_option(section, "cpus_per_task", "--cpus-per-task");
+    add_count_option(section, "nodes", "--nodes");
+    if (section.has("sbatch_options")) {
+      const auto& list = section.node().at("sbatch_options");
+      if (!list.is_array()) {
+        throw DescriptorError(section.where("sbatch_options") + ": expected an array of strings, e.g. [\"--qos=low\"]");
+      }
+      for (const auto& item : list) {
+        if (!item.is_string() || item.get<std::string>().rfind("-", 0) != 0) {
+          throw DescriptorError(section.where("sbatch_options") +
+                                ": each entry must be a string starting with '-', e.g. \"--qos=low\"");
+        }
+        m_options.push_back(item.get<std::string>());
+      }
+    }
+  }
+
+  std::string type() const override { return "slurm"; }
+
+  LaunchResult launch(const LaunchSpec& spec) override
+  {
+    const auto script = spec.dir->path() / "slurm-job.sh";
+    write_file_atomic(script, k_job_script);
+    const auto log = (spec.dir->path() / "slurm.log").string();
+    std::vector<std::string> argv = {"sbatch", "--parsable", "--job-name=" + spec.session_name,
+                                     "--chdir=" + std::filesystem::current_path().string(), "--output=" + log,
+                                     "--error=" + log, "--export=ALL"};
+    argv.insert(argv.end(), m_options.begin(), m_options.end());
+    argv.push_back(script.string());
+    argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
+    const auto result = run("sbatch", argv);
+    if (result.status.code != 0 || result.status.signal != 0) {
+      throw BackendError(fmt::format("backend 'slurm': sbatch refused the job: {}", trimmed(result.err)));
+    }
+    // --parsable prints "<jobid>" or "<jobid>;<cluster>".
+    const auto out = trimmed(result.out);
+    const auto job = out.substr(0, out.find(';'));
+    if (job.empty() || !std::all_of(job.begin(), job.end(), ::isdigit)) {
+      throw BackendError(fmt::format("backend 'slurm': sbatch printed no job id: '{}'", out));
+    }
+    LaunchResult launched;
+    launched.backend_id = job;
+    launched.queued = true;
+    return launched;
+  }
+
+  bool signal(const LaunchRecord& launch, const RunRecord&, int signo) override
+  {
+    // The wrapper is the batch shell (the job script execs it), so --batch reaches it, and it passes the
+    // signal on to the task's tree (--full would deliver it to every process twice). SIGKILL of the
+    // wrapper is a plain cancel: SIGTERM to every process of the job, SIGKILL after KillWait.
+    std::vector<std::string> argv = {"scancel"};
+    if (signo != SIGKILL) {
+      argv.push_back("--batch");
+      argv.push_back("--signal=" + std::to_string(signo));
+    }
+    argv.push_back(launch.backend_id);
+    const auto result = run("scancel", argv);
+    return result.status.code == 0;
+  }
+
+  std::map<std::string, QueueState> queue_states(const std::vector<std::string>& backend_ids) override
+  {
+    // One query for every job of every user still in slurmctld's memory, finished ones included.
+    const auto result = run("squeue", {"squeue", "--noheader", "--states=all", "--format=%i|%T"});
+    if (result.status.code != 0) {
+      throw BackendError(fmt::format("backend 'slurm': squeue failed: {}", trimmed(result.err)));
+    }
+    const std::set<std::string> wanted(backend_ids.begin(), backend_ids.end());
+    std::map<std::string, QueueState> states;
+    std::istringstream lines(result.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      const auto bar = line.find('|');
+      if (bar == std::string::npos) {
+        continue;
+      }
+      const auto job = trimmed(line.substr(0, bar));
+      if (!wanted.count(job)) {
+        continue;
+      }
+      const auto state = trimmed(line.substr(bar + 1));
+      if (state == "PENDING" || state == "CONFIGURING" || state == "REQUEUED" || state == "RESIZING" ||
+          state == "SUSPENDED") {
+        states[job] = QueueState::pending;
+      } else if (state == "RUNNING" || state == "COMPLETING") {
+        states[job] = QueueState::running;
+      } else {
+        states[job] = QueueState::gone;
+      }
+    }
+    return states;
+  }
+
+  bool cancel(const LaunchRecord& launch) override
+  {
+    return run("scancel", {"scancel", launch.backend_id}).status.code == 0;
+  }
+
+private:
+  process::Captured run(const std::string& program, std::vector<std::string> argv)
+  {
+    const auto found = process::find_in_path(program);
+    if (!found) {
+      throw BackendError(fmt::format("backend 'slurm': {} not found in PATH; install the SLURM client "
+                                     "(apt-get install slurm-client) or use another backend type",
+                                     program));
+    }
+    argv[0] = found->string();
+    try {
+      return process::run_capture(argv, k_command_timeout);
+    } catch (const Error& e) {
+      throw BackendError(fmt::format("backend 'slurm': {}", e.what()));
+    }
+  }
+
+  void add_string_option(const Section& section, std::string_view key, const std::string& flag)
+  {
+    if (auto value = section.optional_string(key)) {
+      if (value->empty()) {
+        throw DescriptorError(section.where(key) + ": must not be empty");
+      }
+      m_options.push_back(flag + "=" + *value);
+    }
+  }
+
+  void add_count_option(const Section& section, std::string_view key, const std::string& flag)
+  {
+    if (auto value = section.optional_number(key)) {
+      if (*value < 1 || *value > 1e6 || std::floor(*value) != *value) {
+        throw DescriptorError(fmt::format("{}: expected a whole number from 1, got {}", section.where(key), *value));
+      }
+      m_options.push_back(fmt::format("{}={}", flag, static_cast<long>(*value)));
+    }
+  }
+
+  std::vector<std::string> m_options;
+};
+
+std::unique_ptr<Backend>
+create(const PluginContext& context)
+{
+  return std::make_unique<SlurmBackend>(context);
+}
+
+} // namespace
+
+SPMI_EXPORT_BACKEND(SlurmBackend, create)
