@@ -81,7 +81,11 @@ run 0 status sl_f
 out_has "Active: inactive"
 out_has "Backend ID: -"
 [ ! -e "$SPMI_PATH/sl_f/launch.json" ] || fail "a refused job left a launch record"
-pass "sbatch refusal"
+rc=0
+PATH=/nonexistent "$SPMI" start sl_f >"$T/out" 2>"$T/err" </dev/null || rc=$?
+[ "$rc" = 1 ] || fail "start without sbatch exited $rc"
+err_has "backend 'slurm': sbatch not found in PATH; install the SLURM client"
+pass "sbatch refusal, sbatch missing"
 
 # The backend's own keys are checked at load.
 slurm_task g.toml sl_g 'true' 'cpus_per_task = 0'

@@ -20,7 +20,7 @@ check_refused no_command.toml "no_command.toml: task.wrapper: missing key 'comma
 
 task_toml typo.toml typo 'true' scren
 check_refused typo.toml "typo.toml: task.backend.type: unknown backend type 'scren': no plugin exports class ScrenBackend" \
-  "did you mean 'screen'?" "installed backends: local, screen, tmux"
+  "did you mean 'screen'?" "installed backends: local, screen, slurm, tmux"
 
 printf '{"tsk": {"id": "x"}}' > kind.json
 check_refused kind.json "kind.json: tsk: unknown manageable type 'tsk': no plugin exports class TskManageable" \

@@ -57,4 +57,12 @@ run 1 connect ghost
 err_has "no manageable 'ghost' is loaded"
 
 run 0 kill long
+
+# screen missing from PATH: a clear message, nothing half-started
+rc=0
+PATH=/nonexistent "$SPMI" start short >"$T/out" 2>"$T/err" </dev/null || rc=$?
+[ "$rc" = 1 ] || fail "start without screen exited $rc"
+err_has "backend 'screen': screen not found in PATH; install GNU screen (apt-get install screen)"
+run 0 status short
+out_has "Active: inactive"
 echo "refused: all passed"
