@@ -425,10 +425,10 @@ read_descriptor(const std::filesystem::path& path)
     problem = fmt::format("file is {} bytes; descriptors are limited to {} bytes", st.st_size, k_max_descriptor_size);
   } else {
     // Read at most one byte past the limit: the size stat reports can be wrong (procfs says 0).
-    text->resize(k_max_descriptor_size + 1);
-    std::size_t length = 0;
-    while (length < text->size()) {
-      const ssize_t n = ::read(fd, text->data() + length, text->size() - length);
+    text->reserve(static_cast<std::size_t>(st.st_size) + 1);
+    char buffer[16384];
+    while (text->size() <= k_max_descriptor_size) {
+      const ssize_t n = ::read(fd, buffer, sizeof(buffer));
       if (n < 0 && errno == EINTR) {
         continue;
       }
@@ -439,10 +439,9 @@ read_descriptor(const std::filesystem::path& path)
       if (n == 0) {
         break;
       }
-      length += static_cast<std::size_t>(n);
+      text->append(buffer, static_cast<std::size_t>(n));
     }
-    text->resize(length);
-    if (problem.empty() && length > k_max_descriptor_size) {
+    if (problem.empty() && text->size() > k_max_descriptor_size) {
       problem = fmt::format("file is more than {} bytes; descriptors are limited to {} bytes", k_max_descriptor_size,
                             k_max_descriptor_size);
     }

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# spmi's benchmark: builds private state directories with N registered manageables and measures, as
+# medians over repeated runs, what a user pays per call. Prints a Markdown table and writes it to
+# bench/results.md (or $BENCH_OUT).
+#   usage: bench/run.sh [path/to/spmi]      (default build/bin/spmi; build it first)
+#   BENCH_SIZES="10 100 1000 10000"  BENCH_REPEAT=15
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SPMI=$(realpath "${1:-build/bin/spmi}")
+SIZES=${BENCH_SIZES:-10 100 1000 10000}
+REPEAT=${BENCH_REPEAT:-15}
+OUT=${BENCH_OUT:-bench/results.md}
+work=$(mktemp -d /tmp/spmi-bench.XXXXXX)
+trap 'SPMI_PATH="$work/run" "$SPMI" kill ".*" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+now_ns() { date +%s%N; }
+# median_ms CMD...: runs CMD $REPEAT times (output discarded) and prints the median in ms (2 decimals).
+median_ms() {
+  local times=() i start
+  for i in $(seq 1 "$REPEAT"); do
+    start=$(now_ns)
+    "$@" >/dev/null 2>&1 || true
+    times+=($(( $(now_ns) - start )))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1e6}'
+}
+descriptors() { # DIR N BACKEND COMMAND
+  mkdir -p "$1"
+  local i
+  for i in $(seq 1 "$2"); do
+    printf '{"task":{"id":"t%05d","comment":"task %d","backend":{"type":"%s"},"wrapper":{"type":"default","command":"%s"}}}\n' \
+      "$i" "$i" "$3" "$4" > "$1/t$i.json"
+  done
+}
+
+rows=()
+row() { rows+=("| $1 | $2 | $3 |"); echo "  $1, N=$2: $3 ms" >&2; }
+
+row "a process that does nothing (/bin/true): the floor of any call" "-" "$(median_ms /bin/true)"
+row "spmi --version (start-up only)" "-" "$(median_ms "$SPMI" --version)"
+for n in $SIZES; do
+  echo "N = $n" >&2
+  descriptors "$work/d$n" "$n" local "sleep 600"
+  # load of N descriptors in one call, into a fresh state each time
+  load_times=()
+  for i in $(seq 1 $(( REPEAT < 5 ? REPEAT : 5 ))); do
+    rm -rf "$work/s$n"
+    start=$(now_ns)
+    SPMI_PATH="$work/s$n" "$SPMI" load "$work/d$n"/*.json >/dev/null 2>&1
+    load_times+=($(( $(now_ns) - start )))
+  done
+  row "load of N descriptors (one call)" "$n" "$(printf '%s\n' "${load_times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1e6}')"
+  row "list" "$n" "$(SPMI_PATH="$work/s$n" median_ms "$SPMI" list)"
+  row "status of one (plain ID)" "$n" "$(SPMI_PATH="$work/s$n" median_ms "$SPMI" status t00001)"
+done
+
+# start of one until its process runs, per backend
+for backend in local screen; do
+  command -v "$backend" >/dev/null 2>&1 || [ "$backend" = local ] || continue
+  descriptors "$work/one-$backend" 1 "$backend" "sleep 600"
+  times=()
+  for i in $(seq 1 "$REPEAT"); do
+    export SPMI_PATH="$work/start-$backend"
+    rm -rf "$SPMI_PATH"
+    "$SPMI" load "$work/one-$backend"/*.json >/dev/null 2>&1
+    start=$(now_ns)
+    "$SPMI" start t00001 >/dev/null 2>&1   # returns once the wrapper reports the task's pid
+    times+=($(( $(now_ns) - start )))
+    "$SPMI" kill t00001 >/dev/null 2>&1
+  done
+  row "start of one until its process runs ($backend)" "1" "$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1e6}')"
+done
+
+# start of 50 (local), one call
+descriptors "$work/fifty" 50 local "sleep 600"
+export SPMI_PATH="$work/run"
+"$SPMI" load "$work/fifty"/*.json >/dev/null 2>&1
+start=$(now_ns)
+"$SPMI" start '.*' >/dev/null 2>&1
+row "start of 50 (local), one call" "50" "$(awk -v t=$(( $(now_ns) - start )) 'BEGIN {printf "%.2f", t/1e6}')"
+
+# supervision memory per running task: everything spmi adds besides the task (wrapper + watchdog)
+pss=0; rss=0; count=0
+for pid in $(pgrep -f "__run $work/run/"); do
+  if [ -r "/proc/$pid/smaps_rollup" ]; then
+    pss=$(( pss + $(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup") ))
+    rss=$(( rss + $(awk '/^Rss:/ {print $2}' "/proc/$pid/smaps_rollup") ))
+    count=$((count + 1))
+  fi
+done
+rows+=("| supervision memory per running task (local): PSS / RSS of wrapper + watchdog, KiB | 50 | $(( pss / 50 )) / $(( rss / 50 )) |")
+"$SPMI" kill '.*' >/dev/null 2>&1 || true
+
+{
+  echo "spmi benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), medians of $REPEAT runs (ms unless noted)"
+  echo
+  echo "| work | N | result |"
+  echo "|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+} | tee "$OUT"
