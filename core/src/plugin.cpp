@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Key functions of the plugin interfaces: their vtables and typeinfo live once, in libspmi_core.so.
+#include <spmi/errors.hpp>
 #include <spmi/plugin.hpp>
+#include <spmi/process.hpp>
+
+#include <fmt/format.h>
 
 #include <csignal>
 
@@ -9,6 +13,22 @@ namespace spmi {
 Backend::~Backend() = default;
 Wrapper::~Wrapper() = default;
 Manageable::~Manageable() = default;
+
+LaunchResult
+launch_detached(const std::vector<std::string>& argv, std::string_view backend)
+{
+  process::SpawnOptions options;
+  options.argv = argv;
+  options.new_session = true;
+  try {
+    LaunchResult result;
+    result.launcher_pid = process::spawn(options);
+    result.backend_id = std::to_string(result.launcher_pid);
+    return result;
+  } catch (const Error& e) {
+    throw BackendError(fmt::format("backend '{}': {}", backend, e.what()));
+  }
+}
 
 void
 warn_unknown_keys(const PluginContext& context, std::initializer_list<std::string_view> known)

@@ -58,6 +58,11 @@ enum class QueueState {
   gone,     // finished, cancelled or forgotten
 };
 
+// Starts `argv` detached from the caller (a new session: no controlling terminal, stdio /dev/null) as a
+// child of this process, which is then both the Backend ID (its pid) and the launcher spmi watches.
+// Throws BackendError naming `backend` when it can't be started.
+SPMI_API LaunchResult launch_detached(const std::vector<std::string>& argv, std::string_view backend);
+
 // What a backend must launch: the wrapper process, as an argv vector.
 struct SPMI_API LaunchSpec
 {

@@ -25,16 +25,7 @@ public:
     // A new session: no controlling terminal, so neither the CLI's exit nor a hang-up of the user's
     // terminal reaches it; stdio is /dev/null (the wrapper gives the task its own files). The wrapper
     // is our child, so it is also the launcher: core reaps it and reports an exit before the run record.
-    process::SpawnOptions options;
-    options.argv = spec.argv;
-    options.new_session = true;
-    pid_t pid = -1;
-    try {
-      pid = process::spawn(options);
-    } catch (const Error& e) {
-      throw BackendError(fmt::format("backend 'local': {}", e.what()));
-    }
-    return LaunchResult{std::to_string(pid), pid};
+    return launch_detached(spec.argv, "local");
   }
 
   bool signal(const LaunchRecord&, const RunRecord& run, int signo) override

@@ -29,17 +29,9 @@ public:
     }
     // -D -m: a detached session whose server is the process we start, so its pid is the Backend ID and
     // its early exit tells that the launch failed.
-    process::SpawnOptions options;
-    options.argv = {screen->string(), "-D", "-m", "-S", spec.session_name};
-    options.argv.insert(options.argv.end(), spec.argv.begin(), spec.argv.end());
-    options.new_session = true;
-    pid_t pid = -1;
-    try {
-      pid = process::spawn(options);
-    } catch (const Error& e) {
-      throw BackendError(fmt::format("backend 'screen': {}", e.what()));
-    }
-    return LaunchResult{std::to_string(pid), pid};
+    std::vector<std::string> argv = {screen->string(), "-D", "-m", "-S", spec.session_name};
+    argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
+    return launch_detached(argv, "screen");
   }
 
   bool signal(const LaunchRecord&, const RunRecord& run, int signo) override

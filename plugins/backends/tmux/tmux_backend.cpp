@@ -121,7 +121,9 @@ public:
         }
         const auto pid = pane_pid(captured.out);
         m_logger->debug("backend 'tmux': session '{}' on socket '{}', pane pid {}", name, m_socket, pid);
-        return LaunchResult{pid, -1};
+        LaunchResult launched;
+        launched.backend_id = pid;
+        return launched;
       }
       if (captured.err.find("duplicate session") == std::string::npos) {
         throw BackendError(fmt::format("backend 'tmux': tmux new-session exited with status {}: {}; see `tmux -L {} ls`",
