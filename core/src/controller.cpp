@@ -142,7 +142,7 @@ Controller::queued_states(const std::vector<std::string>& ids)
     const auto dir = m_store.dir(id);
     try {
       const auto launch = dir.read_launch();
-      if (!launch || !launch->queued || dir.is_active()) {
+      if (!launch || !launch->queued) {
         continue;
       }
       const auto run = dir.read_run();
@@ -172,14 +172,8 @@ std::vector<ManageableSummary>
 Controller::list()
 {
   std::vector<ManageableSummary> result;
-  const auto ids = m_store.ids();
-  std::map<std::string, QueueState> queued;
-  try {
-    queued = queued_states(ids);
-  } catch (const Error& e) {
-    m_logger->warn("cannot tell which manageables are pending: {}", e.what());
-  }
-  for (const auto& id : ids) {
+  std::vector<std::string> inactive;
+  for (const auto& id : m_store.ids()) {
     ManageableSummary summary;
     summary.id = id;
     const auto dir = m_store.dir(id);
@@ -188,12 +182,24 @@ Controller::list()
       summary.type = meta.value("type", "");
       summary.comment = meta.value("comment", "");
       summary.active = dir.is_active();
-      const auto it = queued.find(id);
-      summary.pending = !summary.active && it != queued.end() && it->second != QueueState::gone;
+      if (!summary.active) {
+        inactive.push_back(id);
+      }
     } catch (const std::exception& e) {
       summary.problem = e.what();
     }
     result.push_back(std::move(summary));
+  }
+  // Only inactive manageables can be pending; their queued launches cost one query per backend type.
+  std::map<std::string, QueueState> queued;
+  try {
+    queued = queued_states(inactive);
+  } catch (const Error& e) {
+    m_logger->warn("cannot tell which manageables are pending: {}", e.what());
+  }
+  for (auto& summary : result) {
+    const auto it = queued.find(summary.id);
+    summary.pending = it != queued.end() && it->second != QueueState::gone;
   }
   return result;
 }

@@ -91,8 +91,8 @@ private:
   std::unique_ptr<Manageable> instantiate(const ManageableDir& dir);
   // stop (graceful first) or kill, escalating as the Ending steps say.
   void end(const std::string& id, bool graceful);
-  // For each of `ids` whose last launch was queued and whose wrapper has not run yet: where it stands,
-  // from one query per backend type. Others are left out.
+  // For each of `ids` (all inactive: the caller checked) whose last launch was queued and whose wrapper
+  // has not run yet: where it stands, from one query per backend type. Others are left out.
   std::map<std::string, QueueState> queued_states(const std::vector<std::string>& ids);
   // A backend of `type` with no settings, to ask its scheduler about launches.
   Backend& backend_for(const std::string& type);
