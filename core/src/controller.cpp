@@ -249,7 +249,10 @@ Controller::start(const std::string& id)
   ::unsetenv("SPMI_RUN_TOKEN");
   ::unsetenv("SPMI_ID");
   const auto launched = manageable->start(dir, token);
-  const LaunchRecord launch{token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued};
+  std::error_code cwd_error;
+  const auto cwd = std::filesystem::current_path(cwd_error);
+  const LaunchRecord launch{token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued,
+                            cwd_error ? std::string() : cwd.string()};
   if (launched.queued) {
     dir.write_launch(launch);  // the scheduler starts the wrapper later; until then it is pending
     return;

@@ -196,6 +196,7 @@ ManageableDir::read_launch() const
     record.backend_id = field<std::string>(j, "backend_id", "");
     record.queued = field<bool>(j, "queued", false);
     record.launched_at = from_epoch(field<double>(j, "launched_at", 0));
+    record.cwd = field<std::string>(j, "cwd", "");
     return record;
   } catch (const json::exception& e) {
     throw StateError(fmt::format("{}: corrupt state file ({})", launch_path().string(), e.what()));
@@ -226,6 +227,11 @@ ManageableDir::read_run() const
       record.exit_signal = j["exit_signal"].get<int>();
     }
     record.error = field<std::string>(j, "error", "");
+    record.restarts = field<int>(j, "restarts", 0);
+    if (j.contains("next_attempt") && !j["next_attempt"].is_null()) {
+      record.next_attempt = from_epoch(j["next_attempt"].get<double>());
+    }
+    record.failed = field<bool>(j, "failed", false);
     return record;
   } catch (const json::exception& e) {
     throw StateError(fmt::format("{}: corrupt state file ({})", run_path().string(), e.what()));
@@ -239,7 +245,8 @@ ManageableDir::write_launch(const LaunchRecord& record) const
          {"backend_type", record.backend_type},
          {"backend_id", record.backend_id},
          {"queued", record.queued},
-         {"launched_at", to_epoch(record.launched_at)}};
+         {"launched_at", to_epoch(record.launched_at)},
+         {"cwd", record.cwd}};
   write_file_atomic(launch_path(), j.dump() + "\n");
 }
 
@@ -253,7 +260,10 @@ ManageableDir::write_run(const RunRecord& record) const
          {"finished_at", record.finished_at ? json(to_epoch(*record.finished_at)) : json(nullptr)},
          {"exit_code", record.exit_code ? json(*record.exit_code) : json(nullptr)},
          {"exit_signal", record.exit_signal ? json(*record.exit_signal) : json(nullptr)},
-         {"error", record.error}};
+         {"error", record.error},
+         {"restarts", record.restarts},
+         {"next_attempt", record.next_attempt ? json(to_epoch(*record.next_attempt)) : json(nullptr)},
+         {"failed", record.failed}};
   write_file_atomic(run_path(), j.dump() + "\n");
 }
 

@@ -243,6 +243,9 @@ TEST_F(StateTest, RunRecordRoundTrip)
   run.finished_at = spmi::from_epoch(1700000010.5);
   run.exit_signal = 15;
   run.error = "something";
+  run.restarts = 3;
+  run.next_attempt = spmi::from_epoch(1700000012.25);
+  run.failed = true;
   dir.write_run(run);
 
   const auto read = dir.read_run();
@@ -255,6 +258,9 @@ TEST_F(StateTest, RunRecordRoundTrip)
   EXPECT_EQ(read->exit_code, std::nullopt);
   EXPECT_EQ(read->exit_signal, 15);
   EXPECT_EQ(read->error, "something");
+  EXPECT_EQ(read->restarts, 3);
+  EXPECT_EQ(read->next_attempt, run.next_attempt);
+  EXPECT_TRUE(read->failed);
 }
 
 // A RunRecord of a task still running keeps its absent fields absent.
@@ -287,7 +293,8 @@ TEST_F(StateTest, LaunchRecordRoundTrip)
   store.register_all({descriptor("x")});
   const auto dir = store.dir("x");
   EXPECT_EQ(dir.read_launch(), std::nullopt);
-  dir.write_launch(spmi::LaunchRecord{"tok", "slurm", "31337", spmi::from_epoch(1700000000.001), true});
+  dir.write_launch(spmi::LaunchRecord{"tok", "slurm", "31337", spmi::from_epoch(1700000000.001), true,
+                                      "/some/where"});
   const auto read = dir.read_launch();
   ASSERT_TRUE(read.has_value());
   EXPECT_EQ(read->token, "tok");
@@ -295,6 +302,7 @@ TEST_F(StateTest, LaunchRecordRoundTrip)
   EXPECT_EQ(read->backend_id, "31337");
   EXPECT_TRUE(read->queued);
   EXPECT_EQ(read->launched_at, spmi::from_epoch(1700000000.001));
+  EXPECT_EQ(read->cwd, "/some/where");
 }
 
 // A corrupt run.json is a StateError naming the file.

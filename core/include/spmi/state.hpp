@@ -42,6 +42,7 @@ struct SPMI_API LaunchRecord
   std::string backend_id;
   TimePoint launched_at;
   bool queued = false;      // the backend queued it (see LaunchResult::queued)
+  std::string cwd;          // the directory `spmi start` ran in (the task's default working directory)
 };
 
 // What the wrapper process writes about its run.
@@ -55,6 +56,11 @@ struct SPMI_API RunRecord
   std::optional<int> exit_code;         // set when the task exited
   std::optional<int> exit_signal;       // set when a signal ended the task
   std::string error;                    // set when the wrapper could not run the task
+  // Restart policy (the wrapper restarts the command itself). exit_code/exit_signal/finished_at above
+  // describe the latest attempt; while the wrapper waits before the next one, next_attempt is set.
+  int restarts = 0;                     // automatic restarts so far in this launch
+  std::optional<TimePoint> next_attempt;
+  bool failed = false;                  // gave up: max_restarts reached within the window
 };
 
 // Lock guard for the `lock` file of a manageable (flock, exclusive). Movable, released on destruction.
