@@ -7,7 +7,7 @@ packages=(
   libboost-dev libcli11-dev libyaml-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
-  screen tmux procps python3
+  screen tmux procps python3 python3-jsonschema zsh doxygen
 )
 missing=()
 for p in "${packages[@]}"; do
