@@ -31,6 +31,7 @@ constexpr const char* k_footer = R"(Patterns are regular expressions matched aga
 Environment:
   SPMI_PATH         state directory (default ~/.spmi)
   SPMI_PLUGIN_PATH  extra plugin directories, colon-separated, searched first
+                    (then ~/.local/lib/spmi/plugins, then the installed ones)
 
 Exit status:
   0 every operation succeeded    1 an operation failed or was refused
@@ -78,6 +79,8 @@ main(int argc, char** argv)
   status->add_option("patterns", patterns, "ID patterns (regular expressions)")->required();
   auto* connect = app.add_subcommand("connect", "Follow a task's output and send it what you type");
   connect->add_option("task_id", id, "ID of an active manageable")->required();
+  auto* plugins = app.add_subcommand("plugins", "List plugin types (manageables, backends, wrappers), their files, "
+                                                 "and files that were refused");
   auto* run = app.add_subcommand("__run", "")->group("");  // internal: the wrapper process
   run->add_option("dir", run_dir)->required();
   run->add_option("token", run_token)->required();
@@ -128,6 +131,9 @@ main(int argc, char** argv)
     }
     if (status->parsed()) {
       return cli::cmd_status(controller, patterns);
+    }
+    if (plugins->parsed()) {
+      return cli::cmd_plugins(registry);
     }
     if (connect->parsed()) {
       return cli::cmd_connect(controller, id);

@@ -63,6 +63,18 @@ distrust(const fs::path& path, const char* what)
   return std::nullopt;
 }
 
+// "spmi_abi_1_libstdcxx_cxx11" -> "plugin ABI 1 with libstdcxx_cxx11".
+std::string
+describe_stamp(const std::string& stamp)
+{
+  const std::string_view rest = std::string_view(stamp).substr(std::string_view("spmi_abi_").size());
+  const auto underscore = rest.find('_');
+  if (underscore == std::string_view::npos) {
+    return stamp;
+  }
+  return fmt::format("plugin ABI {} with C++ library ABI {}", rest.substr(0, underscore), rest.substr(underscore + 1));
+}
+
 // Runs a plugin's code, turning whatever it throws into a spmi error.
 template<typename Fn>
 auto
@@ -98,12 +110,25 @@ PluginRegistry::default_dirs()
       rest.remove_prefix(colon + 1);
     }
   }
+  if (auto user = user_dir()) {
+    dirs.push_back(std::move(*user));
+  }
   try {
     dirs.push_back((process::self_exe().parent_path() / SPMI_PLUGIN_DIR_FROM_BIN).lexically_normal());
   } catch (const Error&) {
     // Without /proc only $SPMI_PLUGIN_PATH is searched.
   }
   return dirs;
+}
+
+std::optional<fs::path>
+PluginRegistry::user_dir()
+{
+  const char* home = std::getenv("HOME");
+  if (!home || *home != '/') {
+    return std::nullopt;
+  }
+  return fs::path(home) / ".local/lib/spmi/plugins";
 }
 
 PluginRegistry::PluginRegistry(std::vector<fs::path> dirs) : m_dirs(std::move(dirs)), m_impl(std::make_unique<Impl>()) {}
@@ -166,8 +191,9 @@ PluginRegistry::scan()
         continue;
       }
       if (*stamp_it != stamp) {
-        m_impl->rejected.push_back(
-          {file, fmt::format("was built for {}, this spmi needs {}; rebuild the plugin", *stamp_it, stamp)});
+        m_impl->rejected.push_back({file, fmt::format("was built for {}, but this spmi needs {}; rebuild the plugin "
+                                                      "against this spmi's SDK",
+                                                      describe_stamp(*stamp_it), describe_stamp(stamp))});
         continue;
       }
       for (const auto& symbol : symbols) {
@@ -182,15 +208,16 @@ PluginRegistry::scan()
         }
         auto earlier = std::find_if(m_impl->plugins.begin(), m_impl->plugins.end(),
                                     [&](const PluginInfo& p) { return p.class_name == symbol; });
-        if (earlier != m_impl->plugins.end()) {
-          const bool same_dir = earlier->file.parent_path() == file.parent_path();
-          m_impl->rejected.push_back(
-            {file, fmt::format("{} {} is {} by {}", kind_name(parsed->kind), symbol,
-                               same_dir ? "exported twice in one directory; remove one of them, first" : "shadowed",
-                               earlier->file.string())});
-          continue;
+        if (earlier == m_impl->plugins.end()) {
+          m_impl->plugins.push_back({symbol, parsed->kind, parsed->type, file, {}, std::nullopt});
+        } else if (earlier->file.parent_path() == file.parent_path()) {
+          // Which one the user meant is not ours to guess (file names sort arbitrarily).
+          if (!earlier->conflict) {
+            earlier->conflict = file;
+          }
+        } else {
+          earlier->shadowed.push_back(file);
         }
-        m_impl->plugins.push_back({symbol, parsed->kind, parsed->type, file});
       }
     }
   }
@@ -236,6 +263,12 @@ PluginRegistry::resolve(PluginKind kind, const std::string& type, const PluginCo
     throw DescriptorError(fmt::format("{}: unknown {} type '{}': no plugin exports class {} (searched {}){}; installed {}s: {}",
                                       where, kind_name(kind), type, class_name_for(type, kind), dirs, hint,
                                       kind_name(kind), installed.empty() ? "none" : fmt::format("{}", fmt::join(installed, ", "))));
+  }
+  if (found->conflict) {
+    throw PluginError(fmt::format("{}: {} {} is exported by two files in {}: {} and {}; remove or rename one of "
+                                  "them (see `spmi plugins`)",
+                                  where, kind_name(kind), found->class_name, found->file.parent_path().string(),
+                                  found->file.filename().string(), found->conflict->filename().string()));
   }
   auto library = m_impl->libraries.find(found->file);
   if (library == m_impl->libraries.end()) {

@@ -6,6 +6,7 @@
 #include <spmi/registry.hpp>
 
 #include <gmock/gmock.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -189,7 +190,9 @@ TEST_F(RegistryTest, RejectsWrongAbiStamp)
   EXPECT_TRUE(registry.plugins().empty());
   EXPECT_FALSE(registry.find(PluginKind::backend, "old").has_value());
   EXPECT_THAT(reason_for(registry, k_plugins / "old_abi" / "spmi_test_old_abi.so"),
-              AllOf(HasSubstr("was built for spmi_abi_0_libstdcxx_cxx11"), HasSubstr(SPMI_ABI_STAMP),
+              AllOf(HasSubstr("was built for plugin ABI 0 with C++ library ABI libstdcxx_cxx11"),
+                    HasSubstr(fmt::format("this spmi needs plugin ABI {} with C++ library ABI libstdcxx_cxx11",
+                                          SPMI_PLUGIN_ABI_VERSION)),
                     HasSubstr("rebuild the plugin")));
 }
 
@@ -202,17 +205,39 @@ TEST_F(RegistryTest, RejectsBadClassName)
               HasSubstr("exports 'Helper', which is not a ...Manageable, ...Backend or ...Wrapper class name"));
 }
 
-// The same class in two directories: the first directory wins, the second file is reported shadowed.
+// The same class in two directories: the first directory wins and lists the other file as shadowed;
+// the shadowed file is not rejected (it is fine, just hidden).
 TEST_F(RegistryTest, ShadowingFirstDirectoryWins)
 {
   spmi::PluginRegistry registry({k_plugins, k_plugins / "shadow"});
-  EXPECT_EQ(registry.find(PluginKind::backend, "fake")->file, k_plugins / "spmi_test_fake.so");
-  EXPECT_EQ(reason_for(registry, k_plugins / "shadow" / "spmi_test_fake_shadow.so"),
-            "backend FakeBackend is shadowed by " + (k_plugins / "spmi_test_fake.so").string());
+  const auto found = registry.find(PluginKind::backend, "fake");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->file, k_plugins / "spmi_test_fake.so");
+  EXPECT_THAT(found->shadowed, testing::ElementsAre(k_plugins / "shadow" / "spmi_test_fake_shadow.so"));
+  EXPECT_FALSE(found->conflict.has_value());
+  EXPECT_EQ(reason_for(registry, k_plugins / "shadow" / "spmi_test_fake_shadow.so"), "");
+  EXPECT_EQ(registry.create_backend("fake", context(registry))->type(), "fake");
 
   spmi::PluginRegistry reversed({k_plugins / "shadow", k_plugins});
   EXPECT_EQ(reversed.find(PluginKind::backend, "fake")->file, k_plugins / "shadow" / "spmi_test_fake_shadow.so");
-  EXPECT_THAT(reason_for(reversed, k_plugins / "spmi_test_fake.so"), HasSubstr("shadowed"));
+  EXPECT_THAT(reversed.find(PluginKind::backend, "fake")->shadowed, testing::ElementsAre(k_plugins / "spmi_test_fake.so"));
+}
+
+// Two files of one directory exporting the same class: using it is an error naming both files.
+TEST_F(RegistryTest, SameClassTwiceInOneDirectoryIsAnError)
+{
+  spmi::PluginRegistry registry({k_plugins / "duplicate"});
+  const auto found = registry.find(PluginKind::backend, "fake");
+  ASSERT_TRUE(found.has_value());
+  ASSERT_TRUE(found->conflict.has_value());
+  try {
+    registry.create_backend("fake", context(registry));
+    FAIL() << "expected PluginError";
+  } catch (const spmi::PluginError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("exported by two files in " + (k_plugins / "duplicate").string()));
+    EXPECT_THAT(e.what(), HasSubstr("spmi_test_dup_a.so and spmi_test_dup_b.so"));
+    EXPECT_THAT(e.what(), HasSubstr("remove or rename one"));
+  }
 }
 
 // Broken files next to good ones do not hide the good ones; missing directories are skipped.
@@ -230,12 +255,23 @@ TEST(RegistryDirs, DefaultDirsHonourPluginPath)
 {
   const char* saved_path = std::getenv("SPMI_PLUGIN_PATH");
   const std::string saved = saved_path ? saved_path : "";
+  const char* saved_home_env = std::getenv("HOME");
+  const std::string saved_home = saved_home_env ? saved_home_env : "";
   ::setenv("SPMI_PLUGIN_PATH", "/one::/two", 1);
-  const auto dirs = spmi::PluginRegistry::default_dirs();
-  ASSERT_EQ(dirs.size(), 3u);
+  ::setenv("HOME", "/home/someone", 1);
+  auto dirs = spmi::PluginRegistry::default_dirs();
+  ASSERT_EQ(dirs.size(), 4u);
   EXPECT_EQ(dirs[0], fs::path("/one"));
   EXPECT_EQ(dirs[1], fs::path("/two"));
+  EXPECT_EQ(dirs[2], fs::path("/home/someone/.local/lib/spmi/plugins"));
+  EXPECT_EQ(dirs[3].filename(), "plugins");
+  ::unsetenv("HOME");  // no home, no user directory
+  dirs = spmi::PluginRegistry::default_dirs();
+  ASSERT_EQ(dirs.size(), 3u);
   EXPECT_EQ(dirs[2].filename(), "plugins");
+  if (saved_home_env) {
+    ::setenv("HOME", saved_home.c_str(), 1);
+  }
   if (saved_path) {
     ::setenv("SPMI_PLUGIN_PATH", saved.c_str(), 1);
   } else {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct SPMI_API PluginInfo
   PluginKind kind;               // backend
   std::string type;              // "screen"
   std::filesystem::path file;    // where it lives
+  // Files in later directories that export the same class; this one shadows them.
+  std::vector<std::filesystem::path> shadowed;
+  // Another file in the same directory exports the class too: neither is used until one is removed.
+  std::optional<std::filesystem::path> conflict;
 };
 
 // A file in a plugin directory that was not accepted, and why.
@@ -35,9 +40,12 @@ struct SPMI_API RejectedPlugin
 class SPMI_API PluginRegistry
 {
 public:
-  // Plugin directories, earlier first: each entry of $SPMI_PLUGIN_PATH, then the directory that
-  // belongs to this executable (<bindir>/../lib/spmi/plugins, in the build tree and when installed).
+  // Plugin directories, earlier first: each entry of $SPMI_PLUGIN_PATH, then the user's own
+  // (~/.local/lib/spmi/plugins, when $HOME is set), then the directory that belongs to this executable
+  // (<bindir>/../lib/spmi/plugins, in the build tree and when installed).
   static std::vector<std::filesystem::path> default_dirs();
+  // The user's own plugin directory, ~/.local/lib/spmi/plugins; nullopt without $HOME.
+  static std::optional<std::filesystem::path> user_dir();
 
   explicit PluginRegistry(std::vector<std::filesystem::path> dirs);
   ~PluginRegistry();
@@ -48,7 +56,8 @@ public:
   // Every class found (reading ELF files, running no plugin code). Scans on first use.
   const std::vector<PluginInfo>& plugins();
   const std::vector<RejectedPlugin>& rejected();
-  // The plugin exporting the class for `type` of `kind`; nullopt when none does.
+  // The plugin exporting the class for `type` of `kind`; nullopt when none does. A class two files of
+  // one directory export is found with `conflict` set (create_* refuses it, naming both files).
   std::optional<PluginInfo> find(PluginKind kind, const std::string& type);
 
   // Creates the plugin object for `type`. `context.section` is the plugin's table and names the place
