@@ -260,6 +260,9 @@ PluginRegistry::resolve(PluginKind kind, const std::string& type, const PluginCo
     if (auto suggestion = closest_match(type, installed)) {
       hint = fmt::format("; did you mean '{}'?", *suggestion);
     }
+    if (const auto refused = m_impl->rejected.size(); refused > 0) {
+      hint += fmt::format(" ({} plugin file{} refused: see `spmi plugins`)", refused, refused == 1 ? " was" : "s were");
+    }
     throw DescriptorError(fmt::format("{}: unknown {} type '{}': no plugin exports class {} (searched {}){}; installed {}s: {}",
                                       where, kind_name(kind), type, class_name_for(type, kind), dirs, hint,
                                       kind_name(kind), installed.empty() ? "none" : fmt::format("{}", fmt::join(installed, ", "))));

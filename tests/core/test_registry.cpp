@@ -240,6 +240,20 @@ TEST_F(RegistryTest, SameClassTwiceInOneDirectoryIsAnError)
   }
 }
 
+// Discovery reads the files only: no code of a plugin runs until its class is created.
+TEST_F(RegistryTest, DiscoveryRunsNoPluginCode)
+{
+  const auto marker = m_dir / "loud.marker";
+  ::setenv("SPMI_TEST_LOUD_MARKER", marker.c_str(), 1);
+  spmi::PluginRegistry registry({k_plugins / "loud"});
+  ASSERT_EQ(registry.plugins().size(), 1u);
+  EXPECT_TRUE(registry.find(PluginKind::backend, "loud").has_value());
+  EXPECT_FALSE(fs::exists(marker)) << "scanning ran the plugin's static constructor";
+  EXPECT_EQ(registry.create_backend("loud", context(registry))->type(), "loud");
+  EXPECT_TRUE(fs::exists(marker));
+  ::unsetenv("SPMI_TEST_LOUD_MARKER");
+}
+
 // Broken files next to good ones do not hide the good ones; missing directories are skipped.
 TEST_F(RegistryTest, GoodPluginsSurviveBadNeighbours)
 {
