@@ -87,7 +87,8 @@ cmd_list(Controller& controller)
       continue;
     }
     out += fmt::format("{:<{}} {:<8} {}\n", row.id, id_width,
-                       row.active ? "active" : (row.pending ? "pending" : "inactive"), row.comment);
+                       row.active ? "active" : (row.pending ? "pending" : (row.failed ? "failed" : "inactive")),
+                       row.comment);
   }
   std::cout << out << std::flush;
   return status;
@@ -146,7 +147,8 @@ cmd_status(Controller& controller, const std::vector<std::string>& patterns)
       std::string out;
       out += s.comment.empty() ? fmt::format("{} ({})\n", s.id, s.type)
                                : fmt::format("{} ({}) - {}\n", s.id, s.type, s.comment);
-      out += fmt::format("Active: {} since {} ({} ago)\n", s.active ? "active" : (s.pending ? "pending" : "inactive"),
+      out += fmt::format("Active: {} since {} ({} ago)\n",
+                         s.active ? "active" : (s.pending ? "pending" : (s.failed ? "failed" : "inactive")),
                          format_time(s.since),
                          format_delta(std::chrono::duration_cast<std::chrono::seconds>(now - s.since)));
       out += fmt::format("Path: \"{}\"\n", s.path.string());
@@ -158,6 +160,20 @@ cmd_status(Controller& controller, const std::vector<std::string>& patterns)
         out += fmt::format("Exit code: {} (killed by {})\n", 128 + *s.exit_signal, process::signal_name(*s.exit_signal));
       } else {
         out += fmt::format("Exit code: {}\n", s.exit_code ? std::to_string(*s.exit_code) : "-");
+      }
+      if (s.restarts > 0 || s.failed || s.next_attempt) {
+        std::string last = "-";
+        if (s.last_exit_signal) {
+          last = fmt::format("{} (killed by {})", 128 + *s.last_exit_signal, process::signal_name(*s.last_exit_signal));
+        } else if (s.last_exit_code) {
+          last = std::to_string(*s.last_exit_code);
+        }
+        out += fmt::format("Restarts: {} (last exit: {}{})\n", s.restarts, last,
+                           s.last_exit_at ? " at " + format_time(*s.last_exit_at) : "");
+      }
+      if (s.next_attempt) {
+        out += fmt::format("Next attempt: {} (in {})\n", format_time(*s.next_attempt),
+                           format_delta(std::chrono::ceil<std::chrono::seconds>(*s.next_attempt - now)));
       }
       if (!s.note.empty()) {
         out += fmt::format("Note: {}\n", s.note);

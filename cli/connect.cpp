@@ -66,6 +66,26 @@ public:
       }
       ::lseek(m_fd, 0, SEEK_SET);  // the file appeared after we connected: show it whole
     }
+    bool any = copy();
+    // The wrapper rotates output by renaming the file and creating a new one: read what was left in the
+    // old one (above), then follow the new one from its start.
+    struct stat now {};
+    struct stat ours {};
+    if (::stat(m_path.c_str(), &now) == 0 && ::fstat(m_fd, &ours) == 0 &&
+        (now.st_ino != ours.st_ino || now.st_dev != ours.st_dev)) {
+      ::close(m_fd);
+      m_fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (m_fd >= 0) {
+        any = copy() || any;
+      }
+    }
+    return any;
+  }
+
+private:
+  // Copies what is new in the open file; returns true when there was some.
+  bool copy()
+  {
     bool any = false;
     char buffer[16384];
     while (true) {
@@ -88,7 +108,6 @@ public:
     return any;
   }
 
-private:
   std::filesystem::path m_path;
   int m_out;
   int m_fd = -1;

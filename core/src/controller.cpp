@@ -184,6 +184,12 @@ Controller::list()
       summary.active = dir.is_active();
       if (!summary.active) {
         inactive.push_back(id);
+        try {
+          const auto run = dir.read_run();
+          summary.failed = run && run->failed;
+        } catch (const Error&) {
+          // A corrupt run record is reported by `status`.
+        }
       }
     } catch (const std::exception& e) {
       summary.problem = e.what();
@@ -421,6 +427,19 @@ Controller::status(const std::string& id, std::size_t output_lines)
     }
     if (!run->error.empty()) {
       status.note = run->error;
+    }
+    status.restarts = run->restarts;
+    status.last_exit_code = run->exit_code;
+    status.last_exit_signal = run->exit_signal;
+    if (run->exit_code || run->exit_signal) {
+      status.last_exit_at = run->finished_at;
+    }
+    if (status.active) {
+      status.next_attempt = run->next_attempt;
+    } else if (run->failed) {
+      status.failed = true;
+      status.note = fmt::format("gave up after {} automatic restart{} (max_restarts reached within restart_window)",
+                                run->restarts, run->restarts == 1 ? "" : "s");
     }
   } else if (status.active && launch) {
     status.since = launch->launched_at;

@@ -286,7 +286,7 @@ parent_map()
     if (name[0] < '1' || name[0] > '9') {
       continue;
     }
-    char path[64];
+    char path[sizeof(entry->d_name) + 16];
     std::snprintf(path, sizeof(path), "/proc/%s/stat", name);
     const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

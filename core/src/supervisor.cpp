@@ -145,11 +145,16 @@ supervise(const SuperviseOptions& options)
           main_status = decode_wait_status(status);
         }
       }
-    } else if (signo == options.kill_request_signal && signo > 0) {
-      killing = true;
-      signal_all(tree(), SIGKILL);
     } else if (signo > 0) {
-      signal_all(tree(), signo);
+      if (options.on_signal) {
+        options.on_signal(signo);
+      }
+      if (signo == options.kill_request_signal) {
+        killing = true;
+        signal_all(tree(), SIGKILL);
+      } else {
+        signal_all(tree(), signo);
+      }
     }
     if (!main_status) {
       continue;

@@ -27,6 +27,7 @@ struct SPMI_API ManageableSummary
   std::string comment;
   bool active = false;
   bool pending = false;  // queued by its backend (a batch job waiting), not yet running
+  bool failed = false;   // inactive: its wrapper gave up restarting it (max_restarts)
   std::string problem;   // set when the manageable's state could not be read
 };
 
@@ -45,6 +46,14 @@ struct SPMI_API ManageableStatus
   std::optional<int> exit_code;
   std::optional<int> exit_signal;
   std::string note;                       // e.g. the wrapper died without recording an exit
+  // Restart policy: automatic restarts in the latest launch, how the latest attempt ended (also while
+  // the next one runs or is awaited), when the next attempt is due, and whether the wrapper gave up.
+  int restarts = 0;
+  std::optional<int> last_exit_code;
+  std::optional<int> last_exit_signal;
+  std::optional<TimePoint> last_exit_at;
+  std::optional<TimePoint> next_attempt;  // only while active, waiting out a backoff delay
+  bool failed = false;
   std::vector<std::string> output;        // last lines of stdout
 };
 

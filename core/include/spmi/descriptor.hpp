@@ -54,6 +54,8 @@ public:
   Section(const nlohmann::json& node, std::string file, std::string path);
 
   const nlohmann::json& node() const { return m_node; }
+  // The file the table came from, as given ("cal.toml"; absolute once loaded).
+  const std::string& file() const { return m_file; }
   // "cal.toml: task.wrapper"
   std::string where() const;
   // "cal.toml: task.wrapper.command"

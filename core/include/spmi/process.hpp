@@ -96,6 +96,8 @@ struct SPMI_API SuperviseOptions
   std::chrono::milliseconds leftover_grace{2000};  // after the main process ends: SIGTERM, then SIGKILL
   std::function<void(pid_t)> on_started;            // called once the main process runs
   std::function<void()> on_supervisor_killed;       // called by the watchdog after it ended the tree
+  std::function<void(int)> on_signal;               // called with each signal received (not SIGCHLD),
+                                                    // before it is passed on
 };
 
 // Runs a task as its supervisor, in the calling process (the wrapper), and returns how the task's main
@@ -105,6 +107,8 @@ struct SPMI_API SuperviseOptions
 // - when the main process ends, what is left of the tree gets SIGTERM, then SIGKILL after leftover_grace;
 // - a forked watchdog outlives a SIGKILL of this process: it then SIGKILLs every process carrying
 //   marker_env and calls on_supervisor_killed.
+// The signals it waits for are blocked while it runs and the caller's mask is restored on return; a
+// caller that blocks them itself beforehand keeps signals that arrive later pending for itself.
 // Throws SystemError when the task can't be started.
 SPMI_API ExitStatus supervise(const SuperviseOptions& options);
 

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 // DefaultWrapper: runs the command with /bin/sh -c, output to files, stdin from a FIFO, and records
-// the task's pid, start, finish and exit status.
+// the task's pid, start, finish and exit status. It restarts the command as its restart policy says,
+// sets its environment and working directory, and can rotate its output by size and timestamp lines
+// (then it reads the output through pipes and writes the files itself).
+#include "wrapper_logic.hpp"
+
 #include <spmi/errors.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/process.hpp>
@@ -8,18 +12,36 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cmath>
 #include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
 
 namespace {
 
 using namespace spmi;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 
 constexpr std::chrono::milliseconds k_default_stop_timeout{10000};
+constexpr std::uint64_t k_min_output_size = 1024;
+
+std::chrono::milliseconds
+to_ms(double seconds)
+{
+  return std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000)));
+}
 
 // Opens `path` for appending; throws SystemError.
 int
@@ -43,13 +65,169 @@ append_log(const ManageableDir& dir, const std::string& line)
   }
 }
 
+// Reads the task's output from pipes (one, or two when stdout and stderr are apart) and writes it to
+// the output files, rotated and timestamped, in a thread of its own. drain() reads what is left in the
+// pipes once the task's tree is gone, so nothing is lost when an attempt ends.
+class OutputPump
+{
+public:
+  OutputPump(const ManageableDir& dir, bool mixed, std::uint64_t max_size, int kept, bool timestamps)
+    : m_log(dir)
+  {
+    m_streams.push_back(std::make_unique<Stream>(dir.stdout_path(), max_size, kept, timestamps));
+    if (!mixed) {
+      m_streams.push_back(std::make_unique<Stream>(dir.stderr_path(), max_size, kept, timestamps));
+    }
+    for (auto& stream : m_streams) {
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) != 0) {
+        throw_errno("cannot create a pipe for the task's output");
+      }
+      stream->read_fd = fds[0];
+      stream->write_fd = fds[1];
+      ::fcntl(stream->read_fd, F_SETFL, O_NONBLOCK);
+      stream->file.open();
+    }
+    if (::pipe2(m_wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+      throw_errno("cannot create a pipe");
+    }
+    // The caller has blocked every signal we could take: the thread inherits that mask, so signals
+    // always reach the wrapper's main thread.
+    m_thread = std::thread([this] { loop(); });
+  }
+
+  ~OutputPump()
+  {
+    [[maybe_unused]] auto n = ::write(m_wake[1], "x", 1);
+    if (m_thread.joinable()) {
+      m_thread.join();
+    }
+    drain();
+    for (auto& stream : m_streams) {
+      stream->file.end_line();
+      ::close(stream->read_fd);
+      if (stream->write_fd >= 0) {
+        ::close(stream->write_fd);
+      }
+    }
+    ::close(m_wake[0]);
+    ::close(m_wake[1]);
+  }
+
+  OutputPump(const OutputPump&) = delete;
+  OutputPump& operator=(const OutputPump&) = delete;
+
+  int out_fd() const { return m_streams[0]->write_fd; }
+  int err_fd() const { return m_streams.back()->write_fd; }
+
+  // Copies everything the pipes hold to the files; an unfinished timestamped line is ended.
+  void drain()
+  {
+    const std::lock_guard lock(m_mutex);
+    for (auto& stream : m_streams) {
+      while (read_some(*stream)) {
+      }
+      stream->file.end_line();
+    }
+  }
+
+private:
+  struct Stream
+  {
+    Stream(fs::path path, std::uint64_t max_size, int kept, bool timestamps)
+      : file(std::move(path), max_size, kept, timestamps)
+    {
+    }
+    wrapper::OutputFile file;
+    int read_fd = -1;
+    int write_fd = -1;
+    bool failed = false;
+  };
+
+  // One read; false when the pipe had nothing (or is closed).
+  bool read_some(Stream& stream)
+  {
+    char buffer[65536];
+    const ssize_t n = ::read(stream.read_fd, buffer, sizeof(buffer));
+    if (n <= 0) {
+      return n < 0 && errno == EINTR;
+    }
+    try {
+      stream.file.write(std::string_view(buffer, static_cast<std::size_t>(n)), Clock::now());
+      stream.failed = false;
+    } catch (const Error& e) {
+      if (!stream.failed) {  // once per run of failures (a full disk): the task goes on
+        append_log(m_log, fmt::format("wrapper {}: output dropped: {}", ::getpid(), e.what()));
+      }
+      stream.failed = true;
+    }
+    return true;
+  }
+
+  void loop()
+  {
+    while (true) {
+      std::vector<pollfd> fds;
+      for (auto& stream : m_streams) {
+        fds.push_back({stream->read_fd, POLLIN, 0});
+      }
+      fds.push_back({m_wake[0], POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return;
+      }
+      if (fds.back().revents != 0) {
+        return;
+      }
+      const std::lock_guard lock(m_mutex);
+      for (std::size_t i = 0; i < m_streams.size(); ++i) {
+        if (fds[i].revents != 0) {
+          read_some(*m_streams[i]);
+        }
+      }
+    }
+  }
+
+  const ManageableDir& m_log;
+  std::vector<std::unique_ptr<Stream>> m_streams;
+  int m_wake[2] = {-1, -1};
+  std::mutex m_mutex;
+  std::thread m_thread;
+};
+
+// Blocks every signal the wrapper waits for (in the calling thread) and restores the mask on exit.
+class BlockedSignals
+{
+public:
+  BlockedSignals()
+  {
+    sigfillset(&m_set);
+    for (int signo : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS, SIGKILL, SIGSTOP}) {
+      sigdelset(&m_set, signo);
+    }
+    ::pthread_sigmask(SIG_BLOCK, &m_set, &m_previous);
+  }
+  ~BlockedSignals() { ::pthread_sigmask(SIG_SETMASK, &m_previous, nullptr); }
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
+  const sigset_t& set() const { return m_set; }
+
+private:
+  sigset_t m_set;
+  sigset_t m_previous;
+};
+
 class DefaultWrapper final : public Wrapper
 {
 public:
   explicit DefaultWrapper(const PluginContext& context)
   {
     const auto& section = context.section;
-    warn_unknown_keys(context, {"type", "command", "mixed_stdout", "stop_signal", "stop_timeout"});
+    warn_unknown_keys(context, {"type", "command", "mixed_stdout", "stop_signal", "stop_timeout", "restart",
+                                "restart_delay", "restart_delay_max", "max_restarts", "restart_window", "env",
+                                "env_file", "cwd", "max_output_size", "output_files_kept", "timestamps"});
     m_command = section.require_string("command");
     m_mixed_stdout = section.optional_bool("mixed_stdout", false);
     if (auto name = section.optional_string("stop_signal")) {
@@ -65,8 +243,102 @@ public:
         throw DescriptorError(fmt::format("{}: {} is out of range; use 0 to 86400 seconds",
                                           section.where("stop_timeout"), *seconds));
       }
-      m_stop_timeout = std::chrono::milliseconds(static_cast<long long>(std::llround(*seconds * 1000)));
+      m_stop_timeout = to_ms(*seconds);
     }
+
+    // Restart policy.
+    if (auto text = section.optional_string("restart")) {
+      auto policy = wrapper::parse_restart_policy(*text);
+      if (!policy) {
+        throw DescriptorError(fmt::format("{}: '{}' is not a restart policy; use \"no\", \"on-failure\" or \"always\"",
+                                          section.where("restart"), *text));
+      }
+      m_restart = *policy;
+    }
+    auto seconds_key = [&](const char* key, double low, double high) -> std::optional<std::chrono::milliseconds> {
+      auto value = section.optional_number(key);
+      if (!value) {
+        return std::nullopt;
+      }
+      if (!(*value >= low && *value <= high)) {
+        throw DescriptorError(fmt::format("{}: {} is out of range; use {} to {} seconds", section.where(key), *value,
+                                          low, high));
+      }
+      return to_ms(*value);
+    };
+    auto count_key = [&](const char* key, double low, double high) -> std::optional<int> {
+      auto value = section.optional_number(key);
+      if (!value) {
+        return std::nullopt;
+      }
+      if (!(*value >= low && *value <= high) || std::floor(*value) != *value) {
+        throw DescriptorError(fmt::format("{}: {} is not allowed; use a whole number from {} to {}",
+                                          section.where(key), *value, low, high));
+      }
+      return static_cast<int>(*value);
+    };
+    m_restart_delay = seconds_key("restart_delay", 0, 86400).value_or(m_restart_delay);
+    m_restart_delay_max = seconds_key("restart_delay_max", 0, 86400).value_or(std::max(m_restart_delay_max, m_restart_delay));
+    if (m_restart_delay_max < m_restart_delay) {
+      throw DescriptorError(fmt::format("{}: {} s is less than restart_delay ({} s); make it at least that",
+                                        section.where("restart_delay_max"), m_restart_delay_max.count() / 1000.0,
+                                        m_restart_delay.count() / 1000.0));
+    }
+    m_max_restarts = count_key("max_restarts", 1, 1000000).value_or(m_max_restarts);
+    m_restart_window = seconds_key("restart_window", 0.001, 31536000).value_or(m_restart_window);
+
+    // Environment and place. Relative paths are relative to the descriptor's directory.
+    const fs::path base = fs::path(section.file()).parent_path();
+    auto path_key = [&](const char* key) -> std::optional<fs::path> {
+      auto text = section.optional_string(key);
+      if (!text) {
+        return std::nullopt;
+      }
+      if (text->empty()) {
+        throw DescriptorError(fmt::format("{}: empty path; give a path or leave the key out", section.where(key)));
+      }
+      fs::path path(*text);
+      return path.is_absolute() ? path : base / path;
+    };
+    m_cwd = path_key("cwd");
+    m_env_file = path_key("env_file");
+    m_cwd_where = section.where("cwd");
+    m_env_file_where = section.where("env_file");
+    if (section.has("env")) {
+      const auto& env = section.node().at("env");
+      if (!env.is_object()) {
+        throw DescriptorError(fmt::format("{}: must be a table of variables (NAME = \"value\")", section.where("env")));
+      }
+      for (const auto& [name, value] : env.items()) {
+        const auto where = fmt::format("{}.{}", section.where("env"), name);
+        if (!wrapper::is_env_name(name)) {
+          throw DescriptorError(fmt::format("{}: '{}' is not a valid variable name; use letters, digits and _, "
+                                            "not starting with a digit", where, name));
+        }
+        if (!value.is_string()) {
+          throw DescriptorError(fmt::format("{}: must be a string; quote it", where));
+        }
+        m_env.emplace_back(name, value.get<std::string>());
+      }
+    }
+
+    // Output.
+    if (section.has("max_output_size")) {
+      const auto& node = section.node().at("max_output_size");
+      std::optional<std::uint64_t> size;
+      if (node.is_number_unsigned() || (node.is_number_integer() && node.get<long long>() > 0)) {
+        size = node.get<std::uint64_t>();
+      } else if (node.is_string()) {
+        size = wrapper::parse_size(node.get<std::string>());
+      }
+      if (!size || *size < k_min_output_size) {
+        throw DescriptorError(fmt::format("{}: {} is not a size; use bytes (at least {}) or a number with K, M or G "
+                                          "(\"10M\")", section.where("max_output_size"), node.dump(), k_min_output_size));
+      }
+      m_max_output_size = *size;
+    }
+    m_output_files_kept = count_key("output_files_kept", 0, 1000).value_or(m_output_files_kept);
+    m_timestamps = section.optional_bool("timestamps", false);
   }
 
   std::string type() const override { return "default"; }
@@ -80,17 +352,53 @@ public:
       append_log(dir, fmt::format("wrapper {}: another wrapper is running this manageable; not starting", ::getpid()));
       return 75;
     }
+    // Signals stay blocked for the whole run: supervise() takes them while a task runs, the backoff
+    // wait takes them between attempts, and none can end the wrapper before it has recorded the end.
+    const BlockedSignals blocked;
     RunRecord record;
     record.token = token;
     record.wrapper_pid = ::getpid();
     record.started_at = Clock::now();
+    auto fail_start = [&](const std::string& message) {
+      record.finished_at = Clock::now();
+      record.error = message;
+      append_log(dir, record.error);
+      dir.write_run(record);
+      return 1;
+    };
 
     process::SuperviseOptions options;
     options.task.argv = {"/bin/sh", "-c", m_command};
     options.task.new_session = true;
-    options.task.extra_env = {"SPMI_ID=" + dir.id()};
+    try {
+      options.task.extra_env = environment(dir);
+      if (m_cwd) {
+        struct stat st {};
+        std::string reason;
+        if (::stat(m_cwd->c_str(), &st) != 0) {
+          reason = std::strerror(errno);
+        } else if (!S_ISDIR(st.st_mode)) {
+          reason = "not a directory";
+        } else if (::access(m_cwd->c_str(), X_OK) != 0) {
+          reason = std::strerror(errno);
+        }
+        if (!reason.empty()) {
+          throw std::runtime_error(fmt::format("{}: cannot use '{}' as the working directory ({}); create it or "
+                                               "fix the path", m_cwd_where, m_cwd->string(), reason));
+        }
+        options.task.cwd = *m_cwd;
+      }
+    } catch (const std::exception& e) {
+      return fail_start(e.what());
+    }
     options.marker_env = "SPMI_RUN_TOKEN=" + token;
     options.kill_request_signal = kill_request_signal();
+    bool stopped = false;
+    options.on_signal = [&](int signo) {
+      if (is_ending_signal(signo)) {
+        stopped = true;
+      }
+    };
     options.on_started = [&](pid_t pid) {
       record.pid = pid;
       dir.write_run(record);
@@ -103,41 +411,165 @@ public:
         dir.write_run(*current);
       }
     };
-    process::ExitStatus status;
+
+    int out = -1;
+    int err = -1;
+    std::unique_ptr<OutputPump> pump;
+    std::deque<std::chrono::steady_clock::time_point> restarted_at;
     try {
-      const int out = open_output(dir.stdout_path());
-      const int err = m_mixed_stdout ? out : open_output(dir.stderr_path());
+      if (m_max_output_size > 0 || m_timestamps) {
+        pump = std::make_unique<OutputPump>(dir, m_mixed_stdout, m_max_output_size, m_output_files_kept, m_timestamps);
+        options.task.stdout_fd = pump->out_fd();
+        options.task.stderr_fd = pump->err_fd();
+      } else {
+        out = open_output(dir.stdout_path());
+        err = m_mixed_stdout ? out : open_output(dir.stderr_path());
+        options.task.stdout_fd = out;
+        options.task.stderr_fd = err;
+      }
       // Read-write, so opening never blocks and writers (connect) always find a reader.
       const int in = ::open(dir.stdin_path().c_str(), O_RDWR | O_CLOEXEC);
       if (in < 0) {
         throw_errno("cannot open the stdin FIFO " + dir.stdin_path().string());
       }
       options.task.stdin_fd = in;
-      options.task.stdout_fd = out;
-      options.task.stderr_fd = err;
-      status = process::supervise(options);
+
+      while (true) {
+        const auto status = process::supervise(options);
+        if (pump) {
+          pump->drain();  // all the attempt wrote is in the files before its end is recorded
+        }
+        record.finished_at = Clock::now();
+        record.exit_code.reset();
+        record.exit_signal.reset();
+        if (status.signal != 0) {
+          record.exit_signal = status.signal;
+        } else {
+          record.exit_code = status.code;
+        }
+        if (!wrapper::wants_restart(m_restart, status.code, status.signal, stopped)) {
+          break;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        while (!restarted_at.empty() && now - restarted_at.front() >= m_restart_window) {
+          restarted_at.pop_front();
+        }
+        const int recent = static_cast<int>(restarted_at.size());
+        if (recent >= m_max_restarts) {
+          record.failed = true;
+          append_log(dir, fmt::format("wrapper {}: the command ended ({}) after {} restarts within {} s; "
+                                      "giving up (max_restarts = {})",
+                                      ::getpid(), describe(status), recent, m_restart_window.count() / 1000.0,
+                                      m_max_restarts));
+          break;
+        }
+        const auto delay = wrapper::backoff_delay(m_restart_delay, m_restart_delay_max, recent);
+        record.next_attempt = Clock::now() + delay;
+        dir.write_run(record);
+        if (!wait_backoff(blocked.set(), now + delay)) {
+          stopped = true;
+          record.next_attempt.reset();
+          break;
+        }
+        restarted_at.push_back(std::chrono::steady_clock::now());
+        record.next_attempt.reset();
+        record.restarts += 1;
+        record.finished_at.reset();
+        record.started_at = Clock::now();
+      }
     } catch (const Error& e) {
-      record.finished_at = Clock::now();
-      record.error = fmt::format("the wrapper could not start the command: {}", e.what());
-      append_log(dir, record.error);
-      dir.write_run(record);
-      return 1;
+      pump.reset();
+      return fail_start(fmt::format("the wrapper could not start the command: {}", e.what()));
     }
-    record.finished_at = Clock::now();
-    if (status.signal != 0) {
-      record.exit_signal = status.signal;
-    } else {
-      record.exit_code = status.code;
-    }
+    pump.reset();
     dir.write_run(record);
     return 0;
   }
 
 private:
+  // Signals that mean "end": the stop signal, the kill request, and what a terminal or a scheduler sends.
+  bool is_ending_signal(int signo) const
+  {
+    return signo == m_stop_signal || signo == kill_request_signal() || signo == SIGINT || signo == SIGTERM ||
+           signo == SIGHUP || signo == SIGQUIT;
+  }
+
+  static std::string describe(const process::ExitStatus& status)
+  {
+    return status.signal != 0 ? fmt::format("killed by {}", process::signal_name(status.signal))
+                              : fmt::format("exit code {}", status.code);
+  }
+
+  // Waits until `deadline`; false when an ending signal came first. Other signals are ignored.
+  bool wait_backoff(const sigset_t& set, std::chrono::steady_clock::time_point deadline) const
+  {
+    while (true) {
+      // Leftover children of the last attempt are reaped as they come.
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        return true;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
+      const timespec timeout{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
+      siginfo_t info{};
+      const int signo = ::sigtimedwait(&set, &info, &timeout);
+      if (signo > 0 && is_ending_signal(signo)) {
+        return false;
+      }
+    }
+  }
+
+  // The task's added environment: env_file, then env (which wins), then SPMI_ID.
+  std::vector<std::string> environment(const ManageableDir& dir) const
+  {
+    std::vector<std::string> result;
+    if (m_env_file) {
+      const int fd = ::open(m_env_file->c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        throw std::runtime_error(fmt::format("{}: cannot read '{}' ({}); create it or fix the path", m_env_file_where,
+                                             m_env_file->string(), std::strerror(errno)));
+      }
+      ::close(fd);
+      std::optional<std::string> text;
+      try {
+        text = read_file(*m_env_file);
+      } catch (const Error& e) {
+        throw std::runtime_error(fmt::format("{}: {}", m_env_file_where, e.what()));
+      }
+      try {
+        for (const auto& [name, value] : wrapper::parse_env_file(text.value_or(""), m_env_file->string())) {
+          result.push_back(name + "=" + value);
+        }
+      } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(fmt::format("{} (named by {})", e.what(), m_env_file_where));
+      }
+    }
+    for (const auto& [name, value] : m_env) {
+      result.push_back(name + "=" + value);
+    }
+    result.push_back("SPMI_ID=" + dir.id());
+    return result;
+  }
+
   std::string m_command;
   bool m_mixed_stdout = false;
   int m_stop_signal = SIGINT;
   std::chrono::milliseconds m_stop_timeout = k_default_stop_timeout;
+  wrapper::RestartPolicy m_restart = wrapper::RestartPolicy::no;
+  std::chrono::milliseconds m_restart_delay = 1s;
+  std::chrono::milliseconds m_restart_delay_max = 60s;
+  int m_max_restarts = 5;
+  std::chrono::milliseconds m_restart_window = 300s;
+  std::optional<fs::path> m_cwd;
+  std::optional<fs::path> m_env_file;
+  std::string m_cwd_where;
+  std::string m_env_file_where;
+  std::vector<std::pair<std::string, std::string>> m_env;
+  std::uint64_t m_max_output_size = 0;
+  int m_output_files_kept = 5;
+  bool m_timestamps = false;
 };
 
 std::unique_ptr<Wrapper>

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT
+#include "wrapper_logic.hpp"
+
+#include <spmi/errors.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <ctime>
+#include <stdexcept>
+
+namespace spmi::wrapper {
+
+std::optional<RestartPolicy>
+parse_restart_policy(std::string_view text)
+{
+  if (text == "no") {
+    return RestartPolicy::no;
+  }
+  if (text == "on-failure") {
+    return RestartPolicy::on_failure;
+  }
+  if (text == "always") {
+    return RestartPolicy::always;
+  }
+  return std::nullopt;
+}
+
+bool
+wants_restart(RestartPolicy policy, int exit_code, int exit_signal, bool stopped_by_user)
+{
+  if (stopped_by_user) {
+    return false;
+  }
+  switch (policy) {
+  case RestartPolicy::no:
+    return false;
+  case RestartPolicy::on_failure:
+    return exit_signal != 0 || exit_code != 0;
+  case RestartPolicy::always:
+    return true;
+  }
+  return false;
+}
+
+std::chrono::milliseconds
+backoff_delay(std::chrono::milliseconds initial, std::chrono::milliseconds max, int recent)
+{
+  auto delay = initial;
+  for (int i = 0; i < recent && delay < max; ++i) {
+    delay *= 2;
+  }
+  return std::min(delay, max);
+}
+
+std::optional<std::uint64_t>
+parse_size(std::string_view text)
+{
+  std::size_t i = 0;
+  std::uint64_t value = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    if (value > (UINT64_MAX - 9) / 10) {
+      return std::nullopt;
+    }
+    value = value * 10 + static_cast<std::uint64_t>(text[i] - '0');
+    ++i;
+  }
+  if (i == 0) {
+    return std::nullopt;
+  }
+  std::string suffix;
+  for (; i < text.size(); ++i) {
+    suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
+  }
+  int shift = 0;
+  if (!suffix.empty() && suffix != "B") {
+    const char unit = suffix[0];
+    const auto rest = suffix.substr(1);
+    if (rest != "" && rest != "B" && rest != "IB") {
+      return std::nullopt;
+    }
+    if (unit == 'K') {
+      shift = 10;
+    } else if (unit == 'M') {
+      shift = 20;
+    } else if (unit == 'G') {
+      shift = 30;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (value == 0 || value > (UINT64_MAX >> shift)) {
+    return std::nullopt;
+  }
+  return value << shift;
+}
+
+bool
+is_env_name(std::string_view name)
+{
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) {
+    return false;
+  }
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::pair<std::string, std::string>>
+parse_env_file(std::string_view text, const std::string& where)
+{
+  std::vector<std::pair<std::string, std::string>> result;
+  std::size_t number = 0;
+  while (!text.empty()) {
+    ++number;
+    const auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    if (!line.empty() && line.back() == '\r') {
+      line.remove_suffix(1);
+    }
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] == '#') {
+      continue;
+    }
+    line.remove_prefix(first);
+    if (line.substr(0, 7) == "export ") {
+      line.remove_prefix(7);
+      line.remove_prefix(std::min(line.size(), line.find_first_not_of(' ')));
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      throw std::invalid_argument(fmt::format("{}:{}: expected KEY=VALUE, got '{}'", where, number, line));
+    }
+    auto key = line.substr(0, eq);
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) {
+      key.remove_suffix(1);
+    }
+    if (!is_env_name(key)) {
+      throw std::invalid_argument(fmt::format(
+        "{}:{}: '{}' is not a valid variable name; use letters, digits and _, not starting with a digit", where,
+        number, key));
+    }
+    auto value = line.substr(eq + 1);
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    result.emplace_back(std::string(key), std::string(value));
+  }
+  return result;
+}
+
+std::string
+timestamp_prefix(std::chrono::system_clock::time_point t)
+{
+  using namespace std::chrono;
+  const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
+  const auto millis = ((ms % 1000) + 1000) % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &utc);
+  return fmt::format("{}.{:03}Z ", buffer, millis);
+}
+
+OutputFile::OutputFile(std::filesystem::path path, std::uint64_t max_size, int kept, bool timestamps)
+  : m_path(std::move(path)), m_max(max_size), m_kept(kept), m_timestamps(timestamps)
+{
+}
+
+OutputFile::~OutputFile()
+{
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+void
+OutputFile::open()
+{
+  m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (m_fd < 0) {
+    throw_errno("cannot open " + m_path.string());
+  }
+  struct stat st {};
+  if (::fstat(m_fd, &st) != 0) {
+    throw_errno("cannot stat " + m_path.string());
+  }
+  m_size = static_cast<std::uint64_t>(st.st_size);
+  m_line_start = true;
+  if (m_size > 0) {
+    // Continue a previous run's file: is its last line finished?
+    char last = '\n';
+    const int rfd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (rfd >= 0) {
+      if (::pread(rfd, &last, 1, static_cast<off_t>(m_size - 1)) == 1) {
+        m_line_start = last == '\n';
+      }
+      ::close(rfd);
+    }
+  }
+}
+
+void
+OutputFile::rotate()
+{
+  ::close(m_fd);
+  m_fd = -1;
+  auto numbered = [&](int n) { return std::filesystem::path(m_path.string() + "." + std::to_string(n)); };
+  std::error_code ec;
+  if (m_kept <= 0) {
+    std::filesystem::remove(m_path, ec);
+  } else {
+    std::filesystem::remove(numbered(m_kept), ec);
+    for (int n = m_kept - 1; n >= 1; --n) {
+      if (std::filesystem::exists(numbered(n), ec)) {
+        if (::rename(numbered(n).c_str(), numbered(n + 1).c_str()) != 0) {
+          throw_errno("cannot rename " + numbered(n).string());
+        }
+      }
+    }
+    if (::rename(m_path.c_str(), numbered(1).c_str()) != 0) {
+      throw_errno("cannot rename " + m_path.string());
+    }
+  }
+  open();
+}
+
+void
+OutputFile::put(std::string_view data)
+{
+  while (!data.empty()) {
+    const ssize_t n = ::write(m_fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("cannot write " + m_path.string());
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+    m_size += static_cast<std::uint64_t>(n);
+  }
+}
+
+void
+OutputFile::write(std::string_view data, std::chrono::system_clock::time_point now)
+{
+  const std::string prefix = m_timestamps ? timestamp_prefix(now) : std::string();
+  while (!data.empty()) {
+    const auto newline = data.find('\n');
+    const auto piece_size = newline == std::string_view::npos ? data.size() : newline + 1;
+    const std::string_view head = m_line_start ? std::string_view(prefix) : std::string_view();
+    const std::uint64_t need = head.size() + piece_size;
+    std::size_t take = piece_size;
+    if (m_max > 0 && m_size + need > m_max) {
+      if (m_line_start && m_size > 0) {
+        rotate();  // start the line in a fresh file
+        continue;
+      }
+      // The line does not fit even here: fill this file, go on in the next.
+      const std::uint64_t room = m_max > m_size ? m_max - m_size : 0;
+      if (room <= head.size()) {
+        rotate();
+        if (m_size == 0 && head.size() >= m_max) {
+          take = std::min<std::size_t>(piece_size, 1);  // absurdly small limit: make progress anyway
+        } else {
+          continue;
+        }
+      } else {
+        take = static_cast<std::size_t>(room - head.size());
+      }
+    }
+    put(head);
+    put(data.substr(0, take));
+    m_line_start = data[take - 1] == '\n';
+    data.remove_prefix(take);
+    if (m_max > 0 && m_size >= m_max && !data.empty()) {
+      rotate();
+    }
+  }
+}
+
+void
+OutputFile::end_line()
+{
+  if (m_timestamps && !m_line_start && m_fd >= 0) {
+    write("\n", std::chrono::system_clock::now());
+  }
+}
+
+} // namespace spmi::wrapper

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+// The DefaultWrapper's pure logic, kept apart from its processes so unit tests can reach it: restart
+// decisions and backoff, sizes with suffixes, env_file parsing, line timestamps, and the size-rotated
+// output file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace spmi::wrapper {
+
+enum class RestartPolicy { no, on_failure, always };
+
+// "no", "on-failure", "always"; nullopt otherwise.
+std::optional<RestartPolicy> parse_restart_policy(std::string_view text);
+
+// Whether an attempt that ended so should be followed by another, before counting limits. A task the
+// user stopped or killed is never restarted.
+bool wants_restart(RestartPolicy policy, int exit_code, int exit_signal, bool stopped_by_user);
+
+// Delay before the next attempt when `recent` restarts already happened within the window:
+// initial * 2^recent, at most `max`.
+std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial, std::chrono::milliseconds max, int recent);
+
+// Bytes from "1048576", "512K", "10M", "1G" (binary multiples, case-insensitive, optional "B" or "iB"
+// after the suffix: "10MB", "10MiB"). nullopt when malformed, zero or too large.
+std::optional<std::uint64_t> parse_size(std::string_view text);
+
+// Parses an env_file's text: KEY=VALUE lines; blank lines and lines starting with '#' (after spaces)
+// are skipped; an optional leading "export " is allowed; a value wrapped in matching single or double
+// quotes loses them (no escapes, no expansion). Throws std::invalid_argument("<where>:<line>: ...")
+// for a line without '=' or with a key that is not [A-Za-z_][A-Za-z0-9_]*.
+std::vector<std::pair<std::string, std::string>> parse_env_file(std::string_view text, const std::string& where);
+
+// True when `name` is a valid environment variable name: [A-Za-z_][A-Za-z0-9_]*.
+bool is_env_name(std::string_view name);
+
+// "2026-11-25T19:07:12.345Z " for `t` (UTC, milliseconds, with the trailing space).
+std::string timestamp_prefix(std::chrono::system_clock::time_point t);
+
+// Writes a task's output to `path`, optionally prefixing each line with a timestamp, and rotates by size:
+// when the next line would not fit in max_size bytes, `path` is renamed to path.1 (path.1 to path.2, ...;
+// path.<kept> is deleted) and a fresh `path` is created, so followers see the inode change. A file never
+// exceeds max_size: a line is split only when it does not fit into an empty file (or was begun in the
+// current one and outgrows it). max_size 0 means no rotation.
+class OutputFile
+{
+public:
+  OutputFile(std::filesystem::path path, std::uint64_t max_size, int kept, bool timestamps);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  // Opens (appending) the file. Throws spmi::SystemError.
+  void open();
+  // Writes `data` read at time `now`. Throws spmi::SystemError.
+  void write(std::string_view data, std::chrono::system_clock::time_point now);
+  // Ends an unfinished last line with '\n' when timestamps are on (so the next line gets its prefix).
+  void end_line();
+  std::uint64_t size() const { return m_size; }
+
+private:
+  void rotate();
+  void put(std::string_view data);
+
+  std::filesystem::path m_path;
+  std::uint64_t m_max;
+  int m_kept;
+  bool m_timestamps;
+  int m_fd = -1;
+  std::uint64_t m_size = 0;
+  bool m_line_start = true;
+};
+
+} // namespace spmi::wrapper

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+// The DefaultWrapper's pure logic (plugins/wrappers/default/wrapper_logic.cpp): restart decisions and
+// backoff, sizes, env_file parsing, timestamps and size-rotated output files.
+#include "wrapper_logic.hpp"
+
+#include <spmi/state.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace {
+
+using namespace spmi::wrapper;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+TEST(WrapperLogic, RestartPolicyNames)
+{
+  EXPECT_EQ(parse_restart_policy("no"), RestartPolicy::no);
+  EXPECT_EQ(parse_restart_policy("on-failure"), RestartPolicy::on_failure);
+  EXPECT_EQ(parse_restart_policy("always"), RestartPolicy::always);
+  EXPECT_EQ(parse_restart_policy("on_failure"), std::nullopt);
+  EXPECT_EQ(parse_restart_policy("yes"), std::nullopt);
+  EXPECT_EQ(parse_restart_policy(""), std::nullopt);
+}
+
+TEST(WrapperLogic, WantsRestart)
+{
+  EXPECT_FALSE(wants_restart(RestartPolicy::no, 1, 0, false));
+  EXPECT_FALSE(wants_restart(RestartPolicy::on_failure, 0, 0, false));
+  EXPECT_TRUE(wants_restart(RestartPolicy::on_failure, 3, 0, false));
+  EXPECT_TRUE(wants_restart(RestartPolicy::on_failure, 0, 11, false));
+  EXPECT_TRUE(wants_restart(RestartPolicy::always, 0, 0, false));
+  // A user's stop or kill never restarts.
+  EXPECT_FALSE(wants_restart(RestartPolicy::always, 0, 0, true));
+  EXPECT_FALSE(wants_restart(RestartPolicy::on_failure, 130, 0, true));
+  EXPECT_FALSE(wants_restart(RestartPolicy::on_failure, 0, 9, true));
+}
+
+TEST(WrapperLogic, BackoffDoublesUpToTheCap)
+{
+  EXPECT_EQ(backoff_delay(500ms, 10s, 0), 500ms);
+  EXPECT_EQ(backoff_delay(500ms, 10s, 1), 1000ms);
+  EXPECT_EQ(backoff_delay(500ms, 10s, 2), 2000ms);
+  EXPECT_EQ(backoff_delay(500ms, 10s, 4), 8000ms);
+  EXPECT_EQ(backoff_delay(500ms, 10s, 5), 10s);
+  EXPECT_EQ(backoff_delay(500ms, 10s, 1000000), 10s);  // no overflow
+  EXPECT_EQ(backoff_delay(0ms, 10s, 3), 0ms);
+  EXPECT_EQ(backoff_delay(2s, 2s, 3), 2s);
+}
+
+TEST(WrapperLogic, Sizes)
+{
+  EXPECT_EQ(parse_size("1024"), 1024u);
+  EXPECT_EQ(parse_size("4K"), 4096u);
+  EXPECT_EQ(parse_size("4k"), 4096u);
+  EXPECT_EQ(parse_size("10M"), 10u << 20);
+  EXPECT_EQ(parse_size("10MB"), 10u << 20);
+  EXPECT_EQ(parse_size("10MiB"), 10u << 20);
+  EXPECT_EQ(parse_size("2G"), 2ull << 30);
+  EXPECT_EQ(parse_size("100B"), 100u);
+  EXPECT_EQ(parse_size(""), std::nullopt);
+  EXPECT_EQ(parse_size("0"), std::nullopt);
+  EXPECT_EQ(parse_size("M"), std::nullopt);
+  EXPECT_EQ(parse_size("10T"), std::nullopt);
+  EXPECT_EQ(parse_size("10 M"), std::nullopt);
+  EXPECT_EQ(parse_size("-5"), std::nullopt);
+  EXPECT_EQ(parse_size("1.5M"), std::nullopt);
+  EXPECT_EQ(parse_size("99999999999999999999999"), std::nullopt);
+  EXPECT_EQ(parse_size("17179869184G"), std::nullopt);  // 2^64 bytes
+}
+
+TEST(WrapperLogic, EnvFile)
+{
+  const auto vars = parse_env_file("# comment\n\nA=1\n  B = two words\nexport C='quoted'\nD=\"x=y\"\nE=\r\n  # indented\nF=a#b",
+                                   "env.txt");
+  ASSERT_EQ(vars.size(), 6u);
+  EXPECT_EQ(vars[0], (std::pair<std::string, std::string>{"A", "1"}));
+  EXPECT_EQ(vars[1], (std::pair<std::string, std::string>{"B", " two words"}));
+  EXPECT_EQ(vars[2], (std::pair<std::string, std::string>{"C", "quoted"}));
+  EXPECT_EQ(vars[3], (std::pair<std::string, std::string>{"D", "x=y"}));
+  EXPECT_EQ(vars[4], (std::pair<std::string, std::string>{"E", ""}));
+  EXPECT_EQ(vars[5], (std::pair<std::string, std::string>{"F", "a#b"}));
+}
+
+TEST(WrapperLogic, EnvFileErrorsNameFileAndLine)
+{
+  try {
+    parse_env_file("A=1\n\nnot a pair\n", "/x/env.txt");
+    FAIL() << "accepted a line without '='";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("/x/env.txt:3:"), std::string::npos) << e.what();
+  }
+  try {
+    parse_env_file("1A=1\n", "e");
+    FAIL() << "accepted a bad name";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("e:1: '1A' is not a valid variable name"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_env_file("A-B=1\n", "e"), std::invalid_argument);
+  EXPECT_THROW(parse_env_file("=1\n", "e"), std::invalid_argument);
+}
+
+TEST(WrapperLogic, TimestampPrefix)
+{
+  EXPECT_EQ(timestamp_prefix(spmi::from_epoch(1795633632.345)), "2026-11-25T19:07:12.345Z ");
+  EXPECT_EQ(timestamp_prefix(spmi::from_epoch(0)), "1970-01-01T00:00:00.000Z ");
+}
+
+class OutputFileTest : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    m_dir = fs::temp_directory_path() / ("spmi-output-" + std::to_string(::getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(m_dir);
+    fs::create_directories(m_dir);
+  }
+  void TearDown() override { fs::remove_all(m_dir); }
+  static std::string read(const fs::path& path)
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  fs::path m_dir;
+};
+
+TEST_F(OutputFileTest, RotatesAtLineBoundariesKeepingAtMostKept)
+{
+  const auto path = m_dir / "stdout";
+  OutputFile file(path, 100, 2, false);
+  file.open();
+  std::string all;
+  for (int i = 0; i < 50; ++i) {
+    const auto line = "line " + std::to_string(i) + "\n";
+    all += line;
+    file.write(line, std::chrono::system_clock::now());
+  }
+  EXPECT_TRUE(fs::exists(path));
+  EXPECT_TRUE(fs::exists(m_dir / "stdout.1"));
+  EXPECT_TRUE(fs::exists(m_dir / "stdout.2"));
+  EXPECT_FALSE(fs::exists(m_dir / "stdout.3"));
+  const auto kept = read(m_dir / "stdout.2") + read(m_dir / "stdout.1") + read(path);
+  for (const auto& name : {"stdout", "stdout.1", "stdout.2"}) {
+    const auto text = read(m_dir / name);
+    EXPECT_LE(text.size(), 100u) << name;
+    EXPECT_EQ(text.back(), '\n') << name << " ends mid-line";
+  }
+  // What is kept is the end of the output, whole.
+  EXPECT_EQ(all.substr(all.size() - kept.size()), kept);
+}
+
+TEST_F(OutputFileTest, LongLinesAreSplitAndNothingIsLost)
+{
+  const auto path = m_dir / "out";
+  OutputFile file(path, 64, 100, false);
+  file.open();
+  const std::string line(150, 'x');
+  file.write(line + "\nshort\n", std::chrono::system_clock::now());
+  std::string joined;
+  for (int n = 100; n >= 1; --n) {
+    const auto old = m_dir / ("out." + std::to_string(n));
+    if (fs::exists(old)) {
+      EXPECT_LE(fs::file_size(old), 64u);
+      joined += read(old);
+    }
+  }
+  EXPECT_LE(fs::file_size(path), 64u);
+  joined += read(path);
+  EXPECT_EQ(joined, line + "\nshort\n");
+}
+
+TEST_F(OutputFileTest, TimestampsPrefixEveryLineEvenAcrossWrites)
+{
+  const auto path = m_dir / "out";
+  OutputFile file(path, 0, 5, true);
+  file.open();
+  const auto t = spmi::from_epoch(1795633632.345);
+  file.write("a\nb", t);
+  file.write("c\n\nd", t);
+  file.end_line();
+  const std::string p = "2026-11-25T19:07:12.345Z ";
+  EXPECT_EQ(read(path), p + "a\n" + p + "bc\n" + p + "\n" + p + "d\n");
+}
+
+TEST_F(OutputFileTest, ContinuesAnExistingFile)
+{
+  const auto path = m_dir / "out";
+  std::ofstream(path) << std::string(90, 'y');  // no newline: a line still open
+  OutputFile file(path, 100, 1, false);
+  file.open();
+  EXPECT_EQ(file.size(), 90u);
+  file.write("zzzzzzzzzzzzzzzzzzzz\n", std::chrono::system_clock::now());  // 21 bytes: does not fit
+  EXPECT_EQ(read(m_dir / "out.1"), std::string(90, 'y') + std::string(10, 'z'));
+  EXPECT_EQ(read(path), std::string(10, 'z') + "\n");
+}
+
+TEST_F(OutputFileTest, KeptZeroKeepsOnlyTheCurrentFile)
+{
+  const auto path = m_dir / "out";
+  OutputFile file(path, 10, 0, false);
+  file.open();
+  file.write("12345678\nabcdefgh\n", std::chrono::system_clock::now());
+  EXPECT_EQ(read(path), "abcdefgh\n");
+  EXPECT_FALSE(fs::exists(m_dir / "out.1"));
+}
+
+} // namespace
