@@ -45,20 +45,6 @@ use_color(int fd, const OutputOptions& options)
   return !options.no_color && !options.json && std::getenv("NO_COLOR") == nullptr && ::isatty(fd) == 1;
 }
 
-// The state word of a manageable, as list and status show it: the guide's active/inactive, pending (a
-// queued launch), failed (its restart policy gave up), unknown (its state could not be read).
-std::string
-state_word(bool active, bool pending, const std::optional<RunRecord>& run)
-{
-  if (active) {
-    return "active";
-  }
-  if (pending) {
-    return "pending";
-  }
-  return run && run->failed ? "failed" : "inactive";
-}
-
 // `text` (already padded) in the state's colour, when colours are on.
 std::string
 paint_state(const std::string& state, const std::string& text, bool color)
@@ -227,6 +213,44 @@ format_delta(std::chrono::seconds delta)
 }
 
 std::string
+state_word(bool active, bool pending, const std::optional<RunRecord>& run)
+{
+  if (active) {
+    return "active";
+  }
+  if (pending) {
+    return "pending";
+  }
+  return run && run->failed ? "failed" : "inactive";
+}
+
+std::string
+planned_action(const std::string& verb, const std::string& state, std::string& refusal)
+{
+  const bool running = state == "active" || state == "pending";
+  if (verb == "restart") {
+    return running ? (state == "pending" ? "cancel the queued launch, then start it" : "stop it (as `stop` does), then start it")
+                   : "start it (it is " + state + ")";
+  }
+  if (verb == "clean") {
+    if (running) {
+      refusal = fmt::format("it is {}; clean would refuse (stop or kill it first)", state);
+      return "";
+    }
+    return "remove it and its state directory";
+  }
+  if (state == "pending") {
+    return "cancel its queued launch";
+  }
+  if (!running) {
+    refusal = fmt::format("it is {}; {} would refuse (nothing to {})", state, verb, verb);
+    return "";
+  }
+  return verb == "stop" ? "send its stop signal to the whole tree, SIGKILL after stop_timeout"
+                        : "SIGKILL its whole tree";
+}
+
+std::string
 format_uptime(std::chrono::seconds delta)
 {
   const auto total = std::max<long long>(0, delta.count());
@@ -280,15 +304,16 @@ cmd_list(Controller& controller, const OutputOptions& options)
   std::map<std::string, bool> active;
   for (const auto& row : rows) {
     active[row.id] = row.active;
-    if (row.problem.empty() && (row.active || options.json || !row.pending)) {
-      if (row.active || options.json) {
-        records[row.id] = read_records(controller.store().dir(row.id));
-      } else {
-        // Inactive: only the run record says whether a restart policy gave up.
-        try {
-          records[row.id].run = controller.store().dir(row.id).read_run();
-        } catch (const Error&) {
-        }
+    if (!row.problem.empty() || (row.pending && !options.json)) {
+      continue;
+    }
+    if (options.json) {
+      records[row.id] = read_records(controller.store().dir(row.id));
+    } else {
+      // The run record alone: pids and start time of an active one, whether a restart policy gave up.
+      try {
+        records[row.id].run = controller.store().dir(row.id).read_run();
+      } catch (const Error&) {
       }
     }
   }
@@ -323,8 +348,8 @@ cmd_list(Controller& controller, const OutputOptions& options)
                                 "COMMENT");
   for (const auto& row : rows) {
     if (!row.problem.empty()) {
-      out += fmt::format("{:<{}} {} {:>6} {:>6} {:>6} error: {}\n", row.id, id_width,
-                         paint_state("unknown", fmt::format("{:<8}", "unknown"), color), "-", "-", "-", row.problem);
+      out += fmt::format("{:<{}} {} error: {}\n", row.id, id_width,
+                         paint_state("unknown", fmt::format("{:<8}", "unknown"), color), row.problem);
       status = exit_status::k_failed;
       continue;
     }
@@ -356,33 +381,6 @@ cmd_load(Controller& controller, const std::vector<std::filesystem::path>& paths
 }
 
 namespace {
-
-// What `verb` would do to a manageable in `state`; empty when the command would refuse (then `refusal`).
-std::string
-planned_action(const std::string& verb, const std::string& state, std::string& refusal)
-{
-  const bool running = state == "active" || state == "pending";
-  if (verb == "restart") {
-    return running ? (state == "pending" ? "cancel the queued launch, then start it" : "stop it (as `stop` does), then start it")
-                   : "start it (it is " + state + ")";
-  }
-  if (verb == "clean") {
-    if (running) {
-      refusal = fmt::format("it is {}; clean would refuse (stop or kill it first)", state);
-      return "";
-    }
-    return "remove it and its state directory";
-  }
-  if (state == "pending") {
-    return "cancel its queued launch";
-  }
-  if (!running) {
-    refusal = fmt::format("it is {}; {} would refuse (nothing to {})", state, verb, verb);
-    return "";
-  }
-  return verb == "stop" ? "send its stop signal to the whole tree, SIGKILL after stop_timeout"
-                        : "SIGKILL its whole tree";
-}
 
 int
 dry_run_batch(Controller& controller, const std::string& verb, const std::vector<std::string>& ids, int status)

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,12 @@ int cmd_connect(Controller& controller, const std::string& id);
 
 // "0:00:49", "2 days, 3:04:05": the guide's form of a time span.
 std::string format_delta(std::chrono::seconds delta);
+// The state word list and status show: active, pending (a queued launch), failed (the restart policy
+// gave up), else inactive.
+std::string state_word(bool active, bool pending, const std::optional<RunRecord>& run);
+// What `verb` (stop, kill, clean, restart) would do to a manageable in `state`, for --dry-run; empty when
+// the command would refuse, with the reason in `refusal`.
+std::string planned_action(const std::string& verb, const std::string& state, std::string& refusal);
 // "45s", "12m", "3h", "2d": a short uptime, as in pm2's table.
 std::string format_uptime(std::chrono::seconds delta);
 // "812K", "5.2M", "1.3G": a memory size in binary units.

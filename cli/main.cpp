@@ -31,6 +31,7 @@ constexpr const char* k_footer = R"(Patterns are regular expressions matched aga
 Environment:
   SPMI_PATH         state directory (default ~/.spmi)
   SPMI_PLUGIN_PATH  extra plugin directories, colon-separated, searched first
+  NO_COLOR          set (to anything): no colours, as --no-color
 
 Exit status:
   0 every operation succeeded    1 an operation failed or was refused
