@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 namespace {
@@ -110,6 +111,7 @@ main(int argc, char** argv)
   }
 
   set_debug(debug);
+  set_log_color(!output.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDERR_FILENO) == 1);
   try {
     // The registry outlives every plugin object the controller makes.
     PluginRegistry registry(PluginRegistry::default_dirs());

@@ -84,6 +84,13 @@ if command -v script >/dev/null; then
   script -qec "\"$SPMI\" --no-color status busy" /dev/null >tty.out 2>/dev/null </dev/null || true
   grep -q 'Active: active' tty.out || fail "no status output under script"
   ! grep -q "${esc}\[3" tty.out || fail "colours despite --no-color"
+  # Log lines: ERROR red on a terminal, plain with NO_COLOR, and plain on a pipe.
+  script -qec "\"$SPMI\" stop nomatch" /dev/null >tty.out 2>/dev/null </dev/null || true
+  grep -q "${esc}\[31mERROR${esc}\[0m" tty.out || fail "no red ERROR on a terminal"
+  NO_COLOR=1 script -qec "\"$SPMI\" stop nomatch" /dev/null >tty.out 2>/dev/null </dev/null || true
+  grep -q "ERROR" tty.out && ! grep -q "$esc" tty.out || fail "coloured log despite NO_COLOR"
+  run 1 stop nomatch
+  ! grep -q "$esc" "$T/err" || fail "colour codes in the log on a pipe"
   pass "colours only on a terminal, never with NO_COLOR or --no-color"
 fi
 
