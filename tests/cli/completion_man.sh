@@ -50,7 +50,23 @@ if command -v zsh >/dev/null; then
   got=$(zsh -fc 'source <(sed "\$d" "$1"); _describe() { print -l -- ${(P)${@[-1]}}; }; _spmi_ids' \
     _ "$prefix/share/zsh/vendor-completions/_spmi")
   [ "$got" = "$(printf 'web_1\nworker')" ] || fail "zsh: IDs: $got"
-  pass "zsh completion: parses, registers with compinit, lists IDs"
+  # A real interactive zsh (zpty) completes a command and a loaded ID on Tab. zpty -r waits for the
+  # pattern; timeout bounds the whole exchange.
+  cat >zpty.zsh <<'ZSH'
+zmodload zsh/zpty || exit 77
+zpty z zsh -f -i
+zpty -w z "PS1='> '; fpath=($1 \$fpath); autoload -U compinit; compinit -u -d $2/zcd2"
+zpty -w z "spmi res"$'\t'
+zpty -r z out '*restart*' || exit 1
+zpty -w z $'\n'
+zpty -w z "spmi stop wor"$'\t'
+zpty -r z out '*worker*' || exit 2
+zpty -d z
+print completed
+ZSH
+  got=$(timeout 20 zsh -f zpty.zsh "$prefix/share/zsh/vendor-completions" "$T" 2>&1) || true
+  [ "$(tail -1 <<<"$got")" = completed ] || fail "zsh: interactive completion of 'res' and 'wor' failed: $got"
+  pass "zsh completion: parses, registers with compinit, lists IDs, completes interactively"
 fi
 
 # --- man page ---
