@@ -5,22 +5,48 @@
 #include <spmi/controller.hpp>
 #include <spmi/registry.hpp>
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace spmi::cli {
 
-int cmd_list(Controller& controller);
+// How output is shown: colours only on a terminal, never with NO_COLOR set or --no-color.
+struct OutputOptions
+{
+  bool json = false;
+  bool no_color = false;
+};
+
+int cmd_list(Controller& controller, const OutputOptions& options = {});
 int cmd_load(Controller& controller, const std::vector<std::filesystem::path>& paths);
-// start, stop, kill, clean: `verb` is one of those words.
-int cmd_batch(Controller& controller, const std::string& verb, const std::vector<std::string>& patterns);
-int cmd_status(Controller& controller, const std::vector<std::string>& patterns);
+// start, stop, kill, clean, restart: `verb` is one of those words. With `dry_run`, prints what would be
+// done to each selected manageable and changes nothing.
+int cmd_batch(Controller& controller, const std::string& verb, const std::vector<std::string>& patterns,
+              bool dry_run = false);
+int cmd_status(Controller& controller, const std::vector<std::string>& patterns, const OutputOptions& options = {});
+// Last `lines` lines of a task's stdout (or stderr); with `follow`, then what it writes, across
+// restarts, truncation and rotation (stdout renamed to stdout.1), until SIGINT or SIGTERM.
+int cmd_logs(Controller& controller, const std::string& id, std::size_t lines, bool follow, bool use_stderr);
 int cmd_connect(Controller& controller, const std::string& id);
 // Every plugin type found, shadowed and conflicting classes, rejected files, and the directories.
 int cmd_plugins(PluginRegistry& registry);
 
 // "0:00:49", "2 days, 3:04:05": the guide's form of a time span.
 std::string format_delta(std::chrono::seconds delta);
+// The state word list and status show: active, pending (a queued launch), failed (the restart policy
+// gave up), else inactive.
+std::string state_word(bool active, bool pending, const std::optional<RunRecord>& run);
+// What `verb` (stop, kill, clean, restart) would do to a manageable in `state`, for --dry-run; empty when
+// the command would refuse, with the reason in `refusal`.
+std::string planned_action(const std::string& verb, const std::string& state, std::string& refusal);
+// "45s", "12m", "3h", "2d": a short uptime, as in pm2's table.
+std::string format_uptime(std::chrono::seconds delta);
+// "812K", "5.2M", "1.3G": a memory size in binary units.
+std::string format_bytes(std::uint64_t bytes);
+// "2026-11-25T19:14:11.123Z": ISO-8601 UTC with milliseconds, as in the JSON output.
+std::string format_iso8601(TimePoint t);
 
 } // namespace spmi::cli

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 namespace {
@@ -32,6 +33,7 @@ Environment:
   SPMI_PATH         state directory (default ~/.spmi)
   SPMI_PLUGIN_PATH  extra plugin directories, colon-separated, searched first
                     (then ~/.local/lib/spmi/plugins, then the installed ones)
+  NO_COLOR          set (to anything): no colours, as --no-color
 
 Exit status:
   0 every operation succeeded    1 an operation failed or was refused
@@ -57,8 +59,15 @@ main(int argc, char** argv)
   std::string id;
   std::string run_dir;
   std::string run_token;
+  cli::OutputOptions output;
+  bool dry_run = false;
+  std::size_t log_lines = 10;
+  bool log_follow = false;
+  bool log_stderr = false;
+  app.add_flag("--no-color", output.no_color, "Never colour the output (NO_COLOR in the environment does the same)");
 
   auto* list = app.add_subcommand("list", "List loaded manageables");
+  list->add_flag("--json", output.json, "Print JSON (docs/schema/spmi-list.schema.json)");
   auto* load = app.add_subcommand("load", "Load manageables from descriptor files (TOML, YAML, JSON)");
   load->add_option("paths", paths, "Descriptor files")->required();
   struct Batch
@@ -70,13 +79,23 @@ main(int argc, char** argv)
   Batch batches[] = {{"start", "Start manageables"},
                      {"stop", "Stop manageables gracefully (SIGINT, then SIGKILL after stop_timeout)"},
                      {"kill", "Kill manageables at once (SIGKILL)"},
-                     {"clean", "Remove inactive manageables from SPMI"}};
+                     {"clean", "Remove inactive manageables from SPMI"},
+                     {"restart", "Stop manageables (as stop does) and start them again; start inactive ones"}};
   for (auto& batch : batches) {
     batch.app = app.add_subcommand(batch.name, batch.help);
     batch.app->add_option("patterns", patterns, "ID patterns (regular expressions)")->required();
+    if (std::string(batch.name) != "start") {
+      batch.app->add_flag("--dry-run", dry_run, "Show what would be done to which manageables; change nothing");
+    }
   }
   auto* status = app.add_subcommand("status", "Show the state and recent output of manageables");
   status->add_option("patterns", patterns, "ID patterns (regular expressions)")->required();
+  status->add_flag("--json", output.json, "Print JSON (docs/schema/spmi-status.schema.json)");
+  auto* logs = app.add_subcommand("logs", "Print the last lines of a task's output; -f follows it");
+  logs->add_option("task_id", id, "ID of a manageable")->required();
+  logs->add_option("-n,--lines", log_lines, "Number of lines to print (default 10)");
+  logs->add_flag("-f,--follow", log_follow, "Keep printing what the task writes, across restarts and rotation");
+  logs->add_flag("--stderr", log_stderr, "Show the stderr file instead of stdout");
   auto* connect = app.add_subcommand("connect", "Follow a task's output and send it what you type");
   connect->add_option("task_id", id, "ID of an active manageable")->required();
   auto* plugins = app.add_subcommand("plugins", "List plugin types (manageables, backends, wrappers), their files, "
@@ -95,6 +114,7 @@ main(int argc, char** argv)
   }
 
   set_debug(debug);
+  set_log_color(!output.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDERR_FILENO) == 1);
   try {
     // The registry outlives every plugin object the controller makes.
     PluginRegistry registry(PluginRegistry::default_dirs());
@@ -119,18 +139,21 @@ main(int argc, char** argv)
       }
     }
     if (list->parsed()) {
-      return cli::cmd_list(controller);
+      return cli::cmd_list(controller, output);
     }
     if (load->parsed()) {
       return cli::cmd_load(controller, std::vector<std::filesystem::path>(paths.begin(), paths.end()));
     }
     for (const auto& batch : batches) {
       if (batch.app->parsed()) {
-        return cli::cmd_batch(controller, batch.name, patterns);
+        return cli::cmd_batch(controller, batch.name, patterns, dry_run);
       }
     }
     if (status->parsed()) {
-      return cli::cmd_status(controller, patterns);
+      return cli::cmd_status(controller, patterns, output);
+    }
+    if (logs->parsed()) {
+      return cli::cmd_logs(controller, id, log_lines, log_follow, log_stderr);
     }
     if (plugins->parsed()) {
       return cli::cmd_plugins(registry);

@@ -379,6 +379,29 @@ Controller::end(const std::string& id, bool graceful)
   }
 }
 
+bool
+Controller::restart(const std::string& id)
+{
+  const auto dir = existing(id);
+  bool running = dir.is_active();
+  if (!running) {
+    const auto queued = queued_states({id});
+    running = queued.count(id) && queued.at(id) != QueueState::gone;
+  }
+  if (running) {
+    try {
+      end(id, true);
+    } catch (const StateError&) {
+      if (dir.is_active()) {
+        throw;
+      }
+      running = false;  // it ended by itself meanwhile
+    }
+  }
+  start(id);
+  return running;
+}
+
 void
 Controller::clean(const std::string& id)
 {

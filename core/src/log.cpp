@@ -4,11 +4,14 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <atomic>
 #include <cctype>
 
 namespace spmi {
 
 namespace {
+
+std::atomic<bool> g_color{false};
 
 // %L in the guide's form: INFO, DEBUG, WARNING, ERROR.
 class UpperLevel : public spdlog::custom_flag_formatter
@@ -18,7 +21,15 @@ public:
   {
     static constexpr const char* k_names[] = {"TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "OFF"};
     const std::string_view name = k_names[static_cast<int>(msg.level)];
+    const std::string_view color = !g_color ? ""
+                                   : msg.level >= spdlog::level::err ? "\x1b[31m"
+                                   : msg.level == spdlog::level::warn ? "\x1b[33m" : "";
+    dest.append(color.data(), color.data() + color.size());
     dest.append(name.data(), name.data() + name.size());
+    if (!color.empty()) {
+      const std::string_view reset = "\x1b[0m";
+      dest.append(reset.data(), reset.data() + reset.size());
+    }
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<UpperLevel>(); }
 };
@@ -71,6 +82,16 @@ void
 set_debug(bool on)
 {
   logger()->set_level(on ? spdlog::level::debug : spdlog::level::info);
+}
+
+} // namespace spmi
+
+namespace spmi {
+
+void
+set_log_color(bool on)
+{
+  g_color = on;
 }
 
 } // namespace spmi

@@ -286,7 +286,7 @@ parent_map()
     if (name[0] < '1' || name[0] > '9') {
       continue;
     }
-    char path[sizeof(entry->d_name) + 16];
+    char path[sizeof("/proc//stat") + sizeof(entry->d_name)];
     std::snprintf(path, sizeof(path), "/proc/%s/stat", name);
     const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -330,6 +330,147 @@ descendants(pid_t pid)
     for (auto it = begin; it != end; ++it) {
       result.push_back(it->second);
       queue.push_back(it->second);
+    }
+  }
+  return result;
+}
+
+namespace {
+
+// What tree_usage needs of one process, from <proc_root>/<pid>/stat.
+struct ProcStat
+{
+  pid_t ppid = 0;
+  unsigned long long cpu_ticks = 0;    // utime + stime
+  unsigned long long start_ticks = 0;  // starttime, clock ticks after boot
+  long rss_pages = 0;
+};
+
+bool
+read_small_file(const std::string& path, std::string& data)
+{
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  data.clear();
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0 && data.size() < 1024 * 1024) {
+    data.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+bool
+environ_has(const std::string& environ_path, const std::string& entry)
+{
+  std::string data;
+  if (!read_small_file(environ_path, data)) {
+    return false;
+  }
+  for (std::size_t start = 0; start < data.size();) {
+    const auto end = data.find('\0', start);
+    const auto length = (end == std::string::npos ? data.size() : end) - start;
+    if (length == entry.size() && data.compare(start, length, entry) == 0) {
+      return true;
+    }
+    if (end == std::string::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+} // namespace
+
+std::map<pid_t, TreeUsage>
+tree_usage(const std::vector<TreeRoot>& roots, const std::filesystem::path& proc_root)
+{
+  std::map<pid_t, TreeUsage> result;
+  for (const auto& root : roots) {
+    result[root.pid];
+  }
+  if (roots.empty()) {
+    return result;
+  }
+  const std::string base = proc_root.string();
+  std::string data;
+  double uptime = 0;
+  if (read_small_file(base + "/uptime", data)) {
+    uptime = std::strtod(data.c_str(), nullptr);
+  }
+  const double ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const auto page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const double max_share = static_cast<double>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+
+  // One pass over /proc: the stat line of every live process.
+  std::map<pid_t, ProcStat> stats;
+  std::multimap<pid_t, pid_t> children;
+  if (DIR* proc = ::opendir(base.c_str())) {
+    while (const dirent* entry = ::readdir(proc)) {
+      const char* name = entry->d_name;
+      if (name[0] < '1' || name[0] > '9') {
+        continue;
+      }
+      if (!read_small_file(base + "/" + name + "/stat", data)) {
+        continue;  // gone meanwhile
+      }
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so look after the last ')'.
+      const auto paren = data.rfind(')');
+      if (paren == std::string::npos) {
+        continue;
+      }
+      ProcStat stat;
+      char state = 0;
+      int ppid = 0;
+      unsigned long utime = 0;
+      unsigned long stime = 0;
+      if (std::sscanf(data.c_str() + paren + 1,
+                      " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %*u %ld",
+                      &state, &ppid, &utime, &stime, &stat.start_ticks, &stat.rss_pages) != 6 ||
+          state == 'Z' || state == 'X') {
+        continue;
+      }
+      const auto pid = static_cast<pid_t>(std::atoi(name));
+      stat.ppid = ppid;
+      stat.cpu_ticks = static_cast<unsigned long long>(utime) + stime;
+      stats.emplace(pid, stat);
+      children.emplace(static_cast<pid_t>(ppid), pid);
+    }
+    ::closedir(proc);
+  }
+
+  for (const auto& root : roots) {
+    auto& usage = result[root.pid];
+    if (root.pid <= 0) {
+      continue;
+    }
+    std::vector<pid_t> queue;
+    auto [begin, end] = children.equal_range(root.pid);
+    for (auto it = begin; it != end; ++it) {
+      if (root.marker_env.empty() || environ_has(base + "/" + std::to_string(it->second) + "/environ", root.marker_env)) {
+        queue.push_back(it->second);
+      }
+    }
+    while (!queue.empty()) {
+      const pid_t pid = queue.back();
+      queue.pop_back();
+      const auto& stat = stats.at(pid);
+      ++usage.processes;
+      const double cpu = static_cast<double>(stat.cpu_ticks) / ticks_per_second;
+      usage.cpu_seconds += cpu;
+      const double age = uptime - static_cast<double>(stat.start_ticks) / ticks_per_second;
+      if (age > 0) {
+        usage.cpu_percent += 100.0 * std::min(cpu / age, max_share);
+      }
+      usage.rss_bytes += static_cast<std::uint64_t>(std::max(0L, stat.rss_pages)) * page_size;
+      auto [first, last] = children.equal_range(pid);
+      for (auto it = first; it != last; ++it) {
+        queue.push_back(it->second);
+      }
     }
   }
   return result;

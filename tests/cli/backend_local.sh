@@ -18,7 +18,7 @@ task_toml other.toml lt_other 'echo other' local
 run 0 load m1.toml m2.toml m3.toml echo.toml other.toml
 err_has "Loaded 5 manageables"
 run 0 list
-grep -qE '^lt_m2 +inactive +Comment of lt_m2$' "$T/out" || fail "list row"
+grep -qE '^lt_m2 +inactive +- +- +- +Comment of lt_m2$' "$T/out" || fail "list row"
 pass "load, list"
 
 # start by regex: the four long-running ones, not lt_other.

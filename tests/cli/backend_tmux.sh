@@ -37,7 +37,7 @@ task_toml other.toml tt_other 'echo other' tmux
 run 0 load m1.toml m2.toml m3.toml echo.toml other.toml
 err_has "Loaded 5 manageables"
 run 0 list
-grep -qE '^tt_m2 +inactive +Comment of tt_m2$' "$T/out" || fail "list row"
+grep -qE '^tt_m2 +inactive +- +- +- +Comment of tt_m2$' "$T/out" || fail "list row"
 pass "load, list"
 
 # start by regex: the four long-running ones, not tt_other.

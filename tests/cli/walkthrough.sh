@@ -17,11 +17,11 @@ run 0 load m2.toml m3.toml other.toml
 err_has "Loaded 3 manageables"
 pass load
 
-# list: the ID ACTIVE COMMENT table, every manageable inactive.
+# list: the ID ACTIVE COMMENT table (with CPU, MEM, UPTIME columns added), every manageable inactive.
 run 0 list
 err_has "Registered 4 manageables"
-head -1 "$T/out" | grep -qE '^ID +ACTIVE +COMMENT$' || fail "list header"
-grep -qE '^manageable_2 +inactive +Comment of manageable_2$' "$T/out" || fail "list row"
+head -1 "$T/out" | grep -qE '^ID +ACTIVE +CPU +MEM +UPTIME +COMMENT$' || fail "list header"
+grep -qE '^manageable_2 +inactive +- +- +- +Comment of manageable_2$' "$T/out" || fail "list row"
 pass list
 
 # start by regex: exactly the three that match, each logged.

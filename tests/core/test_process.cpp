@@ -269,3 +269,73 @@ TEST(WaitUntil, TrueAndTimeout)
 }
 
 } // namespace
+
+// tree_usage reads a /proc-like directory: a fake one pins down the parsing and the tree walk.
+namespace {
+
+void
+fake_process(const fs::path& root, int pid, int ppid, const std::string& comm, unsigned long utime, unsigned long stime,
+             unsigned long long start_ticks, long rss_pages, const std::string& environ = "", char state = 'S')
+{
+  fs::create_directories(root / std::to_string(pid));
+  std::ofstream(root / std::to_string(pid) / "stat")
+    << pid << " (" << comm << ") " << state << " " << ppid << " " << pid << " " << pid
+    << " 0 -1 4194560 100 0 0 0 " << utime << " " << stime << " 0 0 20 0 1 0 " << start_ticks << " 1000000 "
+    << rss_pages << " 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+  std::ofstream(root / std::to_string(pid) / "environ") << environ;
+}
+
+} // namespace
+
+TEST(TreeUsage, SumsEachRootsDescendantsFromAFakeProc)
+{
+  const fs::path root = fs::temp_directory_path() / ("spmi-fake-proc-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root);
+  const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::ofstream(root / "uptime") << "1000.00 3000.00\n";
+  const std::string marker = std::string("SPMI_RUN_TOKEN=abc") + '\0';
+  // Wrapper 100: its task 101 (with a child 102 whose name has spaces and parentheses) and a watchdog 103
+  // without the marker; an orphan 104 reparented to the wrapper, with the marker; a zombie 105.
+  fake_process(root, 100, 1, "spmi", 5, 5, static_cast<unsigned long long>(900 * hz), 1000);
+  fake_process(root, 101, 100, "sh", static_cast<unsigned long>(10 * hz), static_cast<unsigned long>(10 * hz),
+               static_cast<unsigned long long>(900 * hz), 200, std::string("A=1\0", 4) + marker);
+  fake_process(root, 102, 101, "a b) (c", static_cast<unsigned long>(5 * hz), 0,
+               static_cast<unsigned long long>(990 * hz), 300, marker);
+  fake_process(root, 103, 100, "spmi", 0, 0, static_cast<unsigned long long>(900 * hz), 1000);
+  fake_process(root, 104, 100, "daemon", 0, 0, static_cast<unsigned long long>(950 * hz), 50, marker);
+  fake_process(root, 105, 101, "dead", static_cast<unsigned long>(100 * hz), 0, 0, 999, marker, 'Z');
+  // Another tree, measured without a marker: everything below 200.
+  fake_process(root, 200, 1, "spmi", 0, 0, 0, 10);
+  fake_process(root, 201, 200, "x", static_cast<unsigned long>(1 * hz), 0, static_cast<unsigned long long>(500 * hz), 7);
+  fs::create_directories(root / "self");  // not a pid: skipped
+
+  const auto usage = process::tree_usage({{100, "SPMI_RUN_TOKEN=abc"}, {200, ""}, {999, ""}}, root);
+  ASSERT_EQ(usage.size(), 3u);
+  const auto& task = usage.at(100);
+  EXPECT_EQ(task.processes, 3u);  // 101, 102, 104: not the wrapper, its watchdog or the zombie
+  EXPECT_EQ(task.rss_bytes, (200u + 300u + 50u) * page);
+  EXPECT_NEAR(task.cpu_seconds, 25.0, 1e-6);
+  // 101: 20 s over its 100 s of life = 20 %; 102: 5 s over 10 s = 50 %; 104: 0 %.
+  EXPECT_NEAR(task.cpu_percent, 70.0, 1e-6);
+  EXPECT_EQ(usage.at(200).processes, 1u);
+  EXPECT_EQ(usage.at(200).rss_bytes, 7u * page);
+  EXPECT_NEAR(usage.at(200).cpu_percent, 0.2, 1e-6);
+  EXPECT_EQ(usage.at(999).processes, 0u);
+  fs::remove_all(root);
+}
+
+TEST(TreeUsage, MeasuresARealBusyChild)
+{
+  // This test process is the root: a busy shell child shows CPU time and memory.
+  const pid_t child = spawn({"/bin/sh", "-c", "i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done"});
+  process::wait_until([&] { return process::tree_usage({{::getpid(), ""}}).at(::getpid()).cpu_seconds > 0.05; }, 10s);
+  const auto usage = process::tree_usage({{::getpid(), ""}}).at(::getpid());
+  process::signal_process(child, SIGKILL);
+  process::wait(child);
+  EXPECT_GE(usage.processes, 1u);
+  EXPECT_GT(usage.cpu_seconds, 0.05);
+  EXPECT_GT(usage.cpu_percent, 0.0);
+  EXPECT_GT(usage.rss_bytes, 0u);
+}

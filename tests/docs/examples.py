@@ -51,6 +51,12 @@ NORMALISE = [
     # date(1): "Wed Nov 25 16:40:02 UTC 2026"
     (re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [A-Z]+ \d{4}$"), "<DATE>"),
     (re.compile(r"^spmi \d+\.\d+\.\d+$"), "spmi <VERSION>"),
+    # Resource use of a running task (list columns CPU MEM UPTIME, status "Resources:").
+    (re.compile(r"^Resources: CPU \d+\.\d%, memory [\d.]+[BKMGT], \d+ process(es)?$"),
+     "Resources: CPU <CPU>, memory <MEM>, <N> processes"),
+    (re.compile(r"(?<= )\d+\.\d% +[\d.]+[BKMGT] +\d+[smhd](?= )"), "<CPU> <MEM> <UPTIME>"),
+    # Column widths follow the longest ID and the values above: compare the words, not the spacing.
+    (re.compile(r"  +"), " "),
 ]
 
 

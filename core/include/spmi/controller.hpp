@@ -85,6 +85,10 @@ public:
   void kill(const std::string& id);
   void clean(const std::string& id);
 
+  // Stops the manageable as `stop` does (its whole tree, gracefully, then by force) when it is active or
+  // pending, then starts it. Returns false when it was inactive (then it is only started).
+  bool restart(const std::string& id);
+
   ManageableStatus status(const std::string& id, std::size_t output_lines);
   bool is_active(const std::string& id) const;
 

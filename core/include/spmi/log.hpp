@@ -14,5 +14,7 @@ namespace spmi {
 SPMI_API std::shared_ptr<spdlog::logger> logger();
 // Sets the logger's level (debug for -d).
 SPMI_API void set_debug(bool on);
+// Colours the level word (ERROR red, WARNING yellow); the CLI turns it on for a terminal without NO_COLOR.
+SPMI_API void set_log_color(bool on);
 
 } // namespace spmi

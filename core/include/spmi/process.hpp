@@ -8,8 +8,10 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +64,29 @@ SPMI_API Captured run_capture(const std::vector<std::string>& argv, std::chrono:
 
 // Every process whose ancestry leads to `pid` (not `pid` itself), from one scan of /proc.
 SPMI_API std::vector<pid_t> descendants(pid_t pid);
+// Resource use of a process tree, read from /proc (see tree_usage).
+struct SPMI_API TreeUsage
+{
+  std::size_t processes = 0;   // live processes counted
+  double cpu_seconds = 0;      // user + system CPU time of those processes
+  double cpu_percent = 0;      // sum over them of each one's CPU time / its age (ps's %CPU), in percent
+  std::uint64_t rss_bytes = 0; // sum of their resident set sizes
+};
+
+// Whose tree tree_usage measures: every descendant of `pid` (not `pid` itself). With `marker_env` set,
+// only those children of `pid` whose environment holds it count, with their descendants (so the
+// wrapper's watchdog is left out of a task's tree).
+struct SPMI_API TreeRoot
+{
+  pid_t pid = 0;
+  std::string marker_env;
+};
+
+// Resource use of many trees from ONE scan of `proc_root` (normally /proc): per root pid, what its tree
+// uses right now. Roots that don't exist get an empty TreeUsage. Never throws for vanished processes.
+SPMI_API std::map<pid_t, TreeUsage> tree_usage(const std::vector<TreeRoot>& roots,
+                                                const std::filesystem::path& proc_root = "/proc");
+
 // Every process of ours whose environment holds exactly `entry` ("NAME=value"), from /proc.
 SPMI_API std::vector<pid_t> processes_with_env(const std::string& entry);
 // True when process `pid`'s environment holds exactly `entry`.

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+// `spmi logs`: the last lines of a task's output, then (with -f) what it writes, following the PATH of
+// the file across restarts, truncation and rotation.
+#include "commands.hpp"
+
+#include <spmi/errors.hpp>
+#include <spmi/log.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+namespace spmi::cli {
+
+namespace {
+
+void
+write_all(const char* data, std::size_t size)
+{
+  while (size > 0) {
+    const ssize_t n = ::write(STDOUT_FILENO, data, size);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("write (standard output)");
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+// Copies `fd` from `offset` to its current end onto stdout; returns the new offset.
+off_t
+drain(int fd, off_t offset)
+{
+  char buffer[65536];
+  while (true) {
+    const ssize_t n = ::pread(fd, buffer, sizeof(buffer), offset);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("read (task output)");
+    }
+    if (n == 0) {
+      return offset;
+    }
+    write_all(buffer, static_cast<std::size_t>(n));
+    offset += n;
+  }
+}
+
+// Prints the last `lines` lines of `fd` (which is `size` bytes long), reading backwards in chunks.
+void
+print_tail(int fd, off_t size, std::size_t lines)
+{
+  if (lines == 0 || size == 0) {
+    return;
+  }
+  std::string data;
+  off_t pos = size;
+  std::size_t newlines = 0;
+  std::size_t start = std::string::npos;
+  while (pos > 0 && start == std::string::npos) {
+    const off_t chunk = std::min<off_t>(pos, 65536);
+    std::string block(static_cast<std::size_t>(chunk), '\0');
+    const ssize_t n = ::pread(fd, block.data(), block.size(), pos - chunk);
+    if (n != chunk) {
+      throw_errno("read (task output)");
+    }
+    pos -= chunk;
+    data.insert(0, block);
+    // Count newlines from the end, not counting the one that ends the file.
+    newlines = 0;
+    const std::size_t skip = data.back() == '\n' ? 1 : 0;
+    for (std::size_t i = data.size() - skip; i-- > 0;) {
+      if (data[i] == '\n' && ++newlines == lines) {
+        start = i + 1;
+        break;
+      }
+    }
+  }
+  const std::size_t from = start == std::string::npos ? 0 : start;
+  write_all(data.data() + from, data.size() - from);
+}
+
+} // namespace
+
+int
+cmd_logs(Controller& controller, const std::string& id, std::size_t lines, bool follow, bool use_stderr)
+{
+  const auto& store = controller.store();
+  if (!store.contains(id)) {
+    throw StateError(fmt::format("no manageable '{}' is loaded (see `spmi list`)", id));
+  }
+  const auto dir = store.dir(id);
+  const auto path = use_stderr ? dir.stderr_path() : dir.stdout_path();
+
+  // Signals first, so a SIGINT between here and the loop still ends us cleanly.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  int signal_fd = -1;
+  if (follow) {
+    ::sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+    signal_fd = ::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (signal_fd < 0) {
+      throw_errno("signalfd");
+    }
+  }
+
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st{};
+  off_t offset = 0;
+  ino_t inode = 0;
+  if (fd >= 0) {
+    if (::fstat(fd, &st) != 0) {
+      throw_errno("fstat " + path.string());
+    }
+    inode = st.st_ino;
+    print_tail(fd, st.st_size, lines);
+    offset = st.st_size;
+  } else if (errno != ENOENT) {
+    throw_errno("open " + path.string());
+  } else if (!follow) {
+    logger()->info("Manageable \"{}\" has no {} yet", id, path.filename().string());
+  }
+  if (!follow) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    return exit_status::k_ok;
+  }
+
+  // Wake on any change in the manageable's directory; a 250 ms poll is the safety net.
+  const int watch_fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (watch_fd >= 0) {
+    ::inotify_add_watch(watch_fd, dir.path().c_str(),
+                        IN_MODIFY | IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE);
+  }
+  while (true) {
+    if (fd >= 0) {
+      if (::fstat(fd, &st) == 0 && st.st_size < offset) {
+        offset = 0;  // truncated: start again from its beginning
+      }
+      offset = drain(fd, offset);
+    }
+    // The path now names another file (rotated, or recreated by a restart): finish the old one, switch.
+    struct stat now{};
+    if (::stat(path.c_str(), &now) == 0 && (fd < 0 || now.st_ino != inode)) {
+      const int next = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (next >= 0) {
+        if (fd >= 0) {
+          drain(fd, offset);
+          ::close(fd);
+        }
+        fd = next;
+        ::fstat(fd, &st);
+        inode = st.st_ino;
+        offset = drain(fd, 0);
+      }
+    }
+    if (!std::filesystem::exists(dir.path())) {
+      logger()->info("Manageable \"{}\" was cleaned", id);
+      break;
+    }
+    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watch_fd, POLLIN, 0}};
+    const int ready = ::poll(fds, watch_fd >= 0 ? 2 : 1, 250);
+    if (ready < 0 && errno != EINTR) {
+      throw_errno("poll");
+    }
+    if (fds[0].revents & POLLIN) {
+      break;  // SIGINT or SIGTERM: a normal end of `logs -f`
+    }
+    if (watch_fd >= 0 && (fds[1].revents & POLLIN)) {
+      char events[4096];
+      while (::read(watch_fd, events, sizeof(events)) > 0) {
+      }
+    }
+  }
+  if (fd >= 0) {
+    ::close(fd);
+  }
+  if (watch_fd >= 0) {
+    ::close(watch_fd);
+  }
+  ::close(signal_fd);
+  return exit_status::k_ok;
+}
+
+} // namespace spmi::cli

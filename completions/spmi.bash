@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: MIT
+# bash completion for spmi: commands, options, and the IDs of registered manageables (read from the
+# state directory, $SPMI_PATH or ~/.spmi, without running spmi).
+
+_spmi_ids()
+{
+    local root=${SPMI_PATH:-$HOME/.spmi} dir
+    for dir in "$root"/*/manageable.json; do
+        [[ -e $dir ]] || continue
+        dir=${dir%/manageable.json}
+        printf '%s\n' "${dir##*/}"
+    done
+}
+
+_spmi()
+{
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+    local commands="list load start stop kill clean restart status logs connect"
+    local global="-h --help -v --version -d --debug --no-color"
+    local command="" i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case ${COMP_WORDS[i]} in
+            -*) ;;
+            *) command=${COMP_WORDS[i]}; break ;;
+        esac
+    done
+    COMPREPLY=()
+    if [[ -z $command ]]; then
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "$global" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        fi
+        return
+    fi
+    local options="-h --help -d --debug"
+    case $command in
+        list) options+=" --json" ;;
+        status) options+=" --json" ;;
+        stop | kill | clean | restart) options+=" --dry-run" ;;
+        logs)
+            options+=" -n --lines -f --follow --stderr"
+            [[ $prev == -n || $prev == --lines ]] && return
+            ;;
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$options" -- "$cur"))
+        return
+    fi
+    case $command in
+        load) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null ;;
+        start | stop | kill | clean | restart | status | logs | connect)
+            COMPREPLY=($(compgen -W "$(_spmi_ids)" -- "$cur")) ;;
+    esac
+}
+complete -F _spmi spmi
