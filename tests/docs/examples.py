@@ -51,6 +51,7 @@ NORMALISE = [
     # date(1): "Wed Nov 25 16:40:02 UTC 2026"
     (re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [A-Z]+ \d{4}$"), "<DATE>"),
     (re.compile(r"^spmi \d+\.\d+\.\d+$"), "spmi <VERSION>"),
+    (re.compile(r"\bpid \d+"), "pid <N>"),
     # Resource use of a running task (list columns CPU MEM UPTIME, status "Resources:").
     (re.compile(r"^Resources: CPU \d+\.\d%, memory [\d.]+[BKMGT], \d+ process(es)?$"),
      "Resources: CPU <CPU>, memory <MEM>, <N> processes"),
