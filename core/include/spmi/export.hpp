@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
-// Visibility and plugin ABI macros shared by the core, the CLI and every plugin.
+/// \file
+/// Visibility and plugin ABI macros shared by the core, the CLI and every plugin.
 #pragma once
 
 // Pulls in the standard library configuration (_GLIBCXX_USE_CXX11_ABI, _LIBCPP_VERSION).
 #include <version>
 
-// Marks a type or function that crosses the core/plugin boundary. Everything else is hidden.
+/// Marks a type or function that crosses the core/plugin boundary. Everything else is hidden.
 #define SPMI_API __attribute__((visibility("default")))
 
-// Bump when an interface in include/spmi changes in a way that breaks built plugins.
+/// Bump when an interface in include/spmi changes in a way that breaks built plugins.
 #define SPMI_PLUGIN_ABI_VERSION 1
 
 #if defined(_LIBCPP_VERSION)
@@ -22,12 +23,12 @@
 #define SPMI_CONCAT_IMPL(a, b, c, d) a##b##c##d
 #define SPMI_CONCAT(a, b, c, d) SPMI_CONCAT_IMPL(a, b, c, d)
 
-// The ABI stamp is a symbol *name*, so the registry can read it from the ELF file without running any
-// code of the plugin: spmi_abi_<version>_<stdlib>.
+/// The ABI stamp is a symbol *name*, so the registry can read it from the ELF file without running any
+/// code of the plugin: spmi_abi_\<version\>_\<stdlib\>.
 #define SPMI_ABI_STAMP_SYMBOL SPMI_CONCAT(spmi_abi_, SPMI_PLUGIN_ABI_VERSION, _, SPMI_STDLIB_TAG)
 #define SPMI_STRINGIFY_IMPL(x) #x
 #define SPMI_STRINGIFY(x) SPMI_STRINGIFY_IMPL(x)
 #define SPMI_ABI_STAMP SPMI_STRINGIFY(SPMI_ABI_STAMP_SYMBOL)
 
-// The ELF section (at most 8 bytes) that holds every exported plugin alias.
+/// The ELF section (at most 8 bytes) that holds every exported plugin alias.
 #define SPMI_PLUGIN_SECTION spmi

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Finds plugins by exported class name and loads them. The only place in spmi that loads a library.
+/// \file
+/// Finds plugins by exported class name and loads them. The only place in spmi that loads a library.
 #pragma once
 
 #include <spmi/export.hpp>
@@ -15,36 +16,36 @@
 
 namespace spmi {
 
-// A class some plugin file exports.
+/// A class some plugin file exports.
 struct SPMI_API PluginInfo
 {
-  std::string class_name;        // "ScreenBackend"
-  PluginKind kind;               // backend
-  std::string type;              // "screen"
-  std::filesystem::path file;    // where it lives
-  // Files in later directories that export the same class; this one shadows them.
+  std::string class_name;        ///< "ScreenBackend"
+  PluginKind kind;               ///< backend
+  std::string type;              ///< "screen"
+  std::filesystem::path file;    ///< where it lives
+  /// Files in later directories that export the same class; this one shadows them.
   std::vector<std::filesystem::path> shadowed;
-  // Another file in the same directory exports the class too: neither is used until one is removed.
+  /// Another file in the same directory exports the class too: neither is used until one is removed.
   std::optional<std::filesystem::path> conflict;
 };
 
-// A file in a plugin directory that was not accepted, and why.
+/// A file in a plugin directory that was not accepted, and why.
 struct SPMI_API RejectedPlugin
 {
   std::filesystem::path file;
   std::string reason;
 };
 
-// Owns every loaded library for its whole life: create it before, and destroy it after, every object
-// it made. Never unloads a library earlier.
+/// Owns every loaded library for its whole life: create it before, and destroy it after, every object
+/// it made. Never unloads a library earlier.
 class SPMI_API PluginRegistry
 {
 public:
-  // Plugin directories, earlier first: each entry of $SPMI_PLUGIN_PATH, then the user's own
-  // (~/.local/lib/spmi/plugins, when $HOME is set), then the directory that belongs to this executable
-  // (<bindir>/../lib/spmi/plugins, in the build tree and when installed).
+  /// Plugin directories, earlier first: each entry of $SPMI_PLUGIN_PATH, then the user's own
+  /// (~/.local/lib/spmi/plugins, when $HOME is set), then the directory that belongs to this executable
+  /// (\<bindir\>/../lib/spmi/plugins, in the build tree and when installed).
   static std::vector<std::filesystem::path> default_dirs();
-  // The user's own plugin directory, ~/.local/lib/spmi/plugins; nullopt without $HOME.
+  /// The user's own plugin directory, ~/.local/lib/spmi/plugins; nullopt without $HOME.
   static std::optional<std::filesystem::path> user_dir();
 
   explicit PluginRegistry(std::vector<std::filesystem::path> dirs);
@@ -53,17 +54,17 @@ public:
   PluginRegistry& operator=(const PluginRegistry&) = delete;
 
   const std::vector<std::filesystem::path>& dirs() const { return m_dirs; }
-  // Every class found (reading ELF files, running no plugin code). Scans on first use.
+  /// Every class found (reading ELF files, running no plugin code). Scans on first use.
   const std::vector<PluginInfo>& plugins();
   const std::vector<RejectedPlugin>& rejected();
-  // The plugin exporting the class for `type` of `kind`; nullopt when none does. A class two files of
-  // one directory export is found with `conflict` set (create_* refuses it, naming both files).
+  /// The plugin exporting the class for `type` of `kind`; nullopt when none does. A class two files of
+  /// one directory export is found with `conflict` set (create_* refuses it, naming both files).
   std::optional<PluginInfo> find(PluginKind kind, const std::string& type);
 
-  // Creates the plugin object for `type`. `context.section` is the plugin's table and names the place
-  // in messages. Throws DescriptorError for an unknown or malformed type (naming the class it looked
-  // for, what is installed and the closest name), PluginError when the file fails to load, and
-  // whatever the factory throws (std::exception other than spmi::Error becomes PluginError).
+  /// Creates the plugin object for `type`. `context.section` is the plugin's table and names the place
+  /// in messages. Throws DescriptorError for an unknown or malformed type (naming the class it looked
+  /// for, what is installed and the closest name), PluginError when the file fails to load, and
+  /// whatever the factory throws (std::exception other than spmi::Error becomes PluginError).
   std::unique_ptr<Manageable> create_manageable(const std::string& type, const PluginContext& context);
   std::unique_ptr<Backend> create_backend(const std::string& type, const PluginContext& context);
   std::unique_ptr<Wrapper> create_wrapper(const std::string& type, const PluginContext& context);
