@@ -14,9 +14,11 @@ namespace spmi {
 class SPMI_API Error : public std::runtime_error
 {
 public:
+  /// `message` is what the CLI prints; say where, what is wrong and what to do.
   explicit Error(const std::string& message);
   ~Error() override;
-  /// Process exit status the CLI uses when this error ends a command.
+  /// Process exit status the CLI uses when this error ends a command (exit_status::k_failed here;
+  /// each subclass returns its own).
   virtual int exit_code() const noexcept;
 };
 
@@ -76,6 +78,7 @@ public:
 
 /// Exit statuses of the spmi command (documented in `spmi --help` and README.md).
 namespace exit_status {
+/// success
 inline constexpr int k_ok = 0;
 inline constexpr int k_failed = 1;      ///< an operation failed or was refused
 inline constexpr int k_usage = 2;       ///< bad command line or pattern
@@ -84,7 +87,8 @@ inline constexpr int k_plugin = 4;      ///< a plugin is missing or broken
 inline constexpr int k_system = 5;      ///< a system call failed (permissions, disk)
 } // namespace exit_status
 
-/// Throws SystemError("\<what\>: <strerror(errno)>").
+/// Throws SystemError with the message `what + ": " + strerror(errno)`.
+/// @throws SystemError always.
 [[noreturn]] SPMI_API void throw_errno(const std::string& what);
 
 } // namespace spmi

@@ -61,7 +61,7 @@ enum class QueueState {
 
 /// Starts `argv` detached from the caller (a new session: no controlling terminal, stdio /dev/null) as a
 /// child of this process, which is then both the Backend ID (its pid) and the launcher spmi watches.
-/// Throws BackendError naming `backend` when it can't be started.
+/// @throws BackendError naming `backend` when it can't be started.
 SPMI_API LaunchResult launch_detached(const std::vector<std::string>& argv, std::string_view backend);
 
 /// What a backend must launch: the wrapper process, as an argv vector.
@@ -69,13 +69,16 @@ struct SPMI_API LaunchSpec
 {
   std::vector<std::string> argv;   ///< spmi's own executable with its internal wrapper command
   std::string session_name;        ///< a name for the backend's session, derived from the ID
+  /// the manageable's directory, where a backend may keep files of its own (a job script, a log)
   const ManageableDir* dir = nullptr;
 };
 
 /// One line of `spmi status` between the header and the output, e.g. {"Backend type", "screen"}.
 struct SPMI_API StatusField
 {
+  /// shown left, e.g. "Backend type"
   std::string key;
+  /// shown right, e.g. "screen"
   std::string value;
 };
 
@@ -87,14 +90,15 @@ public:
   /// Descriptor type name, e.g. "screen".
   virtual std::string type() const = 0;
   /// Starts `spec.argv` detached from the caller. Returns once it is on its way; spmi then waits for
-  /// the wrapper's run record. Throws BackendError (say which program failed and what to do).
+  /// the wrapper's run record. @throws BackendError saying which program failed and what to do.
   virtual LaunchResult launch(const LaunchSpec& spec) = 0;
   /// Delivers `signo` to the wrapper process of `run` (run.wrapper_pid where the backend runs it), which
   /// `launch` started. The wrapper passes it on to the whole task tree, see Wrapper::run. SIGKILL ends
-  /// the wrapper itself. False when nothing was there. Throws BackendError.
+  /// the wrapper itself. @return false when nothing was there. @throws BackendError when delivering fails.
   virtual bool signal(const LaunchRecord& launch, const RunRecord& run, int signo) = 0;
   /// For backends that queue: the state of each queued launch by backend ID, from one query of the
-  /// scheduler; IDs it doesn't know are left out. Others return an empty map. Throws BackendError.
+  /// scheduler; IDs it doesn't know are left out. Others return an empty map.
+  /// @throws BackendError when the scheduler can't be asked.
   virtual std::map<std::string, QueueState> queue_states(const std::vector<std::string>& backend_ids) = 0;
   /// Cancels a queued launch that has not started. False when there was nothing to cancel.
   virtual bool cancel(const LaunchRecord& launch) = 0;
@@ -151,19 +155,32 @@ public:
   virtual std::vector<StatusField> status_fields(const std::optional<LaunchRecord>& launch) const = 0;
 };
 
+/// What SPMI_EXPORT_MANAGEABLE exports: makes the manageable `context.section` describes; throws
+/// DescriptorError for a bad table (see Section).
 using ManageableFactory = std::unique_ptr<Manageable>(const PluginContext&);
+/// What SPMI_EXPORT_BACKEND exports: makes a backend from its descriptor table.
 using BackendFactory = std::unique_ptr<Backend>(const PluginContext&);
+/// What SPMI_EXPORT_WRAPPER exports: makes a wrapper from its descriptor table.
 using WrapperFactory = std::unique_ptr<Wrapper>(const PluginContext&);
 
 } // namespace spmi
 
+/// @cond INTERNAL
 /// Exports `factory` under `ClassName`, plus the ABI stamp. Use at global scope, once per source file.
 #define SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, FactoryType)                                   \
   static_assert(std::is_same_v<decltype(&factory), ::spmi::FactoryType*>,                          \
                 "factory of " #ClassName " has the wrong signature");                              \
   BOOST_DLL_ALIAS_SECTIONED(factory, ClassName, spmi)                                             \
   BOOST_DLL_ALIAS_SECTIONED(factory, SPMI_ABI_STAMP_SYMBOL, spmi)
+/// @endcond
 
+/// Exports `factory`, a spmi::ManageableFactory, as class `ClassName` with the ABI stamp:
+/// `SPMI_EXPORT_MANAGEABLE(TaskManageable, create)` serves descriptors whose top-level table is
+/// `[task]`. Use at global scope, once per source file; a factory of another signature fails to compile.
 #define SPMI_EXPORT_MANAGEABLE(ClassName, factory) SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, ManageableFactory)
+/// As SPMI_EXPORT_MANAGEABLE, for a spmi::BackendFactory: `SPMI_EXPORT_BACKEND(ScreenBackend, create)`
+/// serves `type = "screen"` in a backend table.
 #define SPMI_EXPORT_BACKEND(ClassName, factory) SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, BackendFactory)
+/// As SPMI_EXPORT_MANAGEABLE, for a spmi::WrapperFactory: `SPMI_EXPORT_WRAPPER(DefaultWrapper, create)`
+/// serves `type = "default"` in a wrapper table.
 #define SPMI_EXPORT_WRAPPER(ClassName, factory) SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, WrapperFactory)

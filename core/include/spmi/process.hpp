@@ -17,6 +17,7 @@
 
 namespace spmi::process {
 
+/// What spawn() starts, and how.
 struct SPMI_API SpawnOptions
 {
   std::vector<std::string> argv;             ///< argv[0] is looked up in PATH when it has no '/'
@@ -29,7 +30,7 @@ struct SPMI_API SpawnOptions
 };
 
 /// Starts a child with default signal dispositions, an empty signal mask and no inherited descriptors
-/// beyond 0-2. Returns its pid. Throws SystemError (naming argv[0]) when it can't be started.
+/// beyond 0-2. @return its pid. @throws SystemError (naming argv[0]) when it can't be started.
 SPMI_API pid_t spawn(const SpawnOptions& options);
 
 /// How a process ended.
@@ -41,24 +42,28 @@ struct SPMI_API ExitStatus
   int shell_code() const { return signal != 0 ? 128 + signal : code; }
 };
 
+/// Decodes a waitpid() status.
 SPMI_API ExitStatus decode_wait_status(int status);
 
-/// Waits for `pid` (retrying on EINTR). Throws SystemError.
+/// Waits for `pid` (retrying on EINTR). @throws SystemError when waitpid fails.
 SPMI_API ExitStatus wait(pid_t pid);
-/// Non-blocking wait: nullopt while the child runs. Throws SystemError.
+/// Non-blocking wait: nullopt while the child runs. @throws SystemError when waitpid fails.
 SPMI_API std::optional<ExitStatus> try_wait(pid_t pid);
 
 /// What a finished command printed, and how it ended.
 struct SPMI_API Captured
 {
+  /// how it ended
   ExitStatus status;
+  /// its stdout
   std::string out;
+  /// its stderr
   std::string err;
 };
 
 /// Runs a command to completion with stdin from /dev/null and captures its output (each stream at most
-/// 1 MiB; the rest is dropped). Kills it with SIGKILL after `timeout`. Throws SystemError when it
-/// can't be started or times out.
+/// 1 MiB; the rest is dropped). Kills it with SIGKILL after `timeout`.
+/// @throws SystemError when it can't be started or times out.
 SPMI_API Captured run_capture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
 /// Every process whose ancestry leads to `pid` (not `pid` itself), from one scan of /proc.
@@ -68,11 +73,14 @@ SPMI_API std::vector<pid_t> processes_with_env(const std::string& entry);
 /// True when process `pid`'s environment holds exactly `entry`.
 SPMI_API bool has_env(pid_t pid, const std::string& entry);
 /// Makes this process the reaper of its orphaned descendants (prctl PR_SET_CHILD_SUBREAPER).
+/// @throws SystemError when prctl fails.
 SPMI_API void become_subreaper();
-/// Sends `signo` to one process. False when it does not exist.
+/// Sends `signo` to one process. False when it does not exist or can't be signalled, and for
+/// `pid` <= 1 (never init, never every process).
 SPMI_API bool signal_process(pid_t pid, int signo);
 
-/// Sends `signo` to the process group `pgid`. False when no such group exists.
+/// Sends `signo` to the process group `pgid`. False when no such group exists or can't be signalled,
+/// and for `pgid` <= 1.
 SPMI_API bool signal_group(pid_t pgid, int signo);
 /// True when a process `pid` exists and is not a zombie.
 SPMI_API bool is_running(pid_t pid);
@@ -84,7 +92,7 @@ SPMI_API std::optional<int> parse_signal(std::string_view name);
 
 /// Absolute path of an executable named `name` in $PATH, nullopt when absent.
 SPMI_API std::optional<std::filesystem::path> find_in_path(const std::string& name);
-/// Path of the running executable (/proc/self/exe).
+/// Path of the running executable (/proc/self/exe). @throws SystemError when it can't be read.
 SPMI_API std::filesystem::path self_exe();
 
 /// How supervise() runs a task.
@@ -110,15 +118,16 @@ struct SPMI_API SuperviseOptions
 ///   marker_env and calls on_supervisor_killed.
 /// The signals it waits for are blocked while it runs and the caller's mask is restored on return; a
 /// caller that blocks them itself beforehand keeps signals that arrive later pending for itself.
-/// Throws SystemError when the task can't be started.
+/// @throws SystemError when the task can't be started.
 SPMI_API ExitStatus supervise(const SuperviseOptions& options);
 
-/// Sleeps with growing steps (from 1 ms up to 20 ms) until `done()` is true or `timeout` passes.
-/// Returns the last value of `done()`.
+/// Sleeps with growing steps (from 0.5 ms up to 20 ms) until `done()` is true or `timeout` passes.
+/// @return the last value of `done()`.
 template<typename Predicate>
 bool
 wait_until(Predicate done, std::chrono::milliseconds timeout);
 
+/// Sleeps for `duration` (std::this_thread::sleep_for, out of line).
 SPMI_API void sleep_for(std::chrono::microseconds duration);
 
 // --- Inline implementations ---
