@@ -24,6 +24,7 @@ for stage in $stages; do
     main)
       echo "=== test stage: unit and end-to-end tests"
       bash scripts/build.sh -DSPMI_BUILD_TESTS=ON
+      cmake --build build --target docs  # the API reference; any Doxygen warning fails it
       (cd build && ctest --output-on-failure --timeout 300 -j2)
       ;;
     sanitize)

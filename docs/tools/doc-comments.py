@@ -10,7 +10,8 @@
   (a block followed by a blank line, an #include/#if, an access specifier or a closing brace is left
   alone: it is not about one declaration);
 - a trailing `// text` after a declaration at those scopes becomes `///< text`, and a comment-only line
-  that continues it (its `//` in the same column) too;
+  that continues it (its `//` in the same column) too; one after a closing brace (`} // namespace x`)
+  is left alone;
 - the SPDX line, `#pragma`, comments inside function bodies and inside multi-line macros are left alone;
   comments that already are Doxygen comments (`///`, `//!`, `/** */`) are kept as they are.
 
@@ -164,7 +165,9 @@ def convert(text):
             else:
                 statement += ch
         statement += " "
-        if col >= 0 and stripped and scope_before and not line[col:].startswith(("///", "//!")):
+        # A comment after a closing brace (`} // namespace spmi`) is about the scope, not a declaration.
+        if (col >= 0 and stripped and scope_before and not stripped.startswith("}")
+                and not line[col:].startswith(("///", "//!"))):
             out.append(code + "///<" + escape_tags(line[col + 2:]))
             changed += 1
             last_trailing_col = col

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Checks docs/tools/doc-comments.py on a copy of the public headers: it changes comments only (the
-code of every line stays as it was), it turns the file header into `/// \\file`, and a second run
-changes nothing.   Usage: doc_comments.py SOURCE_DIR"""
+code of every line stays as it was), it turns the file header into `/// \\file`, it leaves
+`} // namespace x` alone, and a second run changes nothing.   Usage: doc_comments.py SOURCE_DIR"""
 import importlib.util
 import os
 import shutil
@@ -43,6 +43,9 @@ def main():
             for n, (b, a) in enumerate(zip(before, after), start=1):
                 if dc.split_code_comment(b)[0].rstrip() != dc.split_code_comment(a)[0].rstrip():
                     failures.append(f"{os.path.basename(path)}:{n}: code changed: {b!r} -> {a!r}")
+            for n, a in enumerate(after, start=1):
+                if a.lstrip().startswith("}") and "///<" in a:
+                    failures.append(f"{os.path.basename(path)}:{n}: a closing brace got a member comment: {a!r}")
             if not any(line.lstrip().startswith("///") for line in after):
                 failures.append(f"{os.path.basename(path)}: no comment was converted")
         second = subprocess.run([sys.executable, tool, "--check"] + copies, capture_output=True, text=True)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The operations behind the CLI's commands, on one state store with one plugin registry.
+/// \file
+/// The operations behind the CLI's commands, on one state store with one plugin registry.
 #pragma once
 
 #include <spmi/export.hpp>
@@ -19,95 +20,144 @@
 
 namespace spmi {
 
-// One row of `spmi list`.
+/// One row of `spmi list`.
 struct SPMI_API ManageableSummary
 {
+  /// its ID
   std::string id;
+  /// its manageable type, e.g. "task"
   std::string type;
+  /// the descriptor's comment, "" when none
   std::string comment;
+  /// a wrapper runs it
   bool active = false;
-  bool pending = false;  // queued by its backend (a batch job waiting), not yet running
-  bool failed = false;   // inactive: its wrapper gave up restarting it (max_restarts)
-  std::string problem;   // set when the manageable's state could not be read
+  bool pending = false;  ///< queued by its backend (a batch job waiting), not yet running
+  bool failed = false;   ///< inactive: its wrapper gave up restarting it (max_restarts)
+  std::string problem;   ///< set when the manageable's state could not be read
 };
 
-// Everything `spmi status` shows about one manageable.
+/// Everything `spmi status` shows about one manageable.
 struct SPMI_API ManageableStatus
 {
+  /// its ID
   std::string id;
+  /// its manageable type, e.g. "task"
   std::string type;
+  /// the descriptor's comment, "" when none
   std::string comment;
+  /// a wrapper runs it
   bool active = false;
+  /// queued by its backend, not yet running
   bool pending = false;
-  TimePoint since;                        // start of the run when active, else its end (or load time)
+  TimePoint since;                        ///< start of the run when active, else its end (or load time)
+  /// its directory in the state store
   std::filesystem::path path;
-  std::vector<StatusField> fields;        // from the manageable: backend, wrapper, command
+  std::vector<StatusField> fields;        ///< from the manageable: backend, wrapper, command
+  /// the task's pid in its latest run
   std::optional<long> pid;
+  /// when inactive: the exit code of the last run, if it exited
   std::optional<int> exit_code;
+  /// when inactive: the signal that ended the last run, if one did
   std::optional<int> exit_signal;
-  std::string note;                       // e.g. the wrapper died without recording an exit
-  // Restart policy: automatic restarts in the latest launch, how the latest attempt ended (also while
-  // the next one runs or is awaited), when the next attempt is due, and whether the wrapper gave up.
+  std::string note;                       ///< e.g. the wrapper died without recording an exit
+  /// @name Restart policy
+  /// Automatic restarts in the latest launch, how the latest attempt ended (also while
+  /// the next one runs or is awaited), when the next attempt is due, and whether the wrapper gave up.
+  /// @{
+
+  /// automatic restarts in the latest launch
   int restarts = 0;
+  /// exit code of the latest attempt, if it exited
   std::optional<int> last_exit_code;
+  /// signal that ended the latest attempt, if one did
   std::optional<int> last_exit_signal;
+  /// when the latest attempt ended
   std::optional<TimePoint> last_exit_at;
-  std::optional<TimePoint> next_attempt;  // only while active, waiting out a backoff delay
+  std::optional<TimePoint> next_attempt;  ///< only while active, waiting out a backoff delay
+  /// inactive because the wrapper gave up restarting it (max_restarts)
   bool failed = false;
-  std::vector<std::string> output;        // last lines of stdout
+  /// @}
+  std::vector<std::string> output;        ///< last lines of stdout
 };
 
+/// The operations behind spmi's commands, on one state store, creating plugins through one registry.
 class SPMI_API Controller
 {
 public:
-  // `registry` must outlive the controller.
+  /// `registry` must outlive the controller.
   Controller(StateStore store, PluginRegistry& registry, std::shared_ptr<spdlog::logger> logger);
 
+  /// The state store it works on.
   const StateStore& store() const { return m_store; }
 
-  // IDs matching any of `patterns` (regexes over the whole ID), sorted, each once. Patterns that match
-  // nothing are appended to `unmatched`. Throws UsageError for an invalid regex.
+  /// IDs matching any of `patterns` (regexes over the whole ID), sorted, each once. Patterns that match
+  /// nothing are appended to `unmatched`. @throws UsageError for an invalid regex.
   std::vector<std::string> select(const std::vector<std::string>& patterns, std::vector<std::string>& unmatched) const;
 
-  // Reads, validates and registers every file, all or nothing. Returns the IDs loaded.
-  // Throws DescriptorError (the first bad file and key), StateError (an ID already loaded), PluginError.
+  /// Reads, validates and registers every file, all or nothing. @return the IDs loaded.
+  /// @throws DescriptorError naming each bad file and key (then nothing is loaded).
+  /// @throws StateError an ID already loaded.
+  /// @throws PluginError a plugin a descriptor names can't be loaded.
+  /// @throws SystemError the store can't be written.
   std::vector<std::string> load(const std::vector<std::filesystem::path>& paths);
 
-  // Every registered manageable, sorted by ID. Loads no plugin, unless a launch is queued (then its
-  // backend, once, to ask the scheduler).
+  /// Every registered manageable, sorted by ID. Loads no plugin, unless a launch is queued (then its
+  /// backend, once, to ask the scheduler).
   std::vector<ManageableSummary> list();
 
-  // Start, stop, kill, clean one manageable. Each throws StateError when the guide's rules refuse it
-  // (start of an active one, stop/kill of an inactive one, clean of an active one), BackendError when
-  // the backend fails.
+  /// Launches `id` through its manageable and waits up to k_start_timeout for the wrapper to report
+  /// (a launch the backend queued returns at once).
+  /// @throws StateError `id` is not loaded, or is active or pending.
+  /// @throws BackendError the backend fails, or the wrapper reports an error or does not start.
+  /// @throws PluginError a plugin it needs can't be loaded (DescriptorError: its type is gone).
   void start(const std::string& id);
+  /// Ends `id` gracefully: the wrapper's stop signal, then after the manageable's stop_timeout() the
+  /// escalation of kill(). A pending launch is cancelled instead.
+  /// @throws StateError `id` is not loaded or inactive.
+  /// @throws BackendError the backend fails, or `id` is still active after its wrapper was killed.
+  /// @throws PluginError a plugin it needs can't be loaded (DescriptorError: its type is gone).
   void stop(const std::string& id);
+  /// Ends `id` at once: SIGKILL to its task tree, then to the wrapper after k_kill_timeout. A pending
+  /// launch is cancelled instead.
+  /// @throws StateError `id` is not loaded or inactive.
+  /// @throws BackendError the backend fails, or `id` is still active after its wrapper was killed.
+  /// @throws PluginError a plugin it needs can't be loaded (DescriptorError: its type is gone).
   void kill(const std::string& id);
+  /// Unloads `id`: removes its directory from the store.
+  /// @throws StateError `id` is not loaded, or is active or pending.
+  /// @throws SystemError the directory can't be removed.
   void clean(const std::string& id);
 
-  // Stops the manageable as `stop` does (its whole tree, gracefully, then by force) when it is active or
-  // pending, then starts it. Returns false when it was inactive (then it is only started).
+  /// Stops `id` as `stop` does (its whole tree, gracefully, then by force) when it is active or
+  /// pending, then starts it.
+  /// @return false when it was inactive (then it is only started).
+  /// @throws StateError, BackendError, PluginError as stop() and start() do.
   bool restart(const std::string& id);
 
+  /// What `spmi status` shows about `id`, with the last `output_lines` lines of its stdout. When its
+  /// plugins can't be created, `fields` is empty and `note` says why.
+  /// @throws StateError `id` is not loaded, or a state file is corrupt.
+  /// @throws BackendError the scheduler of a queued launch can't be asked.
   ManageableStatus status(const std::string& id, std::size_t output_lines);
+  /// True while a wrapper runs `id` (ManageableDir::is_active()).
   bool is_active(const std::string& id) const;
 
-  // Body of the wrapper process: `spmi __run <dir> <token>`.
+  /// Body of the wrapper process: `spmi __run <dir> <token>`. @return its exit status.
   int run_wrapper(const std::filesystem::path& dir, const std::string& token);
 
-  // How long `start` waits for the wrapper to report.
+  /// How long `start` waits for the wrapper to report.
   static constexpr std::chrono::milliseconds k_start_timeout{10000};
-  // How long `kill` (and `stop` after its grace period) waits for the end.
+  /// How long `kill` (and `stop` after its grace period) waits for the end.
   static constexpr std::chrono::milliseconds k_kill_timeout{5000};
 
 private:
   std::unique_ptr<Manageable> instantiate(const ManageableDir& dir);
-  // stop (graceful first) or kill, escalating as the Ending steps say.
+  /// stop (graceful first) or kill, escalating as the Ending steps say.
   void end(const std::string& id, bool graceful);
-  // For each of `ids` (all inactive: the caller checked) whose last launch was queued and whose wrapper
-  // has not run yet: where it stands, from one query per backend type. Others are left out.
+  /// For each of `ids` (all inactive: the caller checked) whose last launch was queued and whose wrapper
+  /// has not run yet: where it stands, from one query per backend type. Others are left out.
   std::map<std::string, QueueState> queued_states(const std::vector<std::string>& ids);
-  // A backend of `type` with no settings, to ask its scheduler about launches.
+  /// A backend of `type` with no settings, to ask its scheduler about launches.
   Backend& backend_for(const std::string& type);
   std::map<std::string, std::unique_ptr<Backend>> m_backends;
   ManageableDir existing(const std::string& id) const;
@@ -115,7 +165,7 @@ private:
   StateStore m_store;
   PluginRegistry& m_registry;
   std::shared_ptr<spdlog::logger> m_logger;
-  // Keeps the descriptor trees the plugins were built from alive as long as the plugins.
+  /// Keeps the descriptor trees the plugins were built from alive as long as the plugins.
   std::vector<std::unique_ptr<nlohmann::json>> m_documents;
 };
 

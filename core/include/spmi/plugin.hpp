@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// The plugin interfaces (Manageable, Backend, Wrapper), what a plugin receives, and the export macros.
-//
-// A plugin is a shared object in a plugin directory that exports, in the ELF section "spmi", one alias
-// per class: `SPMI_EXPORT_BACKEND(ScreenBackend, create)` makes descriptor `type = "screen"` in a
-// backend section resolve to this file's `create`. Export one class per source file.
+/// \file
+/// The plugin interfaces (Manageable, Backend, Wrapper), what a plugin receives, and the export macros.
+///
+/// A plugin is a shared object in a plugin directory that exports, in the ELF section "spmi", one alias
+/// per class: `SPMI_EXPORT_BACKEND(ScreenBackend, create)` makes descriptor `type = "screen"` in a
+/// backend section resolve to this file's `create`. Export one class per source file.
 #pragma once
 
 #include <spmi/descriptor.hpp>
@@ -27,142 +28,159 @@ namespace spmi {
 
 class PluginRegistry;
 
-// What every plugin factory receives.
+/// What every plugin factory receives.
 struct SPMI_API PluginContext
 {
-  Section section;                          // the plugin's own descriptor table
-  std::shared_ptr<spdlog::logger> logger;   // spmi's logger; plugins never use spdlog's registry
-  PluginRegistry* registry = nullptr;       // to create the plugins this one is made of
-  bool loading = false;                     // true while `spmi load` validates the descriptor
+  Section section;                          ///< the plugin's own descriptor table
+  std::shared_ptr<spdlog::logger> logger;   ///< spmi's logger; plugins never use spdlog's registry
+  PluginRegistry* registry = nullptr;       ///< to create the plugins this one is made of
+  bool loading = false;                     ///< true while `spmi load` validates the descriptor
 };
 
-// Warns (only while loading, so once per descriptor) about keys of the plugin's table not in `known`.
+/// Warns (only while loading, so once per descriptor) about keys of the plugin's table not in `known`.
 SPMI_API void warn_unknown_keys(const PluginContext& context, std::initializer_list<std::string_view> known);
 
-// What a backend returns when it has launched the wrapper.
+/// What a backend returns when it has launched the wrapper.
 struct SPMI_API LaunchResult
 {
-  std::string backend_id;  // shown as "Backend ID" (a session pid, a job id, ...)
-  // A child of this process whose early exit means the launch failed (-1: none). spmi reaps it.
+  std::string backend_id;  ///< shown as "Backend ID" (a session pid, a job id, ...)
+  /// A child of this process whose early exit means the launch failed (-1: none). spmi reaps it.
   pid_t launcher_pid = -1;
-  // The backend queued the wrapper to start later (a batch job): `start` records the launch and returns
-  // without waiting; until the wrapper runs, the manageable is pending.
+  /// The backend queued the wrapper to start later (a batch job): `start` records the launch and returns
+  /// without waiting; until the wrapper runs, the manageable is pending.
   bool queued = false;
-  std::string backend_type;  // the backend's type name (set by the manageable)
+  std::string backend_type;  ///< the backend's type name (set by the manageable)
 };
 
-// Where a queued launch stands, as its backend's scheduler says.
+/// Where a queued launch stands, as its backend's scheduler says.
 enum class QueueState {
-  pending,  // waiting in the queue
-  running,  // placed; the wrapper is starting
-  gone,     // finished, cancelled or forgotten
+  pending,  ///< waiting in the queue
+  running,  ///< placed; the wrapper is starting
+  gone,     ///< finished, cancelled or forgotten
 };
 
-// Starts `argv` detached from the caller (a new session: no controlling terminal, stdio /dev/null) as a
-// child of this process, which is then both the Backend ID (its pid) and the launcher spmi watches.
-// Throws BackendError naming `backend` when it can't be started.
+/// Starts `argv` detached from the caller (a new session: no controlling terminal, stdio /dev/null) as a
+/// child of this process, which is then both the Backend ID (its pid) and the launcher spmi watches.
+/// @throws BackendError naming `backend` when it can't be started.
 SPMI_API LaunchResult launch_detached(const std::vector<std::string>& argv, std::string_view backend);
 
-// What a backend must launch: the wrapper process, as an argv vector.
+/// What a backend must launch: the wrapper process, as an argv vector.
 struct SPMI_API LaunchSpec
 {
-  std::vector<std::string> argv;   // spmi's own executable with its internal wrapper command
-  std::string session_name;        // a name for the backend's session, derived from the ID
+  std::vector<std::string> argv;   ///< spmi's own executable with its internal wrapper command
+  std::string session_name;        ///< a name for the backend's session, derived from the ID
+  /// the manageable's directory, where a backend may keep files of its own (a job script, a log)
   const ManageableDir* dir = nullptr;
 };
 
-// One line of `spmi status` between the header and the output, e.g. {"Backend type", "screen"}.
+/// One line of `spmi status` between the header and the output, e.g. {"Backend type", "screen"}.
 struct SPMI_API StatusField
 {
+  /// shown left, e.g. "Backend type"
   std::string key;
+  /// shown right, e.g. "screen"
   std::string value;
 };
 
-// Runs the wrapper process somewhere: in a screen session, a tmux pane, a batch job...
+/// Runs the wrapper process somewhere: in a screen session, a tmux pane, a batch job...
 class SPMI_API Backend
 {
 public:
   virtual ~Backend();
-  // Descriptor type name, e.g. "screen".
+  /// Descriptor type name, e.g. "screen".
   virtual std::string type() const = 0;
-  // Starts `spec.argv` detached from the caller. Returns once it is on its way; spmi then waits for
-  // the wrapper's run record. Throws BackendError (say which program failed and what to do).
+  /// Starts `spec.argv` detached from the caller. Returns once it is on its way; spmi then waits for
+  /// the wrapper's run record. @throws BackendError saying which program failed and what to do.
   virtual LaunchResult launch(const LaunchSpec& spec) = 0;
-  // Delivers `signo` to the wrapper process of `run` (run.wrapper_pid where the backend runs it), which
-  // `launch` started. The wrapper passes it on to the whole task tree, see Wrapper::run. SIGKILL ends
-  // the wrapper itself. False when nothing was there. Throws BackendError.
+  /// Delivers `signo` to the wrapper process of `run` (run.wrapper_pid where the backend runs it), which
+  /// `launch` started. The wrapper passes it on to the whole task tree, see Wrapper::run. SIGKILL ends
+  /// the wrapper itself. @return false when nothing was there. @throws BackendError when delivering fails.
   virtual bool signal(const LaunchRecord& launch, const RunRecord& run, int signo) = 0;
-  // For backends that queue: the state of each queued launch by backend ID, from one query of the
-  // scheduler; IDs it doesn't know are left out. Others return an empty map. Throws BackendError.
+  /// For backends that queue: the state of each queued launch by backend ID, from one query of the
+  /// scheduler; IDs it doesn't know are left out. Others return an empty map.
+  /// @throws BackendError when the scheduler can't be asked.
   virtual std::map<std::string, QueueState> queue_states(const std::vector<std::string>& backend_ids) = 0;
-  // Cancels a queued launch that has not started. False when there was nothing to cancel.
+  /// Cancels a queued launch that has not started. False when there was nothing to cancel.
   virtual bool cancel(const LaunchRecord& launch) = 0;
 };
 
-// Runs the task inside the wrapper process and records what happens to it.
+/// Runs the task inside the wrapper process and records what happens to it.
 class SPMI_API Wrapper
 {
 public:
   virtual ~Wrapper();
-  // Descriptor type name, e.g. "default".
+  /// Descriptor type name, e.g. "default".
   virtual std::string type() const = 0;
-  // The command as the user wrote it, for `status`.
+  /// The command as the user wrote it, for `status`.
   virtual std::string command() const = 0;
-  // Signal that `stop` sends first (the guide's ^C: SIGINT).
+  /// Signal that `stop` sends first (the guide's ^C: SIGINT).
   virtual int stop_signal() const = 0;
-  // Time `stop` waits after the stop signal before it kills.
+  /// Time `stop` waits after the stop signal before it kills.
   virtual std::chrono::milliseconds stop_timeout() const = 0;
-  // Body of the wrapper process: takes the alive lock, runs the task, writes run records with `token`.
-  // Returns the wrapper process's exit status. Runs in a process of its own, never in the CLI.
-  // Contract: the wrapper passes every signal it receives on to every process of the task's tree,
-  // except kill_request_signal(), on which it kills the whole tree with SIGKILL. It records the run
-  // as finished only when no process of the tree is left. If the wrapper itself is killed, the tree is
-  // ended too and the run is recorded as ended by that.
+  /// Body of the wrapper process: takes the alive lock, runs the task, writes run records with `token`.
+  /// Returns the wrapper process's exit status. Runs in a process of its own, never in the CLI.
+  /// Contract: the wrapper passes every signal it receives on to every process of the task's tree,
+  /// except kill_request_signal(), on which it kills the whole tree with SIGKILL. It records the run
+  /// as finished only when no process of the tree is left. If the wrapper itself is killed, the tree is
+  /// ended too and the run is recorded as ended by that.
   virtual int run(const ManageableDir& dir, const std::string& token) = 0;
 };
 
-// The signal that asks a wrapper to SIGKILL its whole task tree (SIGKILL itself can't be passed on).
+/// The signal that asks a wrapper to SIGKILL its whole task tree (SIGKILL itself can't be passed on).
 SPMI_API int kill_request_signal();
 
-// How `stop` and `kill` end a running manageable, in escalating order.
+/// How `stop` and `kill` end a running manageable, in escalating order.
 enum class Ending {
-  graceful,  // the stop signal, passed on to the whole task tree
-  kill,      // SIGKILL to the whole task tree
-  wrapper,   // last resort: SIGKILL to the wrapper itself (whose watchdog then ends the tree)
+  graceful,  ///< the stop signal, passed on to the whole task tree
+  kill,      ///< SIGKILL to the whole task tree
+  wrapper,   ///< last resort: SIGKILL to the wrapper itself (whose watchdog then ends the tree)
 };
 
-// The object a descriptor's top-level table describes.
+/// The object a descriptor's top-level table describes.
 class SPMI_API Manageable
 {
 public:
   virtual ~Manageable();
-  // Descriptor type name, e.g. "task".
+  /// Descriptor type name, e.g. "task".
   virtual std::string type() const = 0;
-  // Launches the manageable; the caller holds its lock and has checked it is inactive.
+  /// Launches the manageable; the caller holds its lock and has checked it is inactive.
   virtual LaunchResult start(const ManageableDir& dir, const std::string& token) = 0;
-  // Body of the wrapper process (`spmi` re-executed by the backend).
+  /// Body of the wrapper process (`spmi` re-executed by the backend).
   virtual int run(const ManageableDir& dir, const std::string& token) = 0;
-  // Asks the running manageable to end, as `how` says. False when nothing was signalled.
+  /// Asks the running manageable to end, as `how` says. False when nothing was signalled.
   virtual bool end(const ManageableDir& dir, const LaunchRecord& launch, const RunRecord& run, Ending how) = 0;
-  // How long `stop` waits before it kills.
+  /// How long `stop` waits before it kills.
   virtual std::chrono::milliseconds stop_timeout() const = 0;
-  // The lines `status` shows after "Path": backend type and ID, wrapper type, command...
+  /// The lines `status` shows after "Path": backend type and ID, wrapper type, command...
   virtual std::vector<StatusField> status_fields(const std::optional<LaunchRecord>& launch) const = 0;
 };
 
+/// What SPMI_EXPORT_MANAGEABLE exports: makes the manageable `context.section` describes; throws
+/// DescriptorError for a bad table (see Section).
 using ManageableFactory = std::unique_ptr<Manageable>(const PluginContext&);
+/// What SPMI_EXPORT_BACKEND exports: makes a backend from its descriptor table.
 using BackendFactory = std::unique_ptr<Backend>(const PluginContext&);
+/// What SPMI_EXPORT_WRAPPER exports: makes a wrapper from its descriptor table.
 using WrapperFactory = std::unique_ptr<Wrapper>(const PluginContext&);
 
 } // namespace spmi
 
-// Exports `factory` under `ClassName`, plus the ABI stamp. Use at global scope, once per source file.
+/// @cond INTERNAL
+/// Exports `factory` under `ClassName`, plus the ABI stamp. Use at global scope, once per source file.
 #define SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, FactoryType)                                   \
   static_assert(std::is_same_v<decltype(&factory), ::spmi::FactoryType*>,                          \
                 "factory of " #ClassName " has the wrong signature");                              \
   BOOST_DLL_ALIAS_SECTIONED(factory, ClassName, spmi)                                             \
   BOOST_DLL_ALIAS_SECTIONED(factory, SPMI_ABI_STAMP_SYMBOL, spmi)
+/// @endcond
 
+/// Exports `factory`, a spmi::ManageableFactory, as class `ClassName` with the ABI stamp:
+/// `SPMI_EXPORT_MANAGEABLE(TaskManageable, create)` serves descriptors whose top-level table is
+/// `[task]`. Use at global scope, once per source file; a factory of another signature fails to compile.
 #define SPMI_EXPORT_MANAGEABLE(ClassName, factory) SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, ManageableFactory)
+/// As SPMI_EXPORT_MANAGEABLE, for a spmi::BackendFactory: `SPMI_EXPORT_BACKEND(ScreenBackend, create)`
+/// serves `type = "screen"` in a backend table.
 #define SPMI_EXPORT_BACKEND(ClassName, factory) SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, BackendFactory)
+/// As SPMI_EXPORT_MANAGEABLE, for a spmi::WrapperFactory: `SPMI_EXPORT_WRAPPER(DefaultWrapper, create)`
+/// serves `type = "default"` in a wrapper table.
 #define SPMI_EXPORT_WRAPPER(ClassName, factory) SPMI_EXPORT_PLUGIN_IMPL(ClassName, factory, WrapperFactory)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The one module that starts processes, waits for them and sends signals. Nothing else in spmi calls
-// fork, exec, posix_spawn, waitpid or kill. No shell command line is ever built here: argv vectors only.
+/// \file
+/// The one module that starts processes, waits for them and sends signals. Nothing else in spmi calls
+/// fork, exec, posix_spawn, waitpid or kill. No shell command line is ever built here: argv vectors only.
 #pragma once
 
 #include <spmi/export.hpp>
@@ -18,131 +19,140 @@
 
 namespace spmi::process {
 
+/// What spawn() starts, and how.
 struct SPMI_API SpawnOptions
 {
-  std::vector<std::string> argv;             // argv[0] is looked up in PATH when it has no '/'
-  std::optional<std::filesystem::path> cwd;  // working directory of the child
-  int stdin_fd = -1;                         // -1: /dev/null
-  int stdout_fd = -1;                        // -1: /dev/null
-  int stderr_fd = -1;                        // -1: /dev/null
-  bool new_session = false;                  // setsid(): no controlling terminal, own process group
-  std::vector<std::string> extra_env;        // "NAME=value" entries added to (or replacing in) ours
+  std::vector<std::string> argv;             ///< argv[0] is looked up in PATH when it has no '/'
+  std::optional<std::filesystem::path> cwd;  ///< working directory of the child
+  int stdin_fd = -1;                         ///< -1: /dev/null
+  int stdout_fd = -1;                        ///< -1: /dev/null
+  int stderr_fd = -1;                        ///< -1: /dev/null
+  bool new_session = false;                  ///< setsid(): no controlling terminal, own process group
+  std::vector<std::string> extra_env;        ///< "NAME=value" entries added to (or replacing in) ours
 };
 
-// Starts a child with default signal dispositions, an empty signal mask and no inherited descriptors
-// beyond 0-2. Returns its pid. Throws SystemError (naming argv[0]) when it can't be started.
+/// Starts a child with default signal dispositions, an empty signal mask and no inherited descriptors
+/// beyond 0-2. @return its pid. @throws SystemError (naming argv[0]) when it can't be started.
 SPMI_API pid_t spawn(const SpawnOptions& options);
 
-// How a process ended.
+/// How a process ended.
 struct SPMI_API ExitStatus
 {
-  int code = 0;    // exit code when signal == 0
-  int signal = 0;  // terminating signal, 0 when it exited
-  // Exit code as a shell reports it: code, or 128 + signal.
+  int code = 0;    ///< exit code when signal == 0
+  int signal = 0;  ///< terminating signal, 0 when it exited
+  /// Exit code as a shell reports it: code, or 128 + signal.
   int shell_code() const { return signal != 0 ? 128 + signal : code; }
 };
 
+/// Decodes a waitpid() status.
 SPMI_API ExitStatus decode_wait_status(int status);
 
-// Waits for `pid` (retrying on EINTR). Throws SystemError.
+/// Waits for `pid` (retrying on EINTR). @throws SystemError when waitpid fails.
 SPMI_API ExitStatus wait(pid_t pid);
-// Non-blocking wait: nullopt while the child runs. Throws SystemError.
+/// Non-blocking wait: nullopt while the child runs. @throws SystemError when waitpid fails.
 SPMI_API std::optional<ExitStatus> try_wait(pid_t pid);
 
-// What a finished command printed, and how it ended.
+/// What a finished command printed, and how it ended.
 struct SPMI_API Captured
 {
+  /// how it ended
   ExitStatus status;
+  /// its stdout
   std::string out;
+  /// its stderr
   std::string err;
 };
 
-// Runs a command to completion with stdin from /dev/null and captures its output (each stream at most
-// 1 MiB; the rest is dropped). Kills it with SIGKILL after `timeout`. Throws SystemError when it
-// can't be started or times out.
+/// Runs a command to completion with stdin from /dev/null and captures its output (each stream at most
+/// 1 MiB; the rest is dropped). Kills it with SIGKILL after `timeout`.
+/// @throws SystemError when it can't be started or times out.
 SPMI_API Captured run_capture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
-// Every process whose ancestry leads to `pid` (not `pid` itself), from one scan of /proc.
+/// Every process whose ancestry leads to `pid` (not `pid` itself), from one scan of /proc.
 SPMI_API std::vector<pid_t> descendants(pid_t pid);
-// Resource use of a process tree, read from /proc (see tree_usage).
+/// Resource use of a process tree, read from /proc (see tree_usage).
 struct SPMI_API TreeUsage
 {
-  std::size_t processes = 0;   // live processes counted
-  double cpu_seconds = 0;      // user + system CPU time of those processes
-  double cpu_percent = 0;      // sum over them of each one's CPU time / its age (ps's %CPU), in percent
-  std::uint64_t rss_bytes = 0; // sum of their resident set sizes
+  std::size_t processes = 0;   ///< live processes counted
+  double cpu_seconds = 0;      ///< user + system CPU time of those processes
+  double cpu_percent = 0;      ///< sum over them of each one's CPU time / its age (ps's %CPU), in percent
+  std::uint64_t rss_bytes = 0; ///< sum of their resident set sizes
 };
 
-// Whose tree tree_usage measures: every descendant of `pid` (not `pid` itself). With `marker_env` set,
-// only those children of `pid` whose environment holds it count, with their descendants (so the
-// wrapper's watchdog is left out of a task's tree).
+/// Whose tree tree_usage measures: every descendant of `pid` (not `pid` itself). With `marker_env` set,
+/// only those children of `pid` whose environment holds it count, with their descendants (so the
+/// wrapper's watchdog is left out of a task's tree).
 struct SPMI_API TreeRoot
 {
-  pid_t pid = 0;
-  std::string marker_env;
+  pid_t pid = 0;            ///< the tree's root (a wrapper); not counted itself
+  std::string marker_env;   ///< "NAME=value" its task processes carry; empty: every descendant counts
 };
 
-// Resource use of many trees from ONE scan of `proc_root` (normally /proc): per root pid, what its tree
-// uses right now. Roots that don't exist get an empty TreeUsage. Never throws for vanished processes.
+/// Resource use of many trees from ONE scan of `proc_root` (normally /proc): per root pid, what its tree
+/// uses right now. Roots that don't exist get an empty TreeUsage. Never throws for vanished processes.
 SPMI_API std::map<pid_t, TreeUsage> tree_usage(const std::vector<TreeRoot>& roots,
                                                 const std::filesystem::path& proc_root = "/proc");
 
-// Every process of ours whose environment holds exactly `entry` ("NAME=value"), from /proc.
+/// Every process of ours whose environment holds exactly `entry` ("NAME=value"), from /proc.
 SPMI_API std::vector<pid_t> processes_with_env(const std::string& entry);
-// True when process `pid`'s environment holds exactly `entry`.
+/// True when process `pid`'s environment holds exactly `entry`.
 SPMI_API bool has_env(pid_t pid, const std::string& entry);
-// Makes this process the reaper of its orphaned descendants (prctl PR_SET_CHILD_SUBREAPER).
+/// Makes this process the reaper of its orphaned descendants (prctl PR_SET_CHILD_SUBREAPER).
+/// @throws SystemError when prctl fails.
 SPMI_API void become_subreaper();
-// Sends `signo` to one process. False when it does not exist.
+/// Sends `signo` to one process. False when it does not exist or can't be signalled, and for
+/// `pid` <= 1 (never init, never every process).
 SPMI_API bool signal_process(pid_t pid, int signo);
 
-// Sends `signo` to the process group `pgid`. False when no such group exists.
+/// Sends `signo` to the process group `pgid`. False when no such group exists or can't be signalled,
+/// and for `pgid` <= 1.
 SPMI_API bool signal_group(pid_t pgid, int signo);
-// True when a process `pid` exists and is not a zombie.
+/// True when a process `pid` exists and is not a zombie.
 SPMI_API bool is_running(pid_t pid);
 
-// "SIGINT" for 2; "signal 77" for unknown numbers.
+/// "SIGINT" for 2; "signal 77" for unknown numbers.
 SPMI_API std::string signal_name(int signo);
-// Accepts "SIGINT", "INT", "int" or "2"; nullopt when unknown.
+/// Accepts "SIGINT", "INT", "int" or "2"; nullopt when unknown.
 SPMI_API std::optional<int> parse_signal(std::string_view name);
 
-// Absolute path of an executable named `name` in $PATH, nullopt when absent.
+/// Absolute path of an executable named `name` in $PATH, nullopt when absent.
 SPMI_API std::optional<std::filesystem::path> find_in_path(const std::string& name);
-// Path of the running executable (/proc/self/exe).
+/// Path of the running executable (/proc/self/exe). @throws SystemError when it can't be read.
 SPMI_API std::filesystem::path self_exe();
 
-// How supervise() runs a task.
+/// How supervise() runs a task.
 struct SPMI_API SuperviseOptions
 {
-  SpawnOptions task;                 // the task's main process (give it new_session)
-  std::string marker_env;            // "NAME=value" put in the task's environment; every process that
-                                     // inherits it belongs to the task, wherever it was reparented
-  int kill_request_signal = 0;       // on this signal the whole tree gets SIGKILL
-  std::chrono::milliseconds leftover_grace{2000};  // after the main process ends: SIGTERM, then SIGKILL
-  std::function<void(pid_t)> on_started;            // called once the main process runs
-  std::function<void()> on_supervisor_killed;       // called by the watchdog after it ended the tree
-  std::function<void(int)> on_signal;               // called with each signal received (not SIGCHLD),
-                                                    // before it is passed on
+  SpawnOptions task;                 ///< the task's main process (give it new_session)
+  std::string marker_env;            ///< "NAME=value" put in the task's environment; every process that
+                                     ///< inherits it belongs to the task, wherever it was reparented
+  int kill_request_signal = 0;       ///< on this signal the whole tree gets SIGKILL
+  std::chrono::milliseconds leftover_grace{2000};  ///< after the main process ends: SIGTERM, then SIGKILL
+  std::function<void(pid_t)> on_started;            ///< called once the main process runs
+  std::function<void()> on_supervisor_killed;       ///< called by the watchdog after it ended the tree
+  std::function<void(int)> on_signal;               ///< called with each signal received (not SIGCHLD),
+                                                    ///< before it is passed on
 };
 
-// Runs a task as its supervisor, in the calling process (the wrapper), and returns how the task's main
-// process ended, once no process of its tree is left:
-// - this process becomes a child subreaper, so daemons that setsid or double-fork stay in its tree;
-// - every signal it receives is passed on to the whole tree; kill_request_signal SIGKILLs the tree;
-// - when the main process ends, what is left of the tree gets SIGTERM, then SIGKILL after leftover_grace;
-// - a forked watchdog outlives a SIGKILL of this process: it then SIGKILLs every process carrying
-//   marker_env and calls on_supervisor_killed.
-// The signals it waits for are blocked while it runs and the caller's mask is restored on return; a
-// caller that blocks them itself beforehand keeps signals that arrive later pending for itself.
-// Throws SystemError when the task can't be started.
+/// Runs a task as its supervisor, in the calling process (the wrapper), and returns how the task's main
+/// process ended, once no process of its tree is left:
+/// - this process becomes a child subreaper, so daemons that setsid or double-fork stay in its tree;
+/// - every signal it receives is passed on to the whole tree; kill_request_signal SIGKILLs the tree;
+/// - when the main process ends, what is left of the tree gets SIGTERM, then SIGKILL after leftover_grace;
+/// - a forked watchdog outlives a SIGKILL of this process: it then SIGKILLs every process carrying
+///   marker_env and calls on_supervisor_killed.
+/// The signals it waits for are blocked while it runs and the caller's mask is restored on return; a
+/// caller that blocks them itself beforehand keeps signals that arrive later pending for itself.
+/// @throws SystemError when the task can't be started.
 SPMI_API ExitStatus supervise(const SuperviseOptions& options);
 
-// Sleeps with growing steps (from 1 ms up to 20 ms) until `done()` is true or `timeout` passes.
-// Returns the last value of `done()`.
+/// Sleeps with growing steps (from 0.5 ms up to 20 ms) until `done()` is true or `timeout` passes.
+/// @return the last value of `done()`.
 template<typename Predicate>
 bool
 wait_until(Predicate done, std::chrono::milliseconds timeout);
 
+/// Sleeps for `duration` (std::this_thread::sleep_for, out of line).
 SPMI_API void sleep_for(std::chrono::microseconds duration);
 
 // --- Inline implementations ---

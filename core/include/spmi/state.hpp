@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT
-// The one module that owns spmi's on-disk state under $SPMI_PATH and its locking.
-//
-// Layout, one directory per manageable, named by its ID:
-//   $SPMI_PATH/<id>/manageable.json  what `load` registered: type, id, comment, source, body
-//   $SPMI_PATH/<id>/descriptor.<ext> the descriptor file as it was loaded
-//   $SPMI_PATH/<id>/lock             flock()ed by every command that changes the manageable
-//   $SPMI_PATH/<id>/alive            OFD-locked by the wrapper process for as long as it lives
-//   $SPMI_PATH/<id>/launch.json      written by `start`: token, backend type and ID, time, queued
-//   $SPMI_PATH/<id>/run.json         written by the wrapper: token, pids, start/finish, exit
-//   $SPMI_PATH/<id>/stdout, stderr   the task's output; stdin is a FIFO
-// A manageable is active exactly while some process holds the lock on its `alive` file, so liveness
-// needs no process per manageable and can't be fooled by a reused PID or a reboot.
+/// \file
+/// The one module that owns spmi's on-disk state under $SPMI_PATH and its locking.
+///
+/// Layout, one directory per manageable, named by its ID:
+/// ~~~
+///   $SPMI_PATH/<id>/manageable.json  what `load` registered: type, id, comment, source, body
+///   $SPMI_PATH/<id>/descriptor.<ext> the descriptor file as it was loaded
+///   $SPMI_PATH/<id>/lock             flock()ed by every command that changes the manageable
+///   $SPMI_PATH/<id>/alive            OFD-locked by the wrapper process for as long as it lives
+///   $SPMI_PATH/<id>/launch.json      written by `start`: token, backend type and ID, time, queued
+///   $SPMI_PATH/<id>/run.json         written by the wrapper: token, pids, start/finish, exit
+///   $SPMI_PATH/<id>/stdout, stderr   the task's output; stdin is a FIFO
+/// ~~~
+/// A manageable is active exactly while some process holds the lock on its `alive` file, so liveness
+/// needs no process per manageable and can't be fooled by a reused PID or a reboot.
 #pragma once
 
 #include <spmi/export.hpp>
@@ -27,130 +30,177 @@ namespace spmi {
 
 struct Descriptor;
 
+/// The clock of every time spmi records.
 using Clock = std::chrono::system_clock;
+/// A time as spmi records it.
 using TimePoint = Clock::time_point;
 
-// Seconds since the epoch with milliseconds, as stored in state files.
+/// Seconds since the epoch with milliseconds, as stored in state files.
 SPMI_API double to_epoch(TimePoint t);
+/// The inverse of to_epoch(), rounded to the millisecond.
 SPMI_API TimePoint from_epoch(double seconds);
 
-// What `start` wrote when it launched the manageable.
+/// What `start` wrote when it launched the manageable.
 struct SPMI_API LaunchRecord
 {
-  std::string token;        // matches RunRecord::token of the run this launch started
+  std::string token;        ///< matches RunRecord::token of the run this launch started
+  /// the backend's type name, e.g. "screen"
   std::string backend_type;
+  /// LaunchResult::backend_id: a session pid, a job id...
   std::string backend_id;
+  /// when `start` launched it
   TimePoint launched_at;
-  bool queued = false;      // the backend queued it (see LaunchResult::queued)
-  std::string cwd;          // the directory `spmi start` ran in (the task's default working directory)
+  bool queued = false;      ///< the backend queued it (see LaunchResult::queued)
+  std::string cwd;          ///< the directory `spmi start` ran in (the task's default working directory)
 };
 
-// What the wrapper process writes about its run.
+/// What the wrapper process writes about its run.
 struct SPMI_API RunRecord
 {
+  /// the token of the launch that started this wrapper (LaunchRecord::token)
   std::string token;
+  /// the wrapper process's pid
   long wrapper_pid = 0;
-  long pid = 0;                         // the task's pid, also its process group and session
+  long pid = 0;                         ///< the task's pid, also its process group and session
+  /// when the latest attempt started
   TimePoint started_at;
+  /// when the latest attempt ended; unset while it runs
   std::optional<TimePoint> finished_at;
-  std::optional<int> exit_code;         // set when the task exited
-  std::optional<int> exit_signal;       // set when a signal ended the task
-  std::string error;                    // set when the wrapper could not run the task
-  // Restart policy (the wrapper restarts the command itself). exit_code/exit_signal/finished_at above
-  // describe the latest attempt; while the wrapper waits before the next one, next_attempt is set.
-  int restarts = 0;                     // automatic restarts so far in this launch
+  std::optional<int> exit_code;         ///< set when the task exited
+  std::optional<int> exit_signal;       ///< set when a signal ended the task
+  std::string error;                    ///< set when the wrapper could not run the task
+  /// @name Restart policy
+  /// The wrapper restarts the command itself. exit_code/exit_signal/finished_at above
+  /// describe the latest attempt; while the wrapper waits before the next one, next_attempt is set.
+  /// @{
+  int restarts = 0;                     ///< automatic restarts so far in this launch
+  /// when the next attempt is due, while the wrapper waits out a backoff delay
   std::optional<TimePoint> next_attempt;
-  bool failed = false;                  // gave up: max_restarts reached within the window
+  bool failed = false;                  ///< gave up: max_restarts reached within the window
+  /// @}
 };
 
-// Lock guard for the `lock` file of a manageable (flock, exclusive). Movable, released on destruction.
+/// Lock guard for the `lock` file of a manageable (flock, exclusive). Movable, released on destruction.
 class SPMI_API DirLock
 {
 public:
+  /// Holds no lock.
   DirLock() = default;
+  /// Takes over `fd`, an open file on which this process holds the flock.
   explicit DirLock(int fd) : m_fd(fd) {}
+  /// Takes over the lock of `other`, which then holds none.
   DirLock(DirLock&& other) noexcept;
+  /// Releases the lock held, then takes over the one of `other`, which then holds none.
   DirLock& operator=(DirLock&& other) noexcept;
   DirLock(const DirLock&) = delete;
   DirLock& operator=(const DirLock&) = delete;
   ~DirLock();
+  /// The locked file's descriptor; -1 when it holds no lock.
   int fd() const { return m_fd; }
 
 private:
   int m_fd = -1;
 };
 
-// One manageable's directory.
+/// One manageable's directory.
 class SPMI_API ManageableDir
 {
 public:
+  /// The directory at `path` (`$SPMI_PATH/<id>`); touches nothing on disk.
   explicit ManageableDir(std::filesystem::path path);
+  /// The directory.
   const std::filesystem::path& path() const { return m_path; }
+  /// The manageable's ID: the directory's name.
   std::string id() const { return m_path.filename().string(); }
 
+  /// `manageable.json`: what `load` registered.
   std::filesystem::path meta_path() const { return m_path / "manageable.json"; }
+  /// `launch.json`: the LaunchRecord.
   std::filesystem::path launch_path() const { return m_path / "launch.json"; }
+  /// `run.json`: the RunRecord.
   std::filesystem::path run_path() const { return m_path / "run.json"; }
+  /// `stdout`: the task's standard output.
   std::filesystem::path stdout_path() const { return m_path / "stdout"; }
+  /// `stderr`: the task's standard error.
   std::filesystem::path stderr_path() const { return m_path / "stderr"; }
+  /// `stdin`: the FIFO the task reads.
   std::filesystem::path stdin_path() const { return m_path / "stdin"; }
+  /// `wrapper.log`: what the wrapper process logs.
   std::filesystem::path wrapper_log_path() const { return m_path / "wrapper.log"; }
 
-  // Takes the exclusive command lock, waiting for other spmi commands. Throws SystemError.
+  /// Takes the exclusive command lock, waiting for other spmi commands.
+  /// @throws StateError when the directory is gone (cleaned meanwhile).
+  /// @throws SystemError when the lock file can't be opened or locked.
   DirLock lock() const;
 
-  // True while a wrapper holds the alive lock. Never blocks, never takes the lock.
+  /// True while a wrapper holds the alive lock. Never blocks, never takes the lock.
+  /// @throws SystemError when the lock can't be tested.
   bool is_active() const;
-  // Called by the wrapper: takes the alive lock and keeps it until the process exits. False when
-  // another process already holds it.
+  /// Called by the wrapper: takes the alive lock and keeps it until the process exits. False when
+  /// another process already holds it. @throws SystemError when the lock file can't be opened or locked.
   bool hold_alive_lock() const;
 
-  nlohmann::json read_meta() const;  // throws Error when unreadable or corrupt
+  /// What `load` registered (manageable.json): type, id, comment, source, body.
+  /// @throws StateError when it is not loaded or the file is corrupt; SystemError when unreadable.
+  nlohmann::json read_meta() const;
+  /// The launch record; nullopt when there is none.
+  /// @throws StateError when the file is corrupt; SystemError when unreadable.
   std::optional<LaunchRecord> read_launch() const;
+  /// The run record; nullopt when there is none.
+  /// @throws StateError when the file is corrupt; SystemError when unreadable.
   std::optional<RunRecord> read_run() const;
+  /// Replaces the launch record (atomically). @throws SystemError when it can't be written.
   void write_launch(const LaunchRecord& record) const;
+  /// Replaces the run record (atomically). @throws SystemError when it can't be written.
   void write_run(const RunRecord& record) const;
 
-  // Last `lines` lines of the file at `path` (at most the last 64 KiB are read).
+  /// Last `lines` lines of the file at `path` (at most the last 64 KiB are read).
   static std::vector<std::string> tail(const std::filesystem::path& path, std::size_t lines);
 
 private:
   std::filesystem::path m_path;
 };
 
-// The whole store.
+/// The whole store.
 class SPMI_API StateStore
 {
 public:
-  // $SPMI_PATH, else ~/.spmi.
+  /// $SPMI_PATH, else ~/.spmi.
   static std::filesystem::path default_root();
 
+  /// The store under `root`; touches nothing on disk.
   explicit StateStore(std::filesystem::path root);
+  /// Its root directory.
   const std::filesystem::path& root() const { return m_root; }
 
-  // Creates the root (mode 0700) if missing. Throws SystemError.
+  /// Creates the root (mode 0700, and its parents) if missing. @throws SystemError when it can't.
   void ensure_root() const;
-  // IDs of every registered manageable, sorted.
+  /// IDs of every registered manageable, sorted.
   std::vector<std::string> ids() const;
+  /// True when a manageable `id` is registered.
   bool contains(const std::string& id) const;
+  /// The directory of manageable `id`, whether or not it is registered.
   ManageableDir dir(const std::string& id) const;
 
-  // Registers every descriptor, all or nothing. Each gets a directory built under a temporary name and
-  // renamed into place; on any failure the ones already placed are removed again.
-  // Throws StateError when an ID is already registered, SystemError on I/O failure.
+  /// Registers every descriptor, all or nothing. Each gets a directory built under a temporary name and
+  /// renamed into place; on any failure the ones already placed are removed again.
+  /// @throws StateError when an ID is already registered.
+  /// @throws SystemError on I/O failure.
   void register_all(const std::vector<Descriptor>& descriptors) const;
 
-  // Removes a manageable's directory (renamed away first, so others never see half of it).
+  /// Removes a manageable's directory (renamed away first, so others never see half of it).
+  /// @throws SystemError when it can't be renamed or deleted.
   void remove(const std::string& id) const;
 
 private:
   std::filesystem::path m_root;
 };
 
-// Writes `data` to `path` atomically: a temporary file in the same directory, fsync, rename.
-// With `sync` false the fsync is left to the caller (who syncs many files at once).
+/// Writes `data` to `path` atomically: a temporary file in the same directory, fsync, rename.
+/// With `sync` false the fsync is left to the caller (who syncs many files at once).
+/// @throws SystemError when it fails; `path` is then left as it was.
 SPMI_API void write_file_atomic(const std::filesystem::path& path, const std::string& data, bool sync = true);
-// Reads a whole file; nullopt when it does not exist. Throws SystemError on other failures.
+/// Reads a whole file; nullopt when it does not exist. @throws SystemError on other failures.
 SPMI_API std::optional<std::string> read_file(const std::filesystem::path& path);
 
 } // namespace spmi
