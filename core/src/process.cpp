@@ -286,7 +286,7 @@ parent_map()
     if (name[0] < '1' || name[0] > '9') {
       continue;
     }
-    char path[64];
+    char path[300];  // "/proc/" + a d_name of up to 255 bytes + "/stat"
     std::snprintf(path, sizeof(path), "/proc/%s/stat", name);
     const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
