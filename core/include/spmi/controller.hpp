@@ -10,6 +10,7 @@
 #include <spdlog/logger.h>
 
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -75,6 +76,10 @@ public:
   void stop(const std::string& id);
   void kill(const std::string& id);
   void clean(const std::string& id);
+  // Starts several manageables at once: launches each (holding its lock), then waits for all their
+  // wrappers together, so N starts cost about one wrapper start-up, not N. One entry per ID, in order:
+  // null when it started, else what start(id) would have thrown.
+  std::vector<std::exception_ptr> start_all(const std::vector<std::string>& ids);
 
   ManageableStatus status(const std::string& id, std::size_t output_lines);
   bool is_active(const std::string& id) const;
@@ -84,10 +89,19 @@ public:
 
   // How long `start` waits for the wrapper to report.
   static constexpr std::chrono::milliseconds k_start_timeout{10000};
+  // Its longest step between looks at run.json: a look is one failed open, so short steps are cheap and
+  // the start returns within about this much of the wrapper reporting.
+  static constexpr std::chrono::microseconds k_start_poll{1000};
   // How long `kill` (and `stop` after its grace period) waits for the end.
   static constexpr std::chrono::milliseconds k_kill_timeout{5000};
 
 private:
+  struct PendingStart;  // a launch whose wrapper has not reported yet
+  // start() in three steps: launch (nullptr when there is nothing to wait for: a queued launch),
+  // poll (true once the wrapper reported or the launcher ended), finish (records or throws).
+  std::unique_ptr<PendingStart> launch(const std::string& id);
+  bool poll(PendingStart& pending);
+  void finish(PendingStart& pending);
   std::unique_ptr<Manageable> instantiate(const ManageableDir& dir);
   // stop (graceful first) or kill, escalating as the Ending steps say.
   void end(const std::string& id, bool graceful);
