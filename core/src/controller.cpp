@@ -60,6 +60,22 @@ Controller::select(const std::vector<std::string>& patterns, std::vector<std::st
       throw UsageError(fmt::format("invalid pattern '{}': {}", pattern, e.what()));
     }
   }
+  // Patterns that are plain IDs without any regex metacharacter ('.' is one) match only themselves:
+  // when all are, no scan of the store is needed, so `status <id>` costs the same at any N.
+  const bool all_literal = std::all_of(patterns.begin(), patterns.end(), [](const std::string& pattern) {
+    return is_valid_id(pattern) && pattern.find('.') == std::string::npos;
+  });
+  if (all_literal) {
+    std::set<std::string> found;
+    for (const auto& pattern : patterns) {
+      if (m_store.contains(pattern)) {
+        found.insert(pattern);
+      } else {
+        unmatched.push_back(pattern);
+      }
+    }
+    return {found.begin(), found.end()};
+  }
   const auto ids = m_store.ids();
   std::vector<bool> matched(patterns.size(), false);
   std::vector<std::string> result;
