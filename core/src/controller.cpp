@@ -60,6 +60,22 @@ Controller::select(const std::vector<std::string>& patterns, std::vector<std::st
       throw UsageError(fmt::format("invalid pattern '{}': {}", pattern, e.what()));
     }
   }
+  // Patterns that are plain IDs without any regex metacharacter ('.' is one) match only themselves:
+  // when all are, no scan of the store is needed, so `status <id>` costs the same at any N.
+  const bool all_literal = std::all_of(patterns.begin(), patterns.end(), [](const std::string& pattern) {
+    return is_valid_id(pattern) && pattern.find('.') == std::string::npos;
+  });
+  if (all_literal) {
+    std::set<std::string> found;
+    for (const auto& pattern : patterns) {
+      if (m_store.contains(pattern)) {
+        found.insert(pattern);
+      } else {
+        unmatched.push_back(pattern);
+      }
+    }
+    return {found.begin(), found.end()};
+  }
   const auto ids = m_store.ids();
   std::vector<bool> matched(patterns.size(), false);
   std::vector<std::string> result;
@@ -235,11 +251,24 @@ Controller::is_active(const std::string& id) const
   return m_store.dir(id).is_active();
 }
 
-void
-Controller::start(const std::string& id)
+struct Controller::PendingStart
 {
-  const auto dir = existing(id);
-  const auto lock = dir.lock();
+  std::string id;
+  ManageableDir dir;
+  DirLock lock;
+  std::unique_ptr<Manageable> manageable;
+  std::string token;
+  LaunchResult launched;
+  LaunchRecord launch;
+  std::optional<RunRecord> run;
+  std::optional<process::ExitStatus> launcher_exit;
+};
+
+std::unique_ptr<Controller::PendingStart>
+Controller::launch(const std::string& id)
+{
+  auto dir = existing(id);
+  auto lock = dir.lock();
   existing(id);  // not cleaned while we waited for the lock
   if (dir.is_active()) {
     throw StateError(fmt::format("manageable '{}' is active; stop it first", id));
@@ -261,42 +290,52 @@ Controller::start(const std::string& id)
                             cwd_error ? std::string() : cwd.string()};
   if (launched.queued) {
     dir.write_launch(launch);  // the scheduler starts the wrapper later; until then it is pending
-    return;
+    return nullptr;
   }
   m_logger->debug("manageable '{}': backend ID {}, waiting for the wrapper", id, launched.backend_id);
+  return std::unique_ptr<PendingStart>(
+    new PendingStart{id, dir, std::move(lock), std::move(manageable), token, launched, launch, {}, {}});
+}
 
-  std::optional<RunRecord> run;
-  std::optional<process::ExitStatus> launcher_exit;
-  auto reported = [&] {
-    run = dir.read_run();
-    if (run && run->token == token) {
-      return true;
-    }
-    if (launched.launcher_pid > 0 && !launcher_exit) {
-      launcher_exit = process::try_wait(launched.launcher_pid);
-    }
-    return launcher_exit.has_value();
-  };
-  process::wait_until(reported, k_start_timeout);
-  if (launcher_exit && !(run && run->token == token)) {
+bool
+Controller::poll(PendingStart& p)
+{
+  p.run = p.dir.read_run();
+  if (p.run && p.run->token == p.token) {
+    return true;
+  }
+  if (p.launched.launcher_pid > 0 && !p.launcher_exit) {
+    p.launcher_exit = process::try_wait(p.launched.launcher_pid);
+  }
+  return p.launcher_exit.has_value();
+}
+
+void
+Controller::finish(PendingStart& p)
+{
+  const auto& id = p.id;
+  const auto& dir = p.dir;
+  const auto& launched = p.launched;
+  auto& run = p.run;
+  if (p.launcher_exit && !(run && run->token == p.token)) {
     // One more look: the wrapper may have written its record just before the launcher ended.
     run = dir.read_run();
   }
-  if (run && run->token == token) {
-    dir.write_launch(launch);
+  if (run && run->token == p.token) {
+    dir.write_launch(p.launch);
     if (!run->error.empty()) {
       throw BackendError(fmt::format("manageable '{}': {}", id, run->error));
     }
     return;
   }
-  if (launched.launcher_pid > 0 && !launcher_exit) {
+  if (launched.launcher_pid > 0 && !p.launcher_exit) {
     // Timed out: don't leave the launch behind, half started.
     process::signal_process(launched.launcher_pid, SIGKILL);
     process::wait(launched.launcher_pid);
   }
   const auto log_line = last_line_of(dir.wrapper_log_path());
   const auto detail = log_line.empty() ? std::string() : ": " + log_line;
-  if (launcher_exit) {
+  if (const auto& launcher_exit = p.launcher_exit) {
     throw BackendError(fmt::format("manageable '{}': the backend's process (pid {}) exited ({}) before the wrapper "
                                    "started{}; see {}",
                                    id, launched.launcher_pid,
@@ -306,6 +345,61 @@ Controller::start(const std::string& id)
   }
   throw BackendError(fmt::format("manageable '{}': the wrapper did not start within {}{}; see {}", id,
                                  seconds_text(k_start_timeout), detail, dir.wrapper_log_path().string()));
+}
+
+void
+Controller::start(const std::string& id)
+{
+  const auto pending = launch(id);
+  if (!pending) {
+    return;
+  }
+  process::wait_until([&] { return poll(*pending); }, k_start_timeout, k_start_poll);
+  finish(*pending);
+}
+
+std::vector<std::exception_ptr>
+Controller::start_all(const std::vector<std::string>& ids)
+{
+  std::vector<std::exception_ptr> errors(ids.size());
+  std::vector<std::unique_ptr<PendingStart>> pending(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    try {
+      pending[i] = launch(ids[i]);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  }
+  std::vector<bool> reported(ids.size(), false);
+  process::wait_until(
+    [&] {
+      bool all = true;
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (pending[i] && !reported[i]) {
+          try {
+            reported[i] = poll(*pending[i]);
+          } catch (...) {
+            errors[i] = std::current_exception();
+            pending[i].reset();
+            continue;
+          }
+          all = all && reported[i];
+        }
+      }
+      return all;
+    },
+    k_start_timeout, k_start_poll);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (pending[i]) {
+      try {
+        finish(*pending[i]);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+      pending[i].reset();  // releases its lock
+    }
+  }
+  return errors;
 }
 
 void

@@ -76,6 +76,30 @@ field(const json& j, const char* key, T fallback)
   return it->get<T>();
 }
 
+// Creates `path` (which must not exist) with `data`; no fsync.
+void
+write_new_file(const fs::path& path, const std::string& data)
+{
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0) {
+    throw_errno("cannot write " + path.string());
+  }
+  std::size_t written = 0;
+  while (written < data.size()) {
+    const ssize_t n = ::write(fd.get(), data.data() + written, data.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("cannot write " + path.string());
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::close(fd.release()) != 0) {
+    throw_errno("cannot write " + path.string());
+  }
+}
+
 } // namespace
 
 double
@@ -403,28 +427,32 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
   };
   try {
     const auto now = to_epoch(Clock::now());
+    std::error_code cwd_error;
+    const auto cwd = fs::current_path(cwd_error);  // once, not once per descriptor
+    const auto suffix = unique_suffix();
     for (const auto& descriptor : descriptors) {
-      const auto temp = m_root / (".load-" + descriptor.id + "-" + unique_suffix());
+      const auto temp = m_root / fmt::format(".load-{}-{}-{}", descriptor.id, suffix, staged.size());
       if (::mkdir(temp.c_str(), 0700) != 0) {
         throw_errno("cannot create " + temp.string());
       }
       staged.push_back(temp);
-      std::error_code ec;
-      const auto absolute = fs::absolute(descriptor.source, ec);
+      const auto& source = descriptor.source;
       json meta{{"type", descriptor.type},
                 {"id", descriptor.id},
                 {"comment", descriptor.comment},
-                {"source", (ec ? descriptor.source : absolute).string()},
+                {"source", (source.is_absolute() || cwd_error ? source : cwd / source).string()},
                 {"format", descriptor.format},
                 {"loaded_at", now},
                 {"body", descriptor.body}};
-      write_file_atomic(temp / ("descriptor." + descriptor.format), descriptor.text, false);
-      write_file_atomic(temp / "lock", "", false);
+      // The staging directory is private until it is renamed into place, so its files are written in
+      // place: no temporary name and rename per file (the syncfs below makes them durable).
+      write_new_file(temp / ("descriptor." + descriptor.format), descriptor.text);
+      write_new_file(temp / "lock", "");
       if (::mkfifo((temp / "stdin").c_str(), 0600) != 0) {
         throw_errno("cannot create the stdin FIFO in " + temp.string());
       }
       // Written last: a directory without manageable.json is not a manageable.
-      write_file_atomic(temp / "manageable.json", meta.dump() + "\n", false);
+      write_new_file(temp / "manageable.json", meta.dump() + "\n");
     }
     // One sync of the file system for the whole batch, before any of it becomes visible.
     if (const int root_fd = ::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); root_fd >= 0) {

@@ -128,6 +128,17 @@ TEST_F(ControllerSelectTest, PlainIdAndEverything)
   EXPECT_TRUE(unmatched.empty());
 }
 
+// Plain IDs (no regex metacharacter) are looked up directly: the same result as a scan, each once,
+// sorted; a directory without manageable.json is not a manageable.
+TEST_F(ControllerSelectTest, PlainIdsLookedUpDirectly)
+{
+  fs::create_directory(m_controller->store().root() / "half");
+  std::vector<std::string> unmatched;
+  EXPECT_THAT(select({"other", "nope", "manageable_1", "other", "half"}, unmatched),
+              ElementsAre("manageable_1", "other"));
+  EXPECT_THAT(unmatched, ElementsAre("nope", "half"));
+}
+
 // An invalid regex is a UsageError naming the pattern.
 TEST_F(ControllerSelectTest, InvalidRegex)
 {

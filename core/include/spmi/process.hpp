@@ -146,11 +146,12 @@ struct SPMI_API SuperviseOptions
 /// @throws SystemError when the task can't be started.
 SPMI_API ExitStatus supervise(const SuperviseOptions& options);
 
-/// Sleeps with growing steps (from 0.5 ms up to 20 ms) until `done()` is true or `timeout` passes.
+/// Sleeps with growing steps (from 0.5 ms up to `max_step`) until `done()` is true or `timeout` passes.
 /// @return the last value of `done()`.
 template<typename Predicate>
 bool
-wait_until(Predicate done, std::chrono::milliseconds timeout);
+wait_until(Predicate done, std::chrono::milliseconds timeout,
+           std::chrono::microseconds max_step = std::chrono::microseconds(20000));
 
 /// Sleeps for `duration` (std::this_thread::sleep_for, out of line).
 SPMI_API void sleep_for(std::chrono::microseconds duration);
@@ -159,10 +160,10 @@ SPMI_API void sleep_for(std::chrono::microseconds duration);
 
 template<typename Predicate>
 bool
-wait_until(Predicate done, std::chrono::milliseconds timeout)
+wait_until(Predicate done, std::chrono::milliseconds timeout, std::chrono::microseconds max_step)
 {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto step = std::chrono::microseconds(500);
+  auto step = std::min(std::chrono::microseconds(500), max_step);
   while (true) {
     if (done()) {
       return true;
@@ -171,7 +172,7 @@ wait_until(Predicate done, std::chrono::milliseconds timeout)
       return done();
     }
     sleep_for(step);
-    step = std::min(step * 2, std::chrono::microseconds(20000));
+    step = std::min(step * 2, max_step);
   }
 }
 
