@@ -3,7 +3,7 @@
 # max_output_size / output_files_kept: the wrapper rotates stdout and stderr by renaming (stdout ->
 # stdout.1 -> ...), keeps at most output_files_kept old files, none larger than max_output_size, and
 # loses no line; timestamps = true prefixes every line; connect follows across rotations and stdin
-# still reaches the task.
+# still reaches the task; logs -f follows the rotations too.
 source "$(dirname "$0")/common.sh"
 BACKEND=${BACKEND:-local}
 
@@ -99,4 +99,24 @@ seq 1 60 | sed 's/^/got second /' | cmp -s - "$T/seen" || fail "connect missed o
 sizes_ok chat stdout 1024
 pass "connect follows across rotations; stdin still works"
 run 0 stop chat
+# logs -f follows the real wrapper's rotations: every line once, in order, from the file the task
+# writes when it starts to the third rotation and beyond.
+task_toml ticks.toml ticks "echo ready; while [ ! -e '$T/go' ]; do sleep 0.05; done; for i in \$(seq 1 300); do echo \"tick line number \$i\"; sleep 0.01; done; sleep 60" "$BACKEND" \
+  'max_output_size = "1K"' 'output_files_kept = 2'
+apart ticks.toml
+run 0 load ticks.toml
+run 0 start ticks
+wait_for 10 grep -qx ready "$SPMI_PATH/ticks/stdout" || fail "ticks did not start"
+"$SPMI" logs ticks -f -n 0 >"$T/follow" 2>"$T/follow.err" &
+follower=$!
+sleep 0.3
+touch "$T/go"
+wait_for 30 grep -qx "tick line number 300" "$T/follow" || { kill $follower; fail "logs -f did not reach the last line: $(tail -2 "$T/follow")"; }
+kill -INT $follower
+rc=0; wait $follower || rc=$?
+[ "$rc" = 0 ] || fail "logs -f exited $rc on SIGINT"
+seq 1 300 | sed 's/^/tick line number /' | cmp -s - "$T/follow" || fail "logs -f missed or repeated lines: $(diff <(seq 1 300 | sed 's/^/tick line number /') "$T/follow" | head -5)"
+[ -e "$SPMI_PATH/ticks/stdout.2" ] || fail "ticks rotated fewer than 2 times"
+pass "logs -f follows the wrapper's rotations; every line once, in order"
+run 0 stop ticks
 echo "output_rotation ($BACKEND): all passed"

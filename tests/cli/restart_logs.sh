@@ -78,8 +78,8 @@ run 2 logs lines -n x
 pass "logs -n, --stderr, unknown ID"
 
 # -f against a loaded manageable whose output files this test writes itself, simulating the wrapper's
-# rotation (rename stdout -> stdout.1, then a fresh stdout) and a truncation. (The lead adds a test with
-# the real wrapper's rotation after merging.)
+# rotation (rename stdout -> stdout.1, then a fresh stdout) and a truncation. (cli.output_rotation follows
+# the real wrapper's rotations.)
 out="$SPMI_PATH/quiet/stdout"
 printf 'old1\nold2\n' >"$out"
 "$SPMI" logs quiet -f -n 1 >"$T/follow" 2>"$T/follow.err" &
