@@ -27,6 +27,20 @@ done
 ls "$prefix"/lib/libspmi_core.so* >/dev/null || fail "the SDK lacks libspmi_core.so"
 pass "SDK installed"
 
+# The documentation: the user guide always, the API reference once the docs target has built it (CI's
+# main stage builds it before the tests).
+for f in share/doc/spmi/README.md share/doc/spmi/guide/descriptors.md; do
+  [ -f "$prefix/$f" ] || fail "the install lacks $f"
+done
+if [ -f "$SPMI_BUILD_DIR/docs/api/html/index.html" ]; then
+  [ -f "$prefix/share/doc/spmi/api/index.html" ] || fail "the API reference was built but not installed"
+  grep -q "Backend" "$prefix/share/doc/spmi/api/annotated.html" || fail "the installed API reference lacks the Backend class"
+  pass "user guide and API reference installed under share/doc/spmi"
+else
+  echo "note: docs target not built in $SPMI_BUILD_DIR; checked the user guide only"
+  pass "user guide installed under share/doc/spmi"
+fi
+
 # Build the example from a copy outside the source tree, so nothing of the tree can leak in.
 cp -r "$SOURCE_DIR/examples/plugins/nice_backend" "$T/src"
 generator=()
