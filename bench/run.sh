@@ -39,6 +39,7 @@ row() { rows+=("| $1 | $2 | $3 |"); echo "  $1, N=$2: $3 ms" >&2; }
 
 row "a process that does nothing (/bin/true): the floor of any call" "-" "$(median_ms /bin/true)"
 row "spmi --version (start-up only)" "-" "$(median_ms "$SPMI" --version)"
+row "spmi plugins (start-up + plugin discovery of every plugin directory)" "-" "$(median_ms "$SPMI" plugins)"
 for n in $SIZES; do
   echo "N = $n" >&2
   descriptors "$work/d$n" "$n" local "sleep 600"
@@ -90,7 +91,14 @@ for pid in $(pgrep -f "__run $work/run/"); do
   fi
 done
 rows+=("| supervision memory per running task (local): PSS / RSS of wrapper + watchdog, KiB | 50 | $(( pss / 50 )) / $(( rss / 50 )) |")
+
+# list of 50 running tasks (run records, resource use of each tree from /proc) against the same 50
+# stopped: the difference over 50 is what one running task adds to a list.
+running=$(median_ms "$SPMI" list)
 "$SPMI" kill '.*' >/dev/null 2>&1 || true
+stopped=$(median_ms "$SPMI" list)
+row "list, 50 running / the same 50 stopped" "50" "$running / $stopped"
+row "what one running task adds to list (CPU, memory, uptime of its tree)" "50" "$(awk -v a="$running" -v b="$stopped" 'BEGIN {printf "%.2f", (a-b)/50}')"
 
 {
   echo "spmi benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), medians of $REPEAT runs (ms unless noted)"

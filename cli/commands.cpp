@@ -25,14 +25,16 @@ struct Verb
   const char* doing;      // "Starting"
   const char* done;       // "Started"
   void (Controller::*action)(const std::string&);
+  // Does the verb for all IDs together (one wait for all), one error or null per ID; null: one at a time.
+  std::vector<std::exception_ptr> (Controller::*all)(const std::vector<std::string>&);
 };
 
 const std::map<std::string, Verb> k_verbs{
-  {"start", {"Starting", "Started", &Controller::start}},
-  {"stop", {"Stopping", "Stopped", &Controller::stop}},
-  {"kill", {"Killing", "Killed", &Controller::kill}},
-  {"clean", {"Cleaning", "Cleaned", &Controller::clean}},
-  {"restart", {"Restarting", "Restarted", nullptr}},  // Controller::restart, which reports more
+  {"start", {"Starting", "Started", &Controller::start, &Controller::start_all}},
+  {"stop", {"Stopping", "Stopped", &Controller::stop, &Controller::stop_all}},
+  {"kill", {"Killing", "Killed", &Controller::kill, &Controller::kill_all}},
+  {"clean", {"Cleaning", "Cleaned", &Controller::clean, nullptr}},
+  {"restart", {"Restarting", "Restarted", nullptr, nullptr}},  // Controller::restart, which reports more
 };
 
 // Version of the JSON written by `list --json` and `status --json` (docs/schema/).
@@ -443,12 +445,13 @@ cmd_batch(Controller& controller, const std::string& verb_name, const std::vecto
     return dry_run_batch(controller, verb_name, ids, status);
   }
   std::size_t done = 0;
-  if (verb_name == "start") {
-    // Launched together, waited for together: a start costs one wrapper start-up, not one per ID.
+  if (verb.all != nullptr) {
+    // Launched or signalled together, waited for together: N starts cost about one wrapper start-up,
+    // N stops about one stop.
     for (const auto& id : ids) {
       logger()->info("{} manageable \"{}\"", verb.doing, id);
     }
-    const auto errors = controller.start_all(ids);
+    const auto errors = (controller.*verb.all)(ids);
     for (std::size_t i = 0; i < ids.size(); ++i) {
       try {
         if (errors[i]) {

@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,6 +41,19 @@ last_line_of(const fs::path& path)
 {
   auto lines = ManageableDir::tail(path, 1);
   return lines.empty() ? "" : lines.back();
+}
+
+// How many manageables a batch of start_all/end_all may hold: k_batch, or fewer when the limit of open
+// files is low (each pending one holds its lock open; half the room left is kept for everything else).
+std::size_t
+batch_size(std::size_t most)
+{
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return most;
+  }
+  const auto room = limit.rlim_cur > 64 ? (limit.rlim_cur - 64) / 2 : 1;
+  return std::max<std::size_t>(1, std::min<std::size_t>(most, room));
 }
 
 } // namespace
@@ -362,41 +376,45 @@ std::vector<std::exception_ptr>
 Controller::start_all(const std::vector<std::string>& ids)
 {
   std::vector<std::exception_ptr> errors(ids.size());
-  std::vector<std::unique_ptr<PendingStart>> pending(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    try {
-      pending[i] = launch(ids[i]);
-    } catch (...) {
-      errors[i] = std::current_exception();
-    }
-  }
-  std::vector<bool> reported(ids.size(), false);
-  process::wait_until(
-    [&] {
-      bool all = true;
-      for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (pending[i] && !reported[i]) {
-          try {
-            reported[i] = poll(*pending[i]);
-          } catch (...) {
-            errors[i] = std::current_exception();
-            pending[i].reset();
-            continue;
-          }
-          all = all && reported[i];
-        }
-      }
-      return all;
-    },
-    k_start_timeout, k_start_poll);
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (pending[i]) {
+  const std::size_t batch = batch_size(k_batch);
+  for (std::size_t first = 0; first < ids.size(); first += batch) {
+    const std::size_t last = std::min(ids.size(), first + batch);
+    std::vector<std::unique_ptr<PendingStart>> pending(ids.size());
+    for (std::size_t i = first; i < last; ++i) {
       try {
-        finish(*pending[i]);
+        pending[i] = launch(ids[i]);
       } catch (...) {
         errors[i] = std::current_exception();
       }
-      pending[i].reset();  // releases its lock
+    }
+    std::vector<bool> reported(ids.size(), false);
+    process::wait_until(
+      [&] {
+        bool all = true;
+        for (std::size_t i = first; i < last; ++i) {
+          if (pending[i] && !reported[i]) {
+            try {
+              reported[i] = poll(*pending[i]);
+            } catch (...) {
+              errors[i] = std::current_exception();
+              pending[i].reset();
+              continue;
+            }
+            all = all && reported[i];
+          }
+        }
+        return all;
+      },
+      k_start_timeout, k_start_poll);
+    for (std::size_t i = first; i < last; ++i) {
+      if (pending[i]) {
+        try {
+          finish(*pending[i]);
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+        pending[i].reset();  // releases its lock
+      }
     }
   }
   return errors;
@@ -414,11 +432,36 @@ Controller::kill(const std::string& id)
   end(id, false);
 }
 
-void
-Controller::end(const std::string& id, bool graceful)
+std::vector<std::exception_ptr>
+Controller::stop_all(const std::vector<std::string>& ids)
 {
-  const auto dir = existing(id);
-  const auto lock = dir.lock();
+  return end_all(ids, true);
+}
+
+std::vector<std::exception_ptr>
+Controller::kill_all(const std::vector<std::string>& ids)
+{
+  return end_all(ids, false);
+}
+
+struct Controller::PendingEnd
+{
+  std::string id;
+  ManageableDir dir;
+  DirLock lock;
+  std::unique_ptr<Manageable> manageable;
+  LaunchRecord launch;
+  RunRecord run;
+  Ending stage;
+  std::chrono::milliseconds timeout;  // of this stage
+  std::chrono::steady_clock::time_point deadline;
+};
+
+std::unique_ptr<Controller::PendingEnd>
+Controller::begin_end(const std::string& id, bool graceful)
+{
+  auto dir = existing(id);
+  auto lock = dir.lock();
   const char* verb = graceful ? "stop" : "kill";
   if (!dir.is_active()) {
     const auto queued = queued_states({id});
@@ -436,7 +479,7 @@ Controller::end(const std::string& id, bool graceful)
         throw BackendError(fmt::format("manageable '{}': {} is still queued after cancelling it", id, launch->backend_id));
       }
       if (!dir.is_active()) {
-        return;
+        return nullptr;
       }
       // It started meanwhile: end it like any running manageable.
     } else {
@@ -449,28 +492,95 @@ Controller::end(const std::string& id, bool graceful)
   }
   const auto launch = dir.read_launch().value_or(LaunchRecord{});
   auto manageable = instantiate(dir);
-  auto ended = [&](std::chrono::milliseconds timeout) {
-    return process::wait_until([&] { return !dir.is_active(); }, timeout);
-  };
-  if (graceful) {
-    manageable->end(dir, launch, *run, Ending::graceful);
-    const auto timeout = manageable->stop_timeout();
-    if (ended(timeout)) {
-      return;
+  const auto stage = graceful ? Ending::graceful : Ending::kill;
+  const auto timeout = graceful ? manageable->stop_timeout() : k_kill_timeout;
+  manageable->end(dir, launch, *run, stage);
+  return std::unique_ptr<PendingEnd>(new PendingEnd{id, dir, std::move(lock), std::move(manageable), launch, *run, stage,
+                                                    timeout, std::chrono::steady_clock::now() + timeout});
+}
+
+bool
+Controller::advance_end(PendingEnd& p)
+{
+  if (!p.dir.is_active()) {
+    return true;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now < p.deadline) {
+    return false;
+  }
+  switch (p.stage) {
+  case Ending::graceful:
+    m_logger->warn("manageable '{}' did not stop within {}; killing it", p.id, seconds_text(p.timeout));
+    p.stage = Ending::kill;
+    break;
+  case Ending::kill:
+    m_logger->warn("manageable '{}': its wrapper (pid {}) did not end the task within {}; killing the wrapper", p.id,
+                   p.run.wrapper_pid, seconds_text(p.timeout));
+    p.stage = Ending::wrapper;
+    break;
+  case Ending::wrapper:
+    throw BackendError(fmt::format("manageable '{}' is still active after its wrapper (pid {}) was killed", p.id,
+                                   p.run.wrapper_pid));
+  }
+  p.manageable->end(p.dir, p.launch, p.run, p.stage);
+  p.timeout = k_kill_timeout;
+  p.deadline = now + p.timeout;
+  return false;
+}
+
+void
+Controller::end(const std::string& id, bool graceful)
+{
+  const auto errors = end_all({id}, graceful);
+  if (errors.front()) {
+    std::rethrow_exception(errors.front());
+  }
+}
+
+std::vector<std::exception_ptr>
+Controller::end_all(const std::vector<std::string>& ids, bool graceful)
+{
+  std::vector<std::exception_ptr> errors(ids.size());
+  const std::size_t batch = batch_size(k_batch);
+  for (std::size_t first = 0; first < ids.size(); first += batch) {
+    const std::size_t last = std::min(ids.size(), first + batch);
+    std::vector<std::unique_ptr<PendingEnd>> pending(ids.size());
+    std::size_t left = 0;
+    for (std::size_t i = first; i < last; ++i) {
+      try {
+        pending[i] = begin_end(ids[i], graceful);
+        left += pending[i] ? 1 : 0;
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
     }
-    m_logger->warn("manageable '{}' did not stop within {}; killing it", id, seconds_text(timeout));
+    // Each pending end finishes or throws by its own deadlines (at most its stop timeout plus two kill
+    // timeouts from now), so this loop ends by itself; wait_until only spaces the looks.
+    while (left > 0) {
+      process::wait_until(
+        [&] {
+          for (std::size_t i = first; i < last; ++i) {
+            if (!pending[i]) {
+              continue;
+            }
+            bool done = true;
+            try {
+              done = advance_end(*pending[i]);
+            } catch (...) {
+              errors[i] = std::current_exception();
+            }
+            if (done) {
+              pending[i].reset();  // releases its lock
+              --left;
+            }
+          }
+          return left == 0;
+        },
+        k_kill_timeout);
+    }
   }
-  manageable->end(dir, launch, *run, Ending::kill);
-  if (ended(k_kill_timeout)) {
-    return;
-  }
-  m_logger->warn("manageable '{}': its wrapper (pid {}) did not end the task within {}; killing the wrapper", id,
-                 run->wrapper_pid, seconds_text(k_kill_timeout));
-  manageable->end(dir, launch, *run, Ending::wrapper);
-  if (!ended(k_kill_timeout)) {
-    throw BackendError(fmt::format("manageable '{}' is still active after its wrapper (pid {}) was killed", id,
-                                   run->wrapper_pid));
-  }
+  return errors;
 }
 
 bool

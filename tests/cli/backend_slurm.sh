@@ -15,12 +15,12 @@ slurm_task() { # FILE ID COMMAND [backend lines...]
   for line in "$@"; do sed -i "s|^type = \"slurm\"$|type = \"slurm\"\n$line|" "$file"; done
 }
 job_of() { sed -n 's/^Backend ID: //p' <("$SPMI" status "$1" 2>/dev/null); }
-left() { pgrep -f "^sleep 12[0-9][0-9]$" || true; }
+left() { pgrep -f "^sleep 12[0-9][0-9]\.$TAG\$" || true; }
 trap '"$SPMI" kill ".*" >/dev/null 2>&1 || true; scancel --name=spmi.sl_a --name=spmi.sl_b >/dev/null 2>&1 || true; cleanup' EXIT
 
 # walk-through: load, list, start by regex, status, connect, stop, kill, clean
 slurm_task a.toml sl_a 'echo ready; while read line; do echo "got $line"; done' 'time = "10:00"'
-slurm_task b.toml sl_b 'trap "" INT; echo up; sleep 1201 & sleep 1202' 'cpus_per_task = 1'
+slurm_task b.toml sl_b "trap '' INT; echo up; sleep 1201.$TAG & sleep 1202.$TAG" 'cpus_per_task = 1'
 run 0 load a.toml b.toml
 run 0 start 'sl_[ab]'
 err_has "Started 2 manageables"
@@ -50,7 +50,7 @@ out_has "Exit code: 137 (killed by SIGKILL)"
 pass "kill ends the whole tree"
 
 # A full node (2 CPUs): the third job pends, and pending is shown and respected.
-for id in sl_c sl_d sl_e; do slurm_task "$id.toml" "$id" "echo $id; sleep 1210"; done
+for id in sl_c sl_d sl_e; do slurm_task "$id.toml" "$id" "echo $id; sleep 1210.$TAG"; done
 run 0 load sl_c.toml sl_d.toml sl_e.toml
 run 0 start sl_c sl_d sl_e
 wait_for 20 sh -c "\"$SPMI\" list 2>/dev/null | grep -cE '^sl_[cde] +active' | grep -qx 2" || fail "two jobs should run: $("$SPMI" list 2>&1)"

@@ -9,6 +9,10 @@ T=$(mktemp -d /tmp/spmi-test.XXXXXX)
 export SPMI_PATH="$T/state"
 unset SPMI_PLUGIN_PATH
 cd "$T"
+# Unique among the test scripts running at once on this machine (it is this script's pid): tests that
+# count task processes by command line give their tasks this tag (`sleep 1101.$TAG`), so another copy
+# of the suite running beside this one (a CI run and a developer's) is never counted.
+TAG=$$
 
 cleanup() {
   # Leave no task running: kill whatever is still active in this test's state directory.

@@ -6,18 +6,18 @@ source "$(dirname "$0")/common.sh"
 need screen
 
 wrapper_pid() { sed -n 's/.*"wrapper_pid":\([0-9]*\).*/\1/p' "$SPMI_PATH/$1/run.json"; }
-left() { pgrep -f "^sleep 10$1[0-9]\$" || true; }   # task processes still alive, by marker
+left() { pgrep -f "^sleep 10$1[0-9]\.$TAG\$" || true; }   # task processes still alive, by marker
 none_left() { [ -z "$(left "$1")" ]; }
 
 # A tree: a background child, a subshell's child, a setsid daemon, and the foreground sleep.
-tree() { echo "sleep 10${1}1 & (sleep 10${1}2 &); setsid sleep 10${1}3 & echo up; sleep 10${1}4"; }
+tree() { echo "sleep 10${1}1.$TAG & (sleep 10${1}2.$TAG &); setsid sleep 10${1}3.$TAG & echo up; sleep 10${1}4.$TAG"; }
 
 # 1. The wrapper is SIGKILLed: the task does not live on, status says inactive and why.
 task_toml w.toml wrapped "$(tree 1)"
 run 0 load w.toml
 run 0 start wrapped
 wait_for 5 grep -qx up "$SPMI_PATH/wrapped/stdout" || fail "wrapped did not start"
-wait_for 5 sh -c "[ \$(pgrep -fc '^sleep 101[1-4]$') = 4 ]" || fail "tree of wrapped not complete: $(left 1)"
+wait_for 5 sh -c "[ \$(pgrep -fc '^sleep 101[1-4]\.$TAG\$') = 4 ]" || fail "tree of wrapped not complete: $(left 1)"
 kill -9 "$(wrapper_pid wrapped)"
 wait_for 10 is_inactive wrapped || fail "wrapped still active after its wrapper was killed"
 wait_for 5 none_left 1 || fail "processes left after the wrapper was killed: $(ps -o pid,args -p "$(left 1 | paste -sd,)")"
@@ -28,7 +28,7 @@ out_has "was killed; spmi ended the task's processes"
 pass "SIGKILL of the wrapper"
 
 # 2. The task is killed from outside: status shows the signal.
-task_toml o.toml outside 'sleep 1050'
+task_toml o.toml outside "sleep 1050.$TAG"
 run 0 load o.toml
 run 0 start outside
 pid=$(sed -n 's/^PID: //p' <("$SPMI" status outside 2>/dev/null))
@@ -42,7 +42,7 @@ pass "task killed from outside"
 task_toml s.toml stopped "$(tree 2)"
 run 0 load s.toml
 run 0 start stopped
-wait_for 5 sh -c "[ \$(pgrep -fc '^sleep 102[1-4]$') = 4 ]" || fail "tree of stopped not complete"
+wait_for 5 sh -c "[ \$(pgrep -fc '^sleep 102[1-4]\.$TAG\$') = 4 ]" || fail "tree of stopped not complete"
 run 0 stop stopped
 none_left 2 || fail "processes left after stop: $(left 2)"
 run 0 status stopped
@@ -53,13 +53,13 @@ pass "stop ends the tree"
 task_toml k.toml killed "$(tree 3)"
 run 0 load k.toml
 run 0 start killed
-wait_for 5 sh -c "[ \$(pgrep -fc '^sleep 103[1-4]$') = 4 ]" || fail "tree of killed not complete"
+wait_for 5 sh -c "[ \$(pgrep -fc '^sleep 103[1-4]\.$TAG\$') = 4 ]" || fail "tree of killed not complete"
 run 0 kill killed
 none_left 3 || fail "processes left after kill: $(left 3)"
 pass "kill ends the tree"
 
 # 5. When the main process exits by itself, its leftovers are ended too.
-task_toml l.toml leftovers 'sleep 1041 & setsid sleep 1042 & echo done'
+task_toml l.toml leftovers "sleep 1041.$TAG & setsid sleep 1042.$TAG & echo done"
 run 0 load l.toml
 run 0 start leftovers
 wait_for 10 is_inactive leftovers || fail "leftovers still active"
@@ -97,7 +97,7 @@ out_has "outside (task)"
 run 0 clean corrupt rebooted
 pass "corrupt state is contained"
 # 8. A task that starts another spmi task: the inner one is not part of the outer one's tree.
-task_toml inner.toml inner 'echo inner up; sleep 1081' local
+task_toml inner.toml inner "echo inner up; sleep 1081.$TAG" local
 task_toml outer.toml outer "\"$SPMI\" start inner; echo outer done" local
 run 0 load inner.toml outer.toml
 run 0 start outer

@@ -18,11 +18,11 @@ race() {
 }
 
 # Ten racing starts of one manageable: exactly one succeeds, exactly one copy runs.
-task_toml one.toml one 'sleep 1101'
+task_toml one.toml one "sleep 1101.$TAG"
 run 0 load one.toml
 [ "$(race 10 start one)" = 1 ] || fail "racing starts: not exactly one success"
 sleep 0.3
-[ "$(pgrep -xfc 'sleep 1101')" = 1 ] || fail "racing starts: $(pgrep -xfc 'sleep 1101') copies run"
+[ "$(pgrep -xfc "sleep 1101.$TAG")" = 1 ] || fail "racing starts: $(pgrep -xfc "sleep 1101.$TAG") copies run"
 run 0 kill one
 pass "ten racing starts"
 
@@ -38,16 +38,17 @@ pass "racing loads"
 
 # Racing clean and start: one wins cleanly, the state agrees with what the winner did.
 for round in $(seq 1 10); do
-  task_toml cs.toml cs 'sleep 1102'
+  task_toml cs.toml cs "sleep 1102.$TAG"
   run 0 load cs.toml
-  ( rc=0; "$SPMI" start cs >/dev/null 2>&1 || rc=$?; echo $rc > "$T/rc.start" ) &
-  ( rc=0; "$SPMI" clean cs >/dev/null 2>&1 || rc=$?; echo $rc > "$T/rc.clean" ) &
+  ( rc=0; "$SPMI" -d start cs >/dev/null 2>"$T/start.err" || rc=$?; echo $rc > "$T/rc.start" ) &
+  ( rc=0; "$SPMI" -d clean cs >/dev/null 2>"$T/clean.err" || rc=$?; echo $rc > "$T/rc.clean" ) &
   wait
   s=$(cat "$T/rc.start"); c=$(cat "$T/rc.clean")
   if [ "$c" = 0 ]; then
     [ "$s" != 0 ] || fail "round $round: both start and clean succeeded"
     [ ! -e "$SPMI_PATH/cs" ] || fail "round $round: clean won but the directory is there"
-    [ "$(pgrep -xfc 'sleep 1102')" = 0 ] || fail "round $round: clean won but the task runs"
+    [ "$(pgrep -xfc "sleep 1102.$TAG")" = 0 ] ||
+      fail "round $round: clean won but the task runs: $(ps -o pid,ppid,stat,lstart,args -C sleep,spmi); start: $(cat "$T/start.err"); clean: $(cat "$T/clean.err")"
   else
     [ "$s" = 0 ] || fail "round $round: neither start ($s) nor clean ($c) succeeded"
     is_active cs || fail "round $round: start won but cs is not active"
@@ -58,7 +59,7 @@ done
 pass "clean against start"
 
 # A storm: 4 clients, each 40 random commands over 6 manageables.
-for i in $(seq 1 6); do task_toml "s$i.toml" "storm$i" "echo storm $i; sleep 1103"; done
+for i in $(seq 1 6); do task_toml "s$i.toml" "storm$i" "echo storm $i; sleep 1103.$TAG"; done
 run 0 load s1.toml s2.toml s3.toml s4.toml s5.toml s6.toml
 client() {
   local j
@@ -86,6 +87,6 @@ for i in $(seq 1 6); do
     [ ! -e "$SPMI_PATH/storm$i/run.json" ] || fail "storm$i: run.json is not valid JSON"
 done
 sleep 0.2
-[ "$(pgrep -xfc 'sleep 1103')" = 0 ] || fail "storm: $(pgrep -xfc 'sleep 1103') task processes left"
+[ "$(pgrep -xfc "sleep 1103\.$TAG")" = 0 ] || fail "storm: $(pgrep -xfc "sleep 1103\.$TAG") task processes left"
 pass "storm"
 echo "races: all passed"

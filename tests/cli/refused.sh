@@ -4,7 +4,7 @@
 source "$(dirname "$0")/common.sh"
 need screen
 
-task_toml long.toml long 'sleep 301'
+task_toml long.toml long "sleep 301.$TAG"
 task_toml short.toml short 'true'
 run 0 load long.toml short.toml
 
@@ -25,7 +25,7 @@ run 0 start long
 run 1 start long
 err_has "manageable 'long' is active; stop it first"
 err_has "Started 0 manageables"
-[ "$(pgrep -xfc 'sleep 301')" = 1 ] || fail "expected one copy of long's task"
+[ "$(pgrep -xfc "sleep 301\.$TAG")" = 1 ] || fail "expected one copy of long's task"
 
 # clean of an active manageable
 run 1 clean long

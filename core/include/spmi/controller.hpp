@@ -132,6 +132,12 @@ public:
   /// wrappers together, so N starts cost about one wrapper start-up, not N. One entry per ID, in order:
   /// null when it started, else what start(id) would have thrown.
   std::vector<std::exception_ptr> start_all(const std::vector<std::string>& ids);
+  /// Stops several manageables at once: signals each as stop() does, then waits for all together,
+  /// escalating each on its own deadline, so N stops cost about one stop, not N. One entry per ID, in
+  /// order: null when it ended, else what stop(id) would have thrown.
+  std::vector<std::exception_ptr> stop_all(const std::vector<std::string>& ids);
+  /// Kills several manageables at once, as kill() would one by one; entries as for stop_all().
+  std::vector<std::exception_ptr> kill_all(const std::vector<std::string>& ids);
 
   /// Stops `id` as `stop` does (its whole tree, gracefully, then by force) when it is active or
   /// pending, then starts it.
@@ -157,6 +163,10 @@ public:
   static constexpr std::chrono::microseconds k_start_poll{1000};
   /// How long `kill` (and `stop` after its grace period) waits for the end.
   static constexpr std::chrono::milliseconds k_kill_timeout{5000};
+  /// How many manageables start_all(), stop_all() and kill_all() handle at a time. Each holds its lock
+  /// (an open file) until it is done, so a batch stays far below the usual limit of 1,024 open files
+  /// (and is smaller when the limit is lower).
+  static constexpr std::size_t k_batch = 128;
 
 private:
   struct PendingStart;  ///< a launch whose wrapper has not reported yet
@@ -165,9 +175,16 @@ private:
   std::unique_ptr<PendingStart> launch(const std::string& id);
   bool poll(PendingStart& pending);
   void finish(PendingStart& pending);
+  struct PendingEnd;  // an ending manageable: its stage and that stage's deadline
   std::unique_ptr<Manageable> instantiate(const ManageableDir& dir);
   /// stop (graceful first) or kill, escalating as the Ending steps say.
   void end(const std::string& id, bool graceful);
+  /// end() in two steps: begin (checks, cancels a queued launch, sends the first signal; nullptr when
+  /// nothing is left to wait for), advance (true once it is inactive; escalates at each deadline; throws
+  /// when even the wrapper's SIGKILL did not end it).
+  std::unique_ptr<PendingEnd> begin_end(const std::string& id, bool graceful);
+  bool advance_end(PendingEnd& pending);
+  std::vector<std::exception_ptr> end_all(const std::vector<std::string>& ids, bool graceful);
   /// For each of `ids` (all inactive: the caller checked) whose last launch was queued and whose wrapper
   /// has not run yet: where it stands, from one query per backend type. Others are left out.
   std::map<std::string, QueueState> queued_states(const std::vector<std::string>& ids);
