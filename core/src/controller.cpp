@@ -292,6 +292,7 @@ Controller::launch(const std::string& id)
                                  dir.read_launch()->backend_id));
   }
   auto manageable = instantiate(dir);
+  dir.make_stdin();
   const auto token = new_token();
   // A task that runs `spmi start` must not hand its own marker to the new task, or the new one would
   // count as part of the first one's tree.

@@ -157,6 +157,22 @@ ManageableDir::lock() const
   return DirLock(fd.release());
 }
 
+void
+ManageableDir::make_stdin() const
+{
+  const auto path = stdin_path();
+  if (::mkfifo(path.c_str(), 0600) == 0) {
+    return;
+  }
+  if (errno != EEXIST) {
+    throw_errno("cannot create the stdin FIFO " + path.string());
+  }
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode)) {
+    throw SystemError(fmt::format("{} is not a FIFO; remove it and start again", path.string()));
+  }
+}
+
 bool
 ManageableDir::is_active() const
 {
@@ -447,10 +463,8 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
       // The staging directory is private until it is renamed into place, so its files are written in
       // place: no temporary name and rename per file (the syncfs below makes them durable).
       write_new_file(temp / ("descriptor." + descriptor.format), descriptor.text);
-      write_new_file(temp / "lock", "");
-      if (::mkfifo((temp / "stdin").c_str(), 0600) != 0) {
-        throw_errno("cannot create the stdin FIFO in " + temp.string());
-      }
+      // No lock file and no stdin FIFO yet: lock() and start create them when first needed. Each inode
+      // counts here: ext4's inode allocator is most of what a large load costs.
       // Written last: a directory without manageable.json is not a manageable.
       write_new_file(temp / "manageable.json", meta.dump() + "\n");
     }

@@ -122,7 +122,13 @@ TEST_F(StateTest, RegisterAllCreatesLayout)
     EXPECT_EQ(meta["body"], (json{{"id", id}, {"comment", "about " + id}}));
 
     EXPECT_EQ(spmi::read_file(dir.path() / "descriptor.toml"), descriptor(id).text);
+    // Three inodes per manageable: the lock file and the stdin FIFO come when first needed.
+    EXPECT_FALSE(fs::exists(dir.path() / "lock"));
+    EXPECT_FALSE(fs::exists(dir.stdin_path()));
+    dir.lock();
     EXPECT_TRUE(fs::exists(dir.path() / "lock"));
+    dir.make_stdin();
+    dir.make_stdin();  // again: it exists, nothing to do
 
     struct stat st {};
     ASSERT_EQ(::lstat(dir.stdin_path().c_str(), &st), 0);
@@ -336,7 +342,7 @@ TEST_F(StateTest, DirLockIsExclusive)
   const spmi::StateStore store(m_root);
   store.register_all({descriptor("x")});
   const auto dir = store.dir("x");
-  const int other = ::open((dir.path() / "lock").c_str(), O_RDWR | O_CLOEXEC);
+  const int other = ::open((dir.path() / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   ASSERT_GE(other, 0);
   {
     const auto lock = dir.lock();

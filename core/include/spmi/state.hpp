@@ -123,8 +123,11 @@ public:
   std::filesystem::path stdout_path() const { return m_path / "stdout"; }
   /// `stderr`: the task's standard error.
   std::filesystem::path stderr_path() const { return m_path / "stderr"; }
-  /// `stdin`: the FIFO the task reads.
+  /// `stdin`: the FIFO the task reads (made by make_stdin() before each launch).
   std::filesystem::path stdin_path() const { return m_path / "stdin"; }
+  /// Makes the `stdin` FIFO (mode 0600) unless it exists.
+  /// @throws SystemError when it can't be made, or `stdin` exists and is not a FIFO.
+  void make_stdin() const;
   /// `wrapper.log`: what the wrapper process logs.
   std::filesystem::path wrapper_log_path() const { return m_path / "wrapper.log"; }
 
