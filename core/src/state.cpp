@@ -76,14 +76,11 @@ field(const json& j, const char* key, T fallback)
   return it->get<T>();
 }
 
-// Creates `path` (which must not exist) with `data`; no fsync.
-void
-write_new_file(const fs::path& path, const std::string& data)
+// Writes all of `data` to `fd` and closes it (after an fsync when `sync`). False, with errno set, when
+// any of that fails (then `fd` is left for its destructor to close).
+bool
+write_and_close(Fd& fd, const std::string& data, bool sync)
 {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (fd.get() < 0) {
-    throw_errno("cannot write " + path.string());
-  }
   std::size_t written = 0;
   while (written < data.size()) {
     const ssize_t n = ::write(fd.get(), data.data() + written, data.size() - written);
@@ -91,11 +88,19 @@ write_new_file(const fs::path& path, const std::string& data)
       if (errno == EINTR) {
         continue;
       }
-      throw_errno("cannot write " + path.string());
+      return false;
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::close(fd.release()) != 0) {
+  return !(sync && ::fsync(fd.get()) != 0) && ::close(fd.release()) == 0;
+}
+
+// Creates `path` (which must not exist) with `data`; no fsync.
+void
+write_new_file(const fs::path& path, const std::string& data)
+{
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0 || !write_and_close(fd, data, false)) {
     throw_errno("cannot write " + path.string());
   }
 }
@@ -517,21 +522,7 @@ write_file_atomic(const fs::path& path, const std::string& data, bool sync)
   if (fd.get() < 0) {
     throw_errno("cannot write " + temp.string());
   }
-  std::size_t written = 0;
-  while (written < data.size()) {
-    const ssize_t n = ::write(fd.get(), data.data() + written, data.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      const int saved = errno;
-      ::unlink(temp.c_str());
-      errno = saved;
-      throw_errno("cannot write " + temp.string());
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if ((sync && ::fsync(fd.get()) != 0) || ::close(fd.release()) != 0) {
+  if (!write_and_close(fd, data, sync)) {
     const int saved = errno;
     ::unlink(temp.c_str());
     errno = saved;

@@ -13,29 +13,21 @@ for i in $(seq 1 150); do
     "$i" "$i" >"m$i.json"
 done
 run 0 load m*.json
-rc=0
-(ulimit -n 64 && exec "$SPMI" start 'm.*') >"$T/out" 2>"$T/err" || rc=$?
-[ "$rc" = 0 ] || fail "start of 150 with 64 open files exited $rc: $(grep -v '^\[\|^Starting\|^$' "$T/err" | head -3)"
-err_has "Started 150 manageables"
-[ "$(count_state active)" = 150 ] || fail "$(count_state active) of 150 active after start"
-pass "start of 150 with a limit of 64 open files"
-
-rc=0
-(ulimit -n 64 && exec "$SPMI" stop 'm.*') >"$T/out" 2>"$T/err" || rc=$?
-[ "$rc" = 0 ] || fail "stop of 150 with 64 open files exited $rc: $(grep -v '^\[\|^Stopping\|^$' "$T/err" | head -3)"
-err_has "Stopped 150 manageables"
-[ "$(count_state inactive)" = 150 ] || fail "$(count_state inactive) of 150 inactive after stop"
-pass "stop of 150 with a limit of 64 open files"
-
+# all_under_limit VERB DONE STATE: VERB of all 150 with 64 open files succeeds and leaves all in STATE.
+all_under_limit() {
+  local rc=0
+  (ulimit -n 64 && exec "$SPMI" "$1" 'm.*') >"$T/out" 2>"$T/err" || rc=$?
+  [ "$rc" = 0 ] || fail "$1 of 150 with 64 open files exited $rc: $(grep -v '^\[\|ing manageable\|^$' "$T/err" | head -3)"
+  err_has "$2 150 manageables"
+  [ "$(count_state "$3")" = 150 ] || fail "$(count_state "$3") of 150 $3 after $1"
+  pass "$1 of 150 with a limit of 64 open files"
+}
+all_under_limit start Started active
+all_under_limit stop Stopped inactive
 run 0 start 'm.*'
-rc=0
-(ulimit -n 64 && exec "$SPMI" kill 'm.*') >"$T/out" 2>"$T/err" || rc=$?
-[ "$rc" = 0 ] || fail "kill of 150 with 64 open files exited $rc"
-err_has "Killed 150 manageables"
-[ "$(count_state inactive)" = 150 ] || fail "$(count_state inactive) of 150 inactive after kill"
+all_under_limit kill Killed inactive
 run 0 status m001
 out_has "killed by SIGKILL"
-pass "kill of 150 with a limit of 64 open files"
 run 0 clean 'm.*'
 
 # Six tasks that ignore SIGINT, stop_timeout 2 s: one after the other that is 12 s; together about 2 s.
