@@ -365,12 +365,10 @@ Controller::finish(PendingStart& p)
 void
 Controller::start(const std::string& id)
 {
-  const auto pending = launch(id);
-  if (!pending) {
-    return;
+  const auto errors = start_all({id});
+  if (errors.front()) {
+    std::rethrow_exception(errors.front());
   }
-  process::wait_until([&] { return poll(*pending); }, k_start_timeout, k_start_poll);
-  finish(*pending);
 }
 
 std::vector<std::exception_ptr>

@@ -479,31 +479,7 @@ tree_usage(const std::vector<TreeRoot>& roots, const std::filesystem::path& proc
 bool
 has_env(pid_t pid, const std::string& entry)
 {
-  char path[64];
-  std::snprintf(path, sizeof(path), "/proc/%d/environ", static_cast<int>(pid));
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return false;  // gone, or not ours
-  }
-  std::string data;
-  char buffer[8192];
-  ssize_t n;
-  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0 && data.size() < 1024 * 1024) {
-    data.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  for (std::size_t start = 0; start < data.size();) {
-    const auto end = data.find('\0', start);
-    const auto length = (end == std::string::npos ? data.size() : end) - start;
-    if (length == entry.size() && data.compare(start, length, entry) == 0) {
-      return true;
-    }
-    if (end == std::string::npos) {
-      break;
-    }
-    start = end + 1;
-  }
-  return false;
+  return environ_has("/proc/" + std::to_string(pid) + "/environ", entry);  // false when gone, or not ours
 }
 
 std::vector<pid_t>

@@ -238,23 +238,6 @@ public:
       }
       m_stop_signal = *signo;
     }
-    if (auto seconds = section.optional_number("stop_timeout")) {
-      if (*seconds < 0 || *seconds > 86400) {
-        throw DescriptorError(fmt::format("{}: {} is out of range; use 0 to 86400 seconds",
-                                          section.where("stop_timeout"), *seconds));
-      }
-      m_stop_timeout = to_ms(*seconds);
-    }
-
-    // Restart policy.
-    if (auto text = section.optional_string("restart")) {
-      auto policy = wrapper::parse_restart_policy(*text);
-      if (!policy) {
-        throw DescriptorError(fmt::format("{}: '{}' is not a restart policy; use \"no\", \"on-failure\" or \"always\"",
-                                          section.where("restart"), *text));
-      }
-      m_restart = *policy;
-    }
     auto seconds_key = [&](const char* key, double low, double high) -> std::optional<std::chrono::milliseconds> {
       auto value = section.optional_number(key);
       if (!value) {
@@ -266,6 +249,17 @@ public:
       }
       return to_ms(*value);
     };
+    m_stop_timeout = seconds_key("stop_timeout", 0, 86400).value_or(m_stop_timeout);
+
+    // Restart policy.
+    if (auto text = section.optional_string("restart")) {
+      auto policy = wrapper::parse_restart_policy(*text);
+      if (!policy) {
+        throw DescriptorError(fmt::format("{}: '{}' is not a restart policy; use \"no\", \"on-failure\" or \"always\"",
+                                          section.where("restart"), *text));
+      }
+      m_restart = *policy;
+    }
     auto count_key = [&](const char* key, double low, double high) -> std::optional<int> {
       auto value = section.optional_number(key);
       if (!value) {
