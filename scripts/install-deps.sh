@@ -8,6 +8,7 @@ packages=(
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
   screen tmux procps python3 python3-jsonschema zsh doxygen
+  nginx-light perl systemd
 )
 missing=()
 for p in "${packages[@]}"; do

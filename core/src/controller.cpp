@@ -302,7 +302,7 @@ Controller::launch(const std::string& id)
   std::error_code cwd_error;
   const auto cwd = std::filesystem::current_path(cwd_error);
   const LaunchRecord launch{token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued,
-                            cwd_error ? std::string() : cwd.string()};
+                            cwd_error ? std::string() : cwd.string(), "up", ""};
   if (launched.queued) {
     dir.write_launch(launch);  // the scheduler starts the wrapper later; until then it is pending
     return nullptr;
@@ -489,8 +489,14 @@ Controller::begin_end(const std::string& id, bool graceful)
   if (!run) {
     throw StateError(fmt::format("manageable '{}' is active but has no run record; try again", id));
   }
-  const auto launch = dir.read_launch().value_or(LaunchRecord{});
+  auto launch = dir.read_launch().value_or(LaunchRecord{});
   auto manageable = instantiate(dir);
+  // Wanted down before any signal: the wrapper then never restarts it, nor does `resurrect`.
+  if (launch.token == run->token) {
+    launch.wanted = "down";
+    launch.ended_by = verb;
+    dir.write_launch(launch);
+  }
   const auto stage = graceful ? Ending::graceful : Ending::kill;
   const auto timeout = graceful ? manageable->stop_timeout() : k_kill_timeout;
   manageable->end(dir, launch, *run, stage);

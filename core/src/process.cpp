@@ -616,6 +616,20 @@ find_in_path(const std::string& name)
   }
 }
 
+std::string
+boot_id()
+{
+  const char* override_path = std::getenv("SPMI_BOOT_ID_FILE");
+  std::string data;
+  if (!read_small_file(override_path && *override_path ? override_path : "/proc/sys/kernel/random/boot_id", data)) {
+    return "";
+  }
+  while (!data.empty() && (data.back() == '\n' || data.back() == ' ')) {
+    data.pop_back();
+  }
+  return data;
+}
+
 std::filesystem::path
 self_exe()
 {

@@ -216,6 +216,28 @@ ManageableDir::hold_alive_lock() const
   return true;
 }
 
+bool
+ManageableDir::adopt_alive_lock(int fd) const
+{
+  const auto path = m_path / "alive";
+  struct stat held {};
+  struct stat named {};
+  if (fd < 0 || ::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0 || held.st_dev != named.st_dev ||
+      held.st_ino != named.st_ino) {
+    return false;
+  }
+  // Taking a lock this open file description already holds succeeds at once; one another description
+  // holds fails, so a stale descriptor can't steal the manageable from a live wrapper.
+  struct flock request {};
+  request.l_type = F_WRLCK;
+  request.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_OFD_SETLK, &request) != 0) {
+    return false;
+  }
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return true;
+}
+
 json
 ManageableDir::read_meta() const
 {
@@ -242,6 +264,8 @@ ManageableDir::read_launch() const
     record.queued = field<bool>(j, "queued", false);
     record.launched_at = from_epoch(field<double>(j, "launched_at", 0));
     record.cwd = field<std::string>(j, "cwd", "");
+    record.wanted = field<std::string>(j, "wanted", "up");
+    record.ended_by = field<std::string>(j, "ended_by", "");
     return record;
   } catch (const json::exception& e) {
     throw StateError(fmt::format("{}: corrupt state file ({})", launch_path().string(), e.what()));
@@ -277,6 +301,17 @@ ManageableDir::read_run() const
       record.next_attempt = from_epoch(j["next_attempt"].get<double>());
     }
     record.failed = field<bool>(j, "failed", false);
+    if (j.contains("restart_times") && j["restart_times"].is_array()) {
+      for (const auto& t : j["restart_times"]) {
+        record.restart_times.push_back(from_epoch(t.get<double>()));
+      }
+    }
+    record.watchdog_pid = field<long>(j, "watchdog_pid", 0);
+    record.membership = field<std::string>(j, "membership", "");
+    record.membership_note = field<std::string>(j, "membership_note", "");
+    record.cgroup = field<std::string>(j, "cgroup", "");
+    record.boot_id = field<std::string>(j, "boot_id", "");
+    record.recoveries = field<int>(j, "recoveries", 0);
     return record;
   } catch (const json::exception& e) {
     throw StateError(fmt::format("{}: corrupt state file ({})", run_path().string(), e.what()));
@@ -291,7 +326,9 @@ ManageableDir::write_launch(const LaunchRecord& record) const
          {"backend_id", record.backend_id},
          {"queued", record.queued},
          {"launched_at", to_epoch(record.launched_at)},
-         {"cwd", record.cwd}};
+         {"cwd", record.cwd},
+         {"wanted", record.wanted},
+         {"ended_by", record.ended_by}};
   write_file_atomic(launch_path(), j.dump() + "\n");
 }
 
@@ -308,7 +345,18 @@ ManageableDir::write_run(const RunRecord& record) const
          {"error", record.error},
          {"restarts", record.restarts},
          {"next_attempt", record.next_attempt ? json(to_epoch(*record.next_attempt)) : json(nullptr)},
-         {"failed", record.failed}};
+         {"failed", record.failed},
+         {"watchdog_pid", record.watchdog_pid},
+         {"membership", record.membership},
+         {"membership_note", record.membership_note},
+         {"cgroup", record.cgroup},
+         {"boot_id", record.boot_id},
+         {"recoveries", record.recoveries}};
+  json times = json::array();
+  for (const auto& t : record.restart_times) {
+    times.push_back(to_epoch(t));
+  }
+  j["restart_times"] = std::move(times);
   write_file_atomic(run_path(), j.dump() + "\n");
 }
 

@@ -300,7 +300,7 @@ TEST_F(StateTest, LaunchRecordRoundTrip)
   const auto dir = store.dir("x");
   EXPECT_EQ(dir.read_launch(), std::nullopt);
   dir.write_launch(spmi::LaunchRecord{"tok", "slurm", "31337", spmi::from_epoch(1700000000.001), true,
-                                      "/some/where"});
+                                      "/some/where", "down", "stop"});
   const auto read = dir.read_launch();
   ASSERT_TRUE(read.has_value());
   EXPECT_EQ(read->token, "tok");
@@ -309,6 +309,8 @@ TEST_F(StateTest, LaunchRecordRoundTrip)
   EXPECT_TRUE(read->queued);
   EXPECT_EQ(read->launched_at, spmi::from_epoch(1700000000.001));
   EXPECT_EQ(read->cwd, "/some/where");
+  EXPECT_EQ(read->wanted, "down");
+  EXPECT_EQ(read->ended_by, "stop");
 }
 
 // A corrupt run.json is a StateError naming the file.

@@ -124,6 +124,9 @@ public:
   /// as finished only when no process of the tree is left. If the wrapper itself is killed, the tree is
   /// ended too and the run is recorded as ended by that.
   virtual int run(const ManageableDir& dir, const std::string& token) = 0;
+  /// True when `spmi resurrect` should start the task again after a reboot if it was running and no
+  /// user stopped it (the descriptor's `autostart`; by default on when a restart policy is set).
+  virtual bool autostart() const { return false; }
 };
 
 /// The signal that asks a wrapper to SIGKILL its whole task tree (SIGKILL itself can't be passed on).
@@ -153,6 +156,8 @@ public:
   virtual std::chrono::milliseconds stop_timeout() const = 0;
   /// The lines `status` shows after "Path": backend type and ID, wrapper type, command...
   virtual std::vector<StatusField> status_fields(const std::optional<LaunchRecord>& launch) const = 0;
+  /// True when `spmi resurrect` starts it again after a reboot (see Wrapper::autostart()).
+  virtual bool autostart() const { return false; }
 };
 
 /// What SPMI_EXPORT_MANAGEABLE exports: makes the manageable `context.section` describes; throws

@@ -117,6 +117,9 @@ SPMI_API std::optional<int> parse_signal(std::string_view name);
 
 /// Absolute path of an executable named `name` in $PATH, nullopt when absent.
 SPMI_API std::optional<std::filesystem::path> find_in_path(const std::string& name);
+/// This boot's identity: /proc/sys/kernel/random/boot_id, or the file $SPMI_BOOT_ID_FILE names (tests
+/// simulate a reboot with it). "" when it can't be read.
+SPMI_API std::string boot_id();
 /// Path of the running executable (/proc/self/exe). @throws SystemError when it can't be read.
 SPMI_API std::filesystem::path self_exe();
 

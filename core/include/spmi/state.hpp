@@ -52,6 +52,12 @@ struct SPMI_API LaunchRecord
   TimePoint launched_at;
   bool queued = false;      ///< the backend queued it (see LaunchResult::queued)
   std::string cwd;          ///< the directory `spmi start` ran in (the task's default working directory)
+  /// What the user last asked for: "up" (written by `start`) or "down" (written by `stop`/`kill` before
+  /// they signal). A wrapper never restarts a task whose launch is wanted down, and `resurrect` starts
+  /// again only launches still wanted up.
+  std::string wanted = "up";
+  /// How the user ended it: "" while wanted up, else "stop" or "kill" (the last one asked for).
+  std::string ended_by;
 };
 
 /// What the wrapper process writes about its run.
@@ -77,6 +83,19 @@ struct SPMI_API RunRecord
   /// when the next attempt is due, while the wrapper waits out a backoff delay
   std::optional<TimePoint> next_attempt;
   bool failed = false;                  ///< gave up: max_restarts reached within the window
+  /// when each automatic restart of the current window happened (for max_restarts, also after a
+  /// killed wrapper was replaced)
+  std::vector<TimePoint> restart_times;
+  /// @}
+  /// @name Membership and recovery
+  /// Which processes belong to the task, how they are found, and what survives the wrapper.
+  /// @{
+  long watchdog_pid = 0;                ///< the wrapper's watchdog (not a task process)
+  std::string membership;               ///< "cgroup" or "fallback" ("" in records of older wrappers)
+  std::string membership_note;          ///< why fallback was chosen, or which cgroup hierarchy is used
+  std::string cgroup;                   ///< the task's own cgroup directory (cgroup membership only)
+  std::string boot_id;                  ///< the boot the wrapper ran in (process::boot_id())
+  int recoveries = 0;                   ///< times a killed wrapper was replaced by its watchdog
   /// @}
 };
 
@@ -142,6 +161,11 @@ public:
   /// Called by the wrapper: takes the alive lock and keeps it until the process exits. False when
   /// another process already holds it. @throws SystemError when the lock file can't be opened or locked.
   bool hold_alive_lock() const;
+  /// Called by a wrapper that replaces a killed one: keeps the alive lock on `fd`, an open file
+  /// description of this directory's `alive` file that it inherited from its predecessor (which held
+  /// the lock), so the manageable never looks inactive in between. False when `fd` is not that file or
+  /// holds no lock; then nothing is kept.
+  bool adopt_alive_lock(int fd) const;
 
   /// What `load` registered (manageable.json): type, id, comment, source, body.
   /// @throws StateError when it is not loaded or the file is corrupt; SystemError when unreadable.

@@ -57,6 +57,7 @@ public:
   }
 
   std::chrono::milliseconds stop_timeout() const override { return m_wrapper->stop_timeout(); }
+  bool autostart() const override { return m_wrapper->autostart(); }
 
   std::vector<StatusField> status_fields(const std::optional<LaunchRecord>& launch) const override
   {

@@ -227,7 +227,8 @@ public:
     const auto& section = context.section;
     warn_unknown_keys(context, {"type", "command", "mixed_stdout", "stop_signal", "stop_timeout", "restart",
                                 "restart_delay", "restart_delay_max", "max_restarts", "restart_window", "env",
-                                "env_file", "cwd", "max_output_size", "output_files_kept", "timestamps"});
+                                "env_file", "cwd", "max_output_size", "output_files_kept", "timestamps",
+                                "autostart"});
     m_command = section.require_string("command");
     m_mixed_stdout = section.optional_bool("mixed_stdout", false);
     if (auto name = section.optional_string("stop_signal")) {
@@ -279,6 +280,8 @@ public:
                                         m_restart_delay.count() / 1000.0));
     }
     m_max_restarts = count_key("max_restarts", 1, 1000000).value_or(m_max_restarts);
+    // Started again by `spmi resurrect` after a reboot: by default exactly when a restart policy is set.
+    m_autostart = section.optional_bool("autostart", m_restart != wrapper::RestartPolicy::no);
     m_restart_window = seconds_key("restart_window", 0.001, 31536000).value_or(m_restart_window);
 
     // Environment and place. Relative paths are relative to the descriptor's directory.
@@ -339,6 +342,7 @@ public:
   std::string command() const override { return m_command; }
   int stop_signal() const override { return m_stop_signal; }
   std::chrono::milliseconds stop_timeout() const override { return m_stop_timeout; }
+  bool autostart() const override { return m_autostart; }
 
   int run(const ManageableDir& dir, const std::string& token) override
   {
@@ -353,6 +357,7 @@ public:
     record.token = token;
     record.wrapper_pid = ::getpid();
     record.started_at = Clock::now();
+    record.boot_id = process::boot_id();
     auto fail_start = [&](const std::string& message) {
       record.finished_at = Clock::now();
       record.error = message;
@@ -564,6 +569,7 @@ private:
   std::uint64_t m_max_output_size = 0;
   int m_output_files_kept = 5;
   bool m_timestamps = false;
+  bool m_autostart = false;
 };
 
 std::unique_ptr<Wrapper>
