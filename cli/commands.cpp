@@ -69,8 +69,9 @@ struct Records
 process::TreeRoot
 tree_root(const RunRecord& run)
 {
-  // The default wrapper marks every process of the task with its run token; its watchdog carries none.
-  return process::TreeRoot{static_cast<pid_t>(run.wrapper_pid), "SPMI_RUN_TOKEN=" + run.token};
+  // The run's members as its wrapper counts them (its cgroup, or its process tree less its watchdog).
+  return process::TreeRoot{static_cast<pid_t>(run.wrapper_pid), process::task_marker(run.token), run.cgroup,
+                           static_cast<pid_t>(run.watchdog_pid), static_cast<pid_t>(run.pid)};
 }
 
 // Resource use of the task trees of every active manageable in `records`, from one scan of /proc.

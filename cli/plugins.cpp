@@ -2,6 +2,7 @@
 // `spmi plugins`: what the plugin directories offer, read from the files without running plugin code.
 #include "commands.hpp"
 
+#include <spmi/membership.hpp>
 #include <spmi/names.hpp>
 
 #include <fmt/format.h>
@@ -89,6 +90,10 @@ cmd_plugins(PluginRegistry& registry)
     out += fmt::format("  {}{}\n", dir.string(),
                        yours ? (present ? " (yours)" : " (yours, absent)") : (present ? "" : " (absent)"));
   }
+  // Which processes a task started now would count as its own (see membership.hpp).
+  const auto probe = process::probe_cgroup();
+  out += fmt::format("\nTask membership: {}\n", probe.base.empty() ? "process tree (fallback: " + probe.note + ")"
+                                                                    : probe.note);
   std::cout << out << std::flush;
   return 0;
 }

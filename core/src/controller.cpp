@@ -2,6 +2,7 @@
 #include <spmi/controller.hpp>
 #include <spmi/descriptor.hpp>
 #include <spmi/errors.hpp>
+#include <spmi/membership.hpp>
 #include <spmi/process.hpp>
 
 #include <fmt/format.h>
@@ -54,6 +55,35 @@ batch_size(std::size_t most)
   }
   const auto room = limit.rlim_cur > 64 ? (limit.rlim_cur - 64) / 2 : 1;
   return std::max<std::size_t>(1, std::min<std::size_t>(most, room));
+}
+
+// Processes of `run` still alive although its wrapper has ended. A wrapper records an end only once
+// none is left, so in the fallback only a run whose wrapper died (no end recorded, or survivors named)
+// is looked at; a cgroup is looked at always (one file).
+std::vector<process::ProcessInfo>
+leftover_processes(const RunRecord& run)
+{
+  if (run.membership.empty() ||
+      (run.cgroup.empty() && run.finished_at && run.error.find("survived") == std::string::npos)) {
+    return {};
+  }
+  // The wrapper and its watchdog are gone: their pids may belong to others now, so they name nothing.
+  process::TaskGroup group(run.cgroup, run.token, 0, 0, static_cast<pid_t>(run.pid));
+  group.set_include_marked(true);
+  if (!run.cgroup.empty() && group.empty()) {
+    return {};
+  }
+  return process::describe_processes(group.members());
+}
+
+std::string
+processes_text(const std::vector<process::ProcessInfo>& processes)
+{
+  std::string text;
+  for (const auto& p : processes) {
+    text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", p.pid, p.command);
+  }
+  return text;
 }
 
 } // namespace
@@ -504,10 +534,29 @@ Controller::begin_end(const std::string& id, bool graceful)
                                                     timeout, std::chrono::steady_clock::now() + timeout});
 }
 
+// Throws when processes of `id`'s last run outlived its wrapper: the end did not happen.
+void
+Controller::check_ended(const std::string& id, const ManageableDir& dir) const
+{
+  const auto run = dir.read_run();
+  const auto left = run ? leftover_processes(*run) : std::vector<process::ProcessInfo>{};
+  if (!left.empty()) {
+    std::string pids;
+    for (const auto& l : left) {
+      pids += (pids.empty() ? "" : " ") + std::to_string(l.pid);
+    }
+    throw BackendError(fmt::format("manageable '{}': its wrapper ended but {} process{} of the task survived: {}; "
+                                   "end {} by hand (kill -9 {})",
+                                   id, left.size(), left.size() == 1 ? "" : "es", processes_text(left),
+                                   left.size() == 1 ? "it" : "them", pids));
+  }
+}
+
 bool
 Controller::advance_end(PendingEnd& p)
 {
   if (!p.dir.is_active()) {
+    check_ended(p.id, p.dir);
     return true;
   }
   const auto now = std::chrono::steady_clock::now();
@@ -686,6 +735,18 @@ Controller::status(const std::string& id, std::size_t output_lines)
                                 state == QueueState::running ? "placed, the wrapper is starting" : "waiting for the scheduler");
     } else {
       status.note = fmt::format("{} ended before its wrapper ran (cancelled, or failed to start)", launch->backend_id);
+    }
+  }
+  if (run && !run->membership.empty()) {
+    status.fields.push_back({"Membership", run->membership == "cgroup"
+                                             ? fmt::format("cgroup {}", run->cgroup)
+                                             : fmt::format("process tree (fallback: {})", run->membership_note)});
+  }
+  if (run && !status.active) {
+    if (const auto left = leftover_processes(*run); !left.empty()) {
+      status.note = fmt::format("{}{} process{} of the task {} still running without a wrapper: {}",
+                                status.note.empty() ? "" : status.note + "; ", left.size(),
+                                left.size() == 1 ? "" : "es", left.size() == 1 ? "is" : "are", processes_text(left));
     }
   }
   status.output = ManageableDir::tail(dir.stdout_path(), output_lines);

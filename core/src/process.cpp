@@ -2,6 +2,9 @@
 #include <spmi/errors.hpp>
 #include <spmi/process.hpp>
 
+#include "cgroup.hpp"
+#include "proc_scan.hpp"
+
 #include <fmt/format.h>
 
 #include <dirent.h>
@@ -67,6 +70,92 @@ check(int rc, const char* call)
   if (rc != 0) {
     throw SystemError(fmt::format("{} failed: {}", call, std::strerror(rc)));
   }
+}
+
+} // namespace
+
+namespace {
+
+// spawn() into a cgroup: glibc 2.36 has no posix_spawnattr_setcgroup_np, so the child (of fork, running
+// only async-signal-safe calls) writes itself into cgroup.procs, sets itself up as posix_spawn would,
+// and execs; any failure is reported through a close-on-exec pipe and the child never execs.
+[[noreturn]] void
+child_after_fork(const SpawnOptions& options, const char* program, char* const* argv, char* const* envp, int report)
+{
+  auto fail = [&](int error) {
+    [[maybe_unused]] auto n = ::write(report, &error, sizeof(error));
+    ::_exit(127);
+  };
+  if (::write(options.cgroup_procs_fd, "0", 1) != 1) {
+    fail(errno);
+  }
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int signo = 1; signo < NSIG; ++signo) {
+    if (signo != SIGKILL && signo != SIGSTOP) {
+      ::sigaction(signo, &dfl, nullptr);
+    }
+  }
+  sigset_t empty;
+  sigemptyset(&empty);
+  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+  if (options.new_session && ::setsid() < 0) {
+    fail(errno);
+  }
+  const int fds[3] = {options.stdin_fd, options.stdout_fd, options.stderr_fd};
+  int spare[3] = {-1, -1, -1};
+  for (int target = 0; target < 3; ++target) {  // out of the way first: a source may be 0-2 itself
+    if (fds[target] >= 0 && (spare[target] = ::fcntl(fds[target], F_DUPFD_CLOEXEC, 10)) < 0) {
+      fail(errno);
+    }
+  }
+  for (int target = 0; target < 3; ++target) {
+    const int fd = fds[target] >= 0 ? spare[target] : ::open("/dev/null", target == 0 ? O_RDONLY : O_WRONLY);
+    if (fd < 0 || ::dup2(fd, target) < 0) {
+      fail(errno);
+    }
+  }
+  if (options.cwd && ::chdir(options.cwd->c_str()) != 0) {
+    fail(errno);
+  }
+  // Everything above 2 except the report pipe (close-on-exec) goes.
+  ::close_range(3, static_cast<unsigned>(report) - 1, 0);
+  ::close_range(static_cast<unsigned>(report) + 1, ~0U, 0);
+  ::execve(program, argv, envp);
+  fail(errno);
+  ::_exit(127);
+}
+
+pid_t
+spawn_forked(const SpawnOptions& options, const std::string& program, char* const* argv, char* const* envp)
+{
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    throw_errno("pipe");
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int error = errno;
+    ::close(report[0]);
+    ::close(report[1]);
+    throw SystemError(fmt::format("cannot run '{}': fork: {}", program, std::strerror(error)));
+  }
+  if (pid == 0) {
+    ::close(report[0]);
+    child_after_fork(options, program.c_str(), argv, envp, report[1]);
+  }
+  ::close(report[1]);
+  int error = 0;
+  ssize_t n;
+  while ((n = ::read(report[0], &error, sizeof(error))) < 0 && errno == EINTR) {
+  }
+  ::close(report[0]);
+  if (n == static_cast<ssize_t>(sizeof(error))) {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    throw SystemError(fmt::format("cannot run '{}' in its cgroup: {}", program, std::strerror(error)));
+  }
+  return pid;
 }
 
 } // namespace
@@ -147,6 +236,9 @@ spawn(const SpawnOptions& options)
     envp = env.data();
   }
 
+  if (options.cgroup_procs_fd >= 0) {
+    return spawn_forked(options, program, argv.data(), envp);
+  }
   pid_t pid = -1;
   const int rc = posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attributes, argv.data(), envp);
   if (rc != 0) {
@@ -270,57 +362,10 @@ run_capture(const std::vector<std::string>& argv, std::chrono::milliseconds time
   return result;
 }
 
-namespace {
-
-// pid -> parent pid of every process, from /proc/<pid>/stat.
-std::map<pid_t, pid_t>
-parent_map()
-{
-  std::map<pid_t, pid_t> parents;
-  DIR* proc = ::opendir("/proc");
-  if (!proc) {
-    return parents;
-  }
-  while (const dirent* entry = ::readdir(proc)) {
-    const char* name = entry->d_name;
-    if (name[0] < '1' || name[0] > '9') {
-      continue;
-    }
-    char path[sizeof("/proc//stat") + sizeof(entry->d_name)];
-    std::snprintf(path, sizeof(path), "/proc/%s/stat", name);
-    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      continue;
-    }
-    char buffer[512];
-    const ssize_t n = ::read(fd, buffer, sizeof(buffer) - 1);
-    ::close(fd);
-    if (n <= 0) {
-      continue;
-    }
-    buffer[n] = '\0';
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so look after the last ')'.
-    const char* paren = std::strrchr(buffer, ')');
-    int ppid = 0;
-    char state = 0;
-    if (paren && std::sscanf(paren + 1, " %c %d", &state, &ppid) == 2 && state != 'Z' && state != 'X') {
-      parents[static_cast<pid_t>(std::atoi(name))] = static_cast<pid_t>(ppid);
-    }
-  }
-  ::closedir(proc);
-  return parents;
-}
-
-} // namespace
-
 std::vector<pid_t>
 descendants(pid_t pid)
 {
-  const auto parents = parent_map();
-  std::multimap<pid_t, pid_t> children;
-  for (const auto& [child, parent] : parents) {
-    children.emplace(parent, child);
-  }
+  const auto children = detail::children_of(detail::scan_proc());
   std::vector<pid_t> result;
   std::vector<pid_t> queue{pid};
   while (!queue.empty()) {
@@ -335,57 +380,6 @@ descendants(pid_t pid)
   return result;
 }
 
-namespace {
-
-// What tree_usage needs of one process, from <proc_root>/<pid>/stat.
-struct ProcStat
-{
-  pid_t ppid = 0;
-  unsigned long long cpu_ticks = 0;    // utime + stime
-  unsigned long long start_ticks = 0;  // starttime, clock ticks after boot
-  long rss_pages = 0;
-};
-
-bool
-read_small_file(const std::string& path, std::string& data)
-{
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return false;
-  }
-  data.clear();
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0 && data.size() < 1024 * 1024) {
-    data.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return true;
-}
-
-bool
-environ_has(const std::string& environ_path, const std::string& entry)
-{
-  std::string data;
-  if (!read_small_file(environ_path, data)) {
-    return false;
-  }
-  for (std::size_t start = 0; start < data.size();) {
-    const auto end = data.find('\0', start);
-    const auto length = (end == std::string::npos ? data.size() : end) - start;
-    if (length == entry.size() && data.compare(start, length, entry) == 0) {
-      return true;
-    }
-    if (end == std::string::npos) {
-      break;
-    }
-    start = end + 1;
-  }
-  return false;
-}
-
-} // namespace
-
 std::map<pid_t, TreeUsage>
 tree_usage(const std::vector<TreeRoot>& roots, const std::filesystem::path& proc_root)
 {
@@ -399,66 +393,26 @@ tree_usage(const std::vector<TreeRoot>& roots, const std::filesystem::path& proc
   const std::string base = proc_root.string();
   std::string data;
   double uptime = 0;
-  if (read_small_file(base + "/uptime", data)) {
+  if (detail::read_small_file(base + "/uptime", data)) {
     uptime = std::strtod(data.c_str(), nullptr);
   }
   const double ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
   const auto page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const double max_share = static_cast<double>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
 
-  // One pass over /proc: the stat line of every live process.
-  std::map<pid_t, ProcStat> stats;
-  std::multimap<pid_t, pid_t> children;
-  if (DIR* proc = ::opendir(base.c_str())) {
-    while (const dirent* entry = ::readdir(proc)) {
-      const char* name = entry->d_name;
-      if (name[0] < '1' || name[0] > '9') {
-        continue;
-      }
-      if (!read_small_file(base + "/" + name + "/stat", data)) {
-        continue;  // gone meanwhile
-      }
-      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so look after the last ')'.
-      const auto paren = data.rfind(')');
-      if (paren == std::string::npos) {
-        continue;
-      }
-      ProcStat stat;
-      char state = 0;
-      int ppid = 0;
-      unsigned long utime = 0;
-      unsigned long stime = 0;
-      if (std::sscanf(data.c_str() + paren + 1,
-                      " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %*u %ld",
-                      &state, &ppid, &utime, &stime, &stat.start_ticks, &stat.rss_pages) != 6 ||
-          state == 'Z' || state == 'X') {
-        continue;
-      }
-      const auto pid = static_cast<pid_t>(std::atoi(name));
-      stat.ppid = ppid;
-      stat.cpu_ticks = static_cast<unsigned long long>(utime) + stime;
-      stats.emplace(pid, stat);
-      children.emplace(static_cast<pid_t>(ppid), pid);
-    }
-    ::closedir(proc);
-  }
-
+  // One pass over /proc for every root; each root's members by the run's membership rule.
+  const auto procs = detail::scan_proc(base);
+  const auto children = detail::children_of(procs);
   for (const auto& root : roots) {
     auto& usage = result[root.pid];
     if (root.pid <= 0) {
       continue;
     }
-    std::vector<pid_t> queue;
-    auto [begin, end] = children.equal_range(root.pid);
-    for (auto it = begin; it != end; ++it) {
-      if (root.marker_env.empty() || environ_has(base + "/" + std::to_string(it->second) + "/environ", root.marker_env)) {
-        queue.push_back(it->second);
-      }
-    }
-    while (!queue.empty()) {
-      const pid_t pid = queue.back();
-      queue.pop_back();
-      const auto& stat = stats.at(pid);
+    const std::string prefix = "SPMI_RUN_TOKEN=";
+    const std::string token = root.marker_env.rfind(prefix, 0) == 0 ? root.marker_env.substr(prefix.size()) : "";
+    const detail::GroupSpec spec{root.cgroup, token, root.pid, root.watchdog, root.main_pid, false};
+    for (pid_t pid : detail::group_members(spec, procs, children, base)) {
+      const auto& stat = procs.at(pid);
       ++usage.processes;
       const double cpu = static_cast<double>(stat.cpu_ticks) / ticks_per_second;
       usage.cpu_seconds += cpu;
@@ -467,9 +421,15 @@ tree_usage(const std::vector<TreeRoot>& roots, const std::filesystem::path& proc
         usage.cpu_percent += 100.0 * std::min(cpu / age, max_share);
       }
       usage.rss_bytes += static_cast<std::uint64_t>(std::max(0L, stat.rss_pages)) * page_size;
-      auto [first, last] = children.equal_range(pid);
-      for (auto it = first; it != last; ++it) {
-        queue.push_back(it->second);
+    }
+    // A cgroup counts the CPU time of processes that already ended too, and its memory includes the
+    // page cache the task caused (memory.current exists only where the memory controller is enabled).
+    if (!root.cgroup.empty()) {
+      if (const auto cpu = cgroup::cpu_seconds(root.cgroup)) {
+        usage.cpu_seconds = *cpu;
+      }
+      if (const auto memory = cgroup::memory_bytes(root.cgroup)) {
+        usage.rss_bytes = *memory;
       }
     }
   }
@@ -479,7 +439,13 @@ tree_usage(const std::vector<TreeRoot>& roots, const std::filesystem::path& proc
 bool
 has_env(pid_t pid, const std::string& entry)
 {
-  return environ_has("/proc/" + std::to_string(pid) + "/environ", entry);  // false when gone, or not ours
+  const auto eq = entry.find('=');
+  if (eq == std::string::npos) {
+    return false;
+  }
+  // false when gone, or not ours
+  return detail::environ_value("/proc/" + std::to_string(pid) + "/environ", entry.substr(0, eq + 1)) ==
+         entry.substr(eq + 1);
 }
 
 std::vector<pid_t>
@@ -621,7 +587,7 @@ boot_id()
 {
   const char* override_path = std::getenv("SPMI_BOOT_ID_FILE");
   std::string data;
-  if (!read_small_file(override_path && *override_path ? override_path : "/proc/sys/kernel/random/boot_id", data)) {
+  if (!detail::read_small_file(override_path && *override_path ? override_path : "/proc/sys/kernel/random/boot_id", data)) {
     return "";
   }
   while (!data.empty() && (data.back() == '\n' || data.back() == ' ')) {

@@ -196,7 +196,7 @@ ManageableDir::is_active() const
 }
 
 bool
-ManageableDir::hold_alive_lock() const
+ManageableDir::hold_alive_lock(int* held_fd) const
 {
   const auto path = m_path / "alive";
   Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
@@ -212,7 +212,10 @@ ManageableDir::hold_alive_lock() const
     }
     throw_errno("cannot lock " + path.string());
   }
-  fd.release();  // held until this process exits
+  const int held = fd.release();  // held until this process exits
+  if (held_fd) {
+    *held_fd = held;
+  }
   return true;
 }
 

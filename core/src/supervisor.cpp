@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// process::supervise: the wrapper's loop that owns a task's whole process tree.
+// process::supervise: the wrapper's loop that owns a task's processes; process::start_watchdog.
 #include <spmi/errors.hpp>
 #include <spmi/process.hpp>
 
@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 
 namespace spmi::process {
@@ -27,99 +26,79 @@ waitable_signals()
   return set;
 }
 
-// Body of the watchdog: waits for its parent (the supervisor) to die, then ends the task's processes.
-[[noreturn]] void
-watchdog(pid_t supervisor, const SuperviseOptions& options)
+} // namespace
+
+pid_t
+start_watchdog(std::function<void()> on_caller_death)
 {
+  const pid_t caller = ::getpid();
   sigset_t wake;
   sigemptyset(&wake);
   sigaddset(&wake, SIGUSR1);
+  sigset_t previous;
+  ::sigprocmask(SIG_BLOCK, &wake, &previous);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    throw_errno("fork (watchdog)");
+  }
+  if (pid > 0) {
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    return pid;
+  }
+  // The watchdog. Its own session: a hang-up of the caller's terminal or session does not reach it.
+  ::setsid();
   ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
-  // Signals other than SIGUSR1 stay blocked here: the supervisor passes signals on, not us. A SIGUSR1
-  // from anyone else while the supervisor lives changes nothing.
-  while (::getppid() == supervisor) {
+  // Other signals stay as the caller had them (blocked, in a wrapper): the caller passes signals on, not
+  // the watchdog. A SIGUSR1 from anyone else while the caller lives changes nothing.
+  while (::getppid() == caller) {
     ::sigwaitinfo(&wake, nullptr);
   }
-  for (int round = 0; round < 100; ++round) {
-    const auto pids = processes_with_env(options.marker_env);
-    if (pids.empty()) {
-      break;
-    }
-    for (pid_t pid : pids) {
-      ::kill(pid, SIGKILL);
-    }
-    sleep_for(std::chrono::milliseconds(50));
-  }
-  if (options.on_supervisor_killed) {
+  if (on_caller_death) {
     try {
-      options.on_supervisor_killed();
+      on_caller_death();
     } catch (...) {
-      // Nothing to report to: the supervisor is gone.
+      // Nothing to report to: the caller is gone.
     }
   }
   ::_exit(0);
 }
 
 void
-signal_all(const std::vector<pid_t>& pids, int signo)
+stop_watchdog(pid_t watchdog)
 {
-  for (pid_t pid : pids) {
-    ::kill(pid, signo);
+  if (watchdog <= 0) {
+    return;
+  }
+  ::kill(watchdog, SIGKILL);
+  while (::waitpid(watchdog, nullptr, 0) < 0 && errno == EINTR) {
   }
 }
-
-} // namespace
 
 ExitStatus
 supervise(const SuperviseOptions& options)
 {
-  try {
-    become_subreaper();
-  } catch (const Error&) {
-    // Older kernels: daemons of the task may escape the tree; the marker still finds them.
+  if (!options.group) {
+    throw SystemError("supervise: no task group");
   }
+  TaskGroup& group = *options.group;
   const sigset_t waitable = waitable_signals();
   sigset_t previous;
   ::sigprocmask(SIG_BLOCK, &waitable, &previous);
-
-  const pid_t self = ::getpid();
-  const pid_t watchdog_pid = ::fork();
-  if (watchdog_pid < 0) {
-    throw_errno("fork (watchdog)");
-  }
-  if (watchdog_pid == 0) {
-    watchdog(self, options);
-  }
-  // The task's tree: descendants (orphans included, as we are their subreaper) that carry the marker.
-  // Another spmi task started from inside this one is reparented here too, but has its own marker.
-  auto tree = [&] {
-    auto pids = descendants(self);
-    pids.erase(std::remove_if(pids.begin(), pids.end(),
-                              [&](pid_t pid) {
-                                return pid == watchdog_pid ||
-                                       (!options.marker_env.empty() && !has_env(pid, options.marker_env));
-                              }),
-               pids.end());
-    return pids;
-  };
-  auto stop_watchdog = [&] {
-    ::kill(watchdog_pid, SIGKILL);
-    while (::waitpid(watchdog_pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-  };
 
   SpawnOptions task = options.task;
   if (!options.marker_env.empty()) {
     task.extra_env.push_back(options.marker_env);
   }
+  task.cgroup_procs_fd = group.procs_fd();
   pid_t main_pid = -1;
   try {
     main_pid = spawn(task);
   } catch (...) {
-    stop_watchdog();
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);
     throw;
   }
+  group.set_main(main_pid);
   if (options.on_started) {
     options.on_started(main_pid);
   }
@@ -131,7 +110,7 @@ supervise(const SuperviseOptions& options)
     siginfo_t info{};
     int signo;
     if (main_status) {
-      // The main process is gone: poll what is left of the tree.
+      // The main process is gone: poll what is left of the group.
       const timespec tick{0, 50 * 1000 * 1000};
       signo = ::sigtimedwait(&waitable, &info, &tick);
     } else {
@@ -151,27 +130,29 @@ supervise(const SuperviseOptions& options)
       }
       if (signo == options.kill_request_signal) {
         killing = true;
-        signal_all(tree(), SIGKILL);
+        group.kill(std::chrono::milliseconds(0));
       } else {
-        signal_all(tree(), signo);
+        group.signal(signo);
       }
     }
     if (!main_status) {
       continue;
     }
-    const auto left = tree();
-    if (left.empty()) {
+    if (group.empty()) {
       break;
     }
     const auto now = std::chrono::steady_clock::now();
     if (!leftover_deadline) {
       leftover_deadline = now + options.leftover_grace;
-      signal_all(left, killing ? SIGKILL : SIGTERM);
+      if (killing) {
+        group.kill(std::chrono::milliseconds(0));
+      } else {
+        group.signal(SIGTERM);
+      }
     } else if (killing || now >= *leftover_deadline) {
-      signal_all(left, SIGKILL);
+      group.kill(std::chrono::milliseconds(0));
     }
   }
-  stop_watchdog();
   ::sigprocmask(SIG_SETMASK, &previous, nullptr);
   return *main_status;
 }

@@ -296,8 +296,9 @@ TEST(TreeUsage, SumsEachRootsDescendantsFromAFakeProc)
   const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   std::ofstream(root / "uptime") << "1000.00 3000.00\n";
   const std::string marker = std::string("SPMI_RUN_TOKEN=abc") + '\0';
-  // Wrapper 100: its task 101 (with a child 102 whose name has spaces and parentheses) and a watchdog 103
-  // without the marker; an orphan 104 reparented to the wrapper, with the marker; a zombie 105.
+  // Wrapper 100: its task 101 (with a child 102 whose name has spaces and parentheses) and its watchdog
+  // 103; an orphan 104 reparented to the wrapper, with the marker; a zombie 105; 106, below the wrapper
+  // but another run's (its marker differs), with its child 107.
   fake_process(root, 100, 1, "spmi", 5, 5, static_cast<unsigned long long>(900 * hz), 1000);
   fake_process(root, 101, 100, "sh", static_cast<unsigned long>(10 * hz), static_cast<unsigned long>(10 * hz),
                static_cast<unsigned long long>(900 * hz), 200, std::string("A=1\0", 4) + marker);
@@ -306,15 +307,17 @@ TEST(TreeUsage, SumsEachRootsDescendantsFromAFakeProc)
   fake_process(root, 103, 100, "spmi", 0, 0, static_cast<unsigned long long>(900 * hz), 1000);
   fake_process(root, 104, 100, "daemon", 0, 0, static_cast<unsigned long long>(950 * hz), 50, marker);
   fake_process(root, 105, 101, "dead", static_cast<unsigned long>(100 * hz), 0, 0, 999, marker, 'Z');
+  fake_process(root, 106, 100, "spmi", 0, 0, 0, 77, std::string("SPMI_WRAPPER_TOKEN=other") + '\0');
+  fake_process(root, 107, 106, "other", 0, 0, 0, 77, std::string("SPMI_RUN_TOKEN=other") + '\0');
   // Another tree, measured without a marker: everything below 200.
   fake_process(root, 200, 1, "spmi", 0, 0, 0, 10);
   fake_process(root, 201, 200, "x", static_cast<unsigned long>(1 * hz), 0, static_cast<unsigned long long>(500 * hz), 7);
   fs::create_directories(root / "self");  // not a pid: skipped
 
-  const auto usage = process::tree_usage({{100, "SPMI_RUN_TOKEN=abc"}, {200, ""}, {999, ""}}, root);
+  const auto usage = process::tree_usage({{100, "SPMI_RUN_TOKEN=abc", "", 103, 101}, {200, "", "", 0, 0}, {999, "", "", 0, 0}}, root);
   ASSERT_EQ(usage.size(), 3u);
   const auto& task = usage.at(100);
-  EXPECT_EQ(task.processes, 3u);  // 101, 102, 104: not the wrapper, its watchdog or the zombie
+  EXPECT_EQ(task.processes, 3u);  // 101, 102, 104: not the wrapper, its watchdog, the zombie or another run
   EXPECT_EQ(task.rss_bytes, (200u + 300u + 50u) * page);
   EXPECT_NEAR(task.cpu_seconds, 25.0, 1e-6);
   // 101: 20 s over its 100 s of life = 20 %; 102: 5 s over 10 s = 50 %; 104: 0 %.
@@ -330,8 +333,8 @@ TEST(TreeUsage, MeasuresARealBusyChild)
 {
   // This test process is the root: a busy shell child shows CPU time and memory.
   const pid_t child = spawn({"/bin/sh", "-c", "i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done"});
-  process::wait_until([&] { return process::tree_usage({{::getpid(), ""}}).at(::getpid()).cpu_seconds > 0.05; }, 10s);
-  const auto usage = process::tree_usage({{::getpid(), ""}}).at(::getpid());
+  process::wait_until([&] { return process::tree_usage({{::getpid(), "", "", 0, 0}}).at(::getpid()).cpu_seconds > 0.05; }, 10s);
+  const auto usage = process::tree_usage({{::getpid(), "", "", 0, 0}}).at(::getpid());
   process::signal_process(child, SIGKILL);
   process::wait(child);
   EXPECT_GE(usage.processes, 1u);

@@ -184,6 +184,8 @@ private:
   /// when even the wrapper's SIGKILL did not end it).
   std::unique_ptr<PendingEnd> begin_end(const std::string& id, bool graceful);
   bool advance_end(PendingEnd& pending);
+  /// Throws BackendError naming the processes of `id`'s last run that outlived its wrapper.
+  void check_ended(const std::string& id, const ManageableDir& dir) const;
   std::vector<std::exception_ptr> end_all(const std::vector<std::string>& ids, bool graceful);
   /// For each of `ids` (all inactive: the caller checked) whose last launch was queued and whose wrapper
   /// has not run yet: where it stands, from one query per backend type. Others are left out.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <spmi/export.hpp>
+#include <spmi/membership.hpp>
 
 #include <sys/types.h>
 
@@ -29,6 +30,9 @@ struct SPMI_API SpawnOptions
   int stderr_fd = -1;                        ///< -1: /dev/null
   bool new_session = false;                  ///< setsid(): no controlling terminal, own process group
   std::vector<std::string> extra_env;        ///< "NAME=value" entries added to (or replacing in) ours
+  /// An open `cgroup.procs` (TaskGroup::procs_fd()): the child moves itself into that cgroup before it
+  /// execs, so nothing it starts is ever outside; if it can't, it does not exec and spawn() throws.
+  int cgroup_procs_fd = -1;
 };
 
 /// Starts a child with default signal dispositions, an empty signal mask and no inherited descriptors
@@ -79,13 +83,16 @@ struct SPMI_API TreeUsage
   std::uint64_t rss_bytes = 0; ///< sum of their resident set sizes
 };
 
-/// Whose tree tree_usage measures: every descendant of `pid` (not `pid` itself). With `marker_env` set,
-/// only those children of `pid` whose environment holds it count, with their descendants (so the
-/// wrapper's watchdog is left out of a task's tree).
+/// Whose processes tree_usage measures: a run's members as TaskGroup finds them (see membership.hpp):
+/// its cgroup's processes when `cgroup` is set, else every descendant of `pid` except `watchdog` and
+/// what carries another run's marker, plus `main_pid`'s process group and session.
 struct SPMI_API TreeRoot
 {
-  pid_t pid = 0;            ///< the tree's root (a wrapper); not counted itself
-  std::string marker_env;   ///< "NAME=value" its task processes carry; empty: every descendant counts
+  pid_t pid = 0;            ///< the run's wrapper; not counted itself
+  std::string marker_env;   ///< "SPMI_RUN_TOKEN=<token>" of the run; empty: no marker checks
+  std::string cgroup;       ///< the run's task cgroup; empty: fallback membership
+  pid_t watchdog = 0;       ///< the wrapper's watchdog, never counted
+  pid_t main_pid = 0;       ///< the task's main process (0: unknown)
 };
 
 /// Resource use of many trees from ONE scan of `proc_root` (normally /proc): per root pid, what its tree
@@ -127,27 +134,32 @@ SPMI_API std::filesystem::path self_exe();
 struct SPMI_API SuperviseOptions
 {
   SpawnOptions task;                 ///< the task's main process (give it new_session)
-  std::string marker_env;            ///< "NAME=value" put in the task's environment; every process that
-                                     ///< inherits it belongs to the task, wherever it was reparented
-  int kill_request_signal = 0;       ///< on this signal the whole tree gets SIGKILL
+  std::string marker_env;            ///< "NAME=value" put in the task's environment (task_marker())
+  TaskGroup* group = nullptr;        ///< the run's processes (TaskGroup::create()); required
+  int kill_request_signal = 0;       ///< on this signal the whole group gets SIGKILL
   std::chrono::milliseconds leftover_grace{2000};  ///< after the main process ends: SIGTERM, then SIGKILL
   std::function<void(pid_t)> on_started;            ///< called once the main process runs
-  std::function<void()> on_supervisor_killed;       ///< called by the watchdog after it ended the tree
   std::function<void(int)> on_signal;               ///< called with each signal received (not SIGCHLD),
                                                     ///< before it is passed on
 };
 
 /// Runs a task as its supervisor, in the calling process (the wrapper), and returns how the task's main
-/// process ended, once no process of its tree is left:
-/// - this process becomes a child subreaper, so daemons that setsid or double-fork stay in its tree;
-/// - every signal it receives is passed on to the whole tree; kill_request_signal SIGKILLs the tree;
-/// - when the main process ends, what is left of the tree gets SIGTERM, then SIGKILL after leftover_grace;
-/// - a forked watchdog outlives a SIGKILL of this process: it then SIGKILLs every process carrying
-///   marker_env and calls on_supervisor_killed.
+/// process ended, once no member of its group is left:
+/// - the main process starts in the group (its cgroup) in a session of its own;
+/// - every signal this process receives is passed on to every member; kill_request_signal SIGKILLs them;
+/// - when the main process ends, what is left gets SIGTERM, then SIGKILL after leftover_grace.
 /// The signals it waits for are blocked while it runs and the caller's mask is restored on return; a
 /// caller that blocks them itself beforehand keeps signals that arrive later pending for itself.
 /// @throws SystemError when the task can't be started.
 SPMI_API ExitStatus supervise(const SuperviseOptions& options);
+
+/// Forks a watchdog: a child in a session of its own (so what ends the caller's session, such as a
+/// terminal hang-up or `tmux kill-server`, does not reach it) that waits for the caller to die and then
+/// runs `on_caller_death` and exits. The caller should be a child subreaper (become_subreaper()).
+/// @return its pid. @throws SystemError when fork fails.
+SPMI_API pid_t start_watchdog(std::function<void()> on_caller_death);
+/// Ends a watchdog that is no longer needed (SIGKILL, then reaps it).
+SPMI_API void stop_watchdog(pid_t watchdog);
 
 /// Sleeps with growing steps (from 0.5 ms up to `max_step`) until `done()` is true or `timeout` passes.
 /// @return the last value of `done()`.

@@ -160,7 +160,9 @@ public:
   bool is_active() const;
   /// Called by the wrapper: takes the alive lock and keeps it until the process exits. False when
   /// another process already holds it. @throws SystemError when the lock file can't be opened or locked.
-  bool hold_alive_lock() const;
+  /// With `held_fd`, the locked file's descriptor is stored there (close-on-exec; a watchdog that
+  /// replaces a killed wrapper hands it on, see adopt_alive_lock()).
+  bool hold_alive_lock(int* held_fd = nullptr) const;
   /// Called by a wrapper that replaces a killed one: keeps the alive lock on `fd`, an open file
   /// description of this directory's `alive` file that it inherited from its predecessor (which held
   /// the lock), so the manageable never looks inactive in between. False when `fd` is not that file or

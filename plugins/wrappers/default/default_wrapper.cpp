@@ -3,6 +3,7 @@
 // the task's pid, start, finish and exit status. It restarts the command as its restart policy says,
 // sets its environment and working directory, and can rotate its output by size and timestamp lines
 // (then it reads the output through pipes and writes the files itself).
+#include "recovery.hpp"
 #include "wrapper_logic.hpp"
 
 #include <spmi/errors.hpp>
@@ -31,6 +32,7 @@
 namespace {
 
 using namespace spmi;
+using wrapper::append_log;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -52,17 +54,6 @@ open_output(const std::filesystem::path& path)
     throw_errno("cannot open " + path.string());
   }
   return fd;
-}
-
-void
-append_log(const ManageableDir& dir, const std::string& line)
-{
-  const int fd = ::open(dir.wrapper_log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    const auto text = line + "\n";
-    [[maybe_unused]] auto n = ::write(fd, text.data(), text.size());
-    ::close(fd);
-  }
 }
 
 // Reads the task's output from pipes (one, or two when stdout and stderr are apart) and writes it to
@@ -346,7 +337,10 @@ public:
 
   int run(const ManageableDir& dir, const std::string& token) override
   {
-    if (!dir.hold_alive_lock()) {
+    // A wrapper that replaces a killed one takes over the alive lock its watchdog kept.
+    const int inherited = wrapper::inherited_alive_fd();
+    int alive_fd = inherited;
+    if (inherited >= 0 ? !dir.adopt_alive_lock(inherited) : !dir.hold_alive_lock(&alive_fd)) {
       append_log(dir, fmt::format("wrapper {}: another wrapper is running this manageable; not starting", ::getpid()));
       return 75;
     }
@@ -354,67 +348,108 @@ public:
     // wait takes them between attempts, and none can end the wrapper before it has recorded the end.
     const BlockedSignals blocked;
     RunRecord record;
+    if (inherited >= 0) {
+      try {
+        record = dir.read_run().value_or(RunRecord{});
+      } catch (const Error&) {
+      }
+    }
     record.token = token;
     record.wrapper_pid = ::getpid();
-    record.started_at = Clock::now();
     record.boot_id = process::boot_id();
+    if (inherited < 0) {
+      record.started_at = Clock::now();
+    }
+    try {
+      process::become_subreaper();  // orphans of the task come back to us, whatever their session
+    } catch (const Error&) {
+    }
+    auto group = process::TaskGroup::create(dir.id() + "-" + token, token);
+    record.membership = group.mode();
+    record.membership_note = group.note();
+    record.cgroup = group.cgroup().string();
+    const auto settings = restart_settings();
+    record.watchdog_pid = process::start_watchdog(
+      [&, alive_fd] { wrapper::after_wrapper_killed(dir, token, group, alive_fd, settings); });
+    group.set_watchdog(static_cast<pid_t>(record.watchdog_pid));
+    const int status = supervise_attempts(dir, token, group, record, blocked.set());
+    process::stop_watchdog(static_cast<pid_t>(record.watchdog_pid));
+    group.remove();
+    return status;
+  }
+
+private:
+  wrapper::RestartSettings restart_settings() const
+  {
+    return {m_restart, m_restart_delay, m_restart_delay_max, m_max_restarts, m_restart_window};
+  }
+
+  // The main process's command, environment and place. Throws std::runtime_error saying what is wrong.
+  void prepare_task(const ManageableDir& dir, process::SpawnOptions& task) const
+  {
+    task.argv = {"/bin/sh", "-c", m_command};
+    task.new_session = true;
+    task.extra_env = environment(dir);
+    if (!m_cwd) {
+      return;
+    }
+    struct stat st {};
+    std::string reason;
+    if (::stat(m_cwd->c_str(), &st) != 0) {
+      reason = std::strerror(errno);
+    } else if (!S_ISDIR(st.st_mode)) {
+      reason = "not a directory";
+    } else if (::access(m_cwd->c_str(), X_OK) != 0) {
+      reason = std::strerror(errno);
+    }
+    if (!reason.empty()) {
+      throw std::runtime_error(fmt::format("{}: cannot use '{}' as the working directory ({}); create it or "
+                                           "fix the path", m_cwd_where, m_cwd->string(), reason));
+    }
+    task.cwd = *m_cwd;
+  }
+
+  // Writes the run record; a full disk must not end the wrapper while it supervises a task.
+  static void record_run(const ManageableDir& dir, const RunRecord& record)
+  {
+    try {
+      dir.write_run(record);
+    } catch (const Error& e) {
+      append_log(dir, fmt::format("wrapper {}: cannot record the run: {}", ::getpid(), e.what()));
+    }
+  }
+
+  // Runs the task, again and again as the restart policy says; records each attempt. @return the
+  // wrapper's exit status.
+  int supervise_attempts(const ManageableDir& dir, const std::string& token, process::TaskGroup& group,
+                         RunRecord& record, const sigset_t& waitable) const
+  {
     auto fail_start = [&](const std::string& message) {
       record.finished_at = Clock::now();
       record.error = message;
       append_log(dir, record.error);
-      dir.write_run(record);
+      record_run(dir, record);
       return 1;
     };
-
     process::SuperviseOptions options;
-    options.task.argv = {"/bin/sh", "-c", m_command};
-    options.task.new_session = true;
     try {
-      options.task.extra_env = environment(dir);
-      if (m_cwd) {
-        struct stat st {};
-        std::string reason;
-        if (::stat(m_cwd->c_str(), &st) != 0) {
-          reason = std::strerror(errno);
-        } else if (!S_ISDIR(st.st_mode)) {
-          reason = "not a directory";
-        } else if (::access(m_cwd->c_str(), X_OK) != 0) {
-          reason = std::strerror(errno);
-        }
-        if (!reason.empty()) {
-          throw std::runtime_error(fmt::format("{}: cannot use '{}' as the working directory ({}); create it or "
-                                               "fix the path", m_cwd_where, m_cwd->string(), reason));
-        }
-        options.task.cwd = *m_cwd;
-      }
+      prepare_task(dir, options.task);
     } catch (const std::exception& e) {
       return fail_start(e.what());
     }
-    options.marker_env = "SPMI_RUN_TOKEN=" + token;
+    options.marker_env = process::task_marker(token);
+    options.group = &group;
     options.kill_request_signal = kill_request_signal();
-    bool stopped = false;
-    options.on_signal = [&](int signo) {
-      if (is_ending_signal(signo)) {
-        stopped = true;
-      }
-    };
+    bool kill_requested = false;
+    options.on_signal = [&](int signo) { kill_requested = kill_requested || signo == kill_request_signal(); };
     options.on_started = [&](pid_t pid) {
       record.pid = pid;
-      dir.write_run(record);
+      record_run(dir, record);
     };
-    options.on_supervisor_killed = [&] {
-      auto current = dir.read_run();
-      if (current && current->token == token && !current->finished_at) {
-        current->finished_at = Clock::now();
-        current->error = fmt::format("the wrapper (pid {}) was killed; spmi ended the task's processes", record.wrapper_pid);
-        dir.write_run(*current);
-      }
-    };
-
+    auto ended_by_user = [&] { return kill_requested || wrapper::wanted_down(dir, token); };
     int out = -1;
     int err = -1;
     std::unique_ptr<OutputPump> pump;
-    std::deque<std::chrono::steady_clock::time_point> restarted_at;
     try {
       if (m_max_output_size > 0 || m_timestamps) {
         pump = std::make_unique<OutputPump>(dir, m_mixed_stdout, m_max_output_size, m_output_files_kept, m_timestamps);
@@ -432,60 +467,76 @@ public:
         throw_errno("cannot open the stdin FIFO " + dir.stdin_path().string());
       }
       options.task.stdin_fd = in;
-
+      // A replacement for a killed wrapper first waits out the backoff its watchdog set.
+      if (record.next_attempt && !wait_backoff(dir, token, waitable, *record.next_attempt, kill_requested)) {
+        record.next_attempt.reset();
+        pump.reset();
+        record_run(dir, record);
+        return 0;
+      }
+      record.next_attempt.reset();
+      record.finished_at.reset();
+      record.started_at = record.restarts > 0 ? Clock::now() : record.started_at;
       while (true) {
         const auto status = process::supervise(options);
         if (pump) {
           pump->drain();  // all the attempt wrote is in the files before its end is recorded
         }
-        record.finished_at = Clock::now();
-        record.exit_code.reset();
-        record.exit_signal.reset();
-        if (status.signal != 0) {
-          record.exit_signal = status.signal;
-        } else {
-          record.exit_code = status.code;
-        }
-        if (!wrapper::wants_restart(m_restart, status.code, status.signal, stopped)) {
+        if (!next_attempt(dir, token, record, status, ended_by_user(), waitable, kill_requested)) {
           break;
         }
-        const auto now = std::chrono::steady_clock::now();
-        while (!restarted_at.empty() && now - restarted_at.front() >= m_restart_window) {
-          restarted_at.pop_front();
-        }
-        const int recent = static_cast<int>(restarted_at.size());
-        if (recent >= m_max_restarts) {
-          record.failed = true;
-          append_log(dir, fmt::format("wrapper {}: the command ended ({}) after {} restarts within {} s; "
-                                      "giving up (max_restarts = {})",
-                                      ::getpid(), describe(status), recent, m_restart_window.count() / 1000.0,
-                                      m_max_restarts));
-          break;
-        }
-        const auto delay = wrapper::backoff_delay(m_restart_delay, m_restart_delay_max, recent);
-        record.next_attempt = Clock::now() + delay;
-        dir.write_run(record);
-        if (!wait_backoff(blocked.set(), now + delay)) {
-          stopped = true;
-          record.next_attempt.reset();
-          break;
-        }
-        restarted_at.push_back(std::chrono::steady_clock::now());
-        record.next_attempt.reset();
-        record.restarts += 1;
-        record.finished_at.reset();
-        record.started_at = Clock::now();
       }
     } catch (const Error& e) {
       pump.reset();
       return fail_start(fmt::format("the wrapper could not start the command: {}", e.what()));
     }
     pump.reset();
-    dir.write_run(record);
+    record_run(dir, record);
     return 0;
   }
 
-private:
+  // Records how an attempt ended and decides on the next: false when there is none (no policy, the user
+  // ended it, max_restarts reached, or a stop during the backoff).
+  bool next_attempt(const ManageableDir& dir, const std::string& token, RunRecord& record,
+                    const process::ExitStatus& status, bool ended_by_user, const sigset_t& waitable,
+                    bool& kill_requested) const
+  {
+    const auto now = Clock::now();
+    record.finished_at = now;
+    record.exit_code.reset();
+    record.exit_signal.reset();
+    if (status.signal != 0) {
+      record.exit_signal = status.signal;
+    } else {
+      record.exit_code = status.code;
+    }
+    if (!wrapper::wants_restart(m_restart, status.code, status.signal, ended_by_user)) {
+      return false;
+    }
+    const int recent = wrapper::recent_restarts(record.restart_times, m_restart_window, now);
+    if (recent >= m_max_restarts) {
+      record.failed = true;
+      append_log(dir, fmt::format("wrapper {}: the command ended ({}) after {} restarts within {} s; "
+                                  "giving up (max_restarts = {})",
+                                  ::getpid(), describe(status), recent, m_restart_window.count() / 1000.0,
+                                  m_max_restarts));
+      return false;
+    }
+    const auto delay = wrapper::backoff_delay(m_restart_delay, m_restart_delay_max, recent);
+    record.next_attempt = now + delay;
+    record_run(dir, record);
+    if (!wait_backoff(dir, token, waitable, now + delay, kill_requested)) {
+      record.next_attempt.reset();
+      return false;
+    }
+    record.restart_times.push_back(Clock::now());
+    record.next_attempt.reset();
+    record.restarts += 1;
+    record.finished_at.reset();
+    record.started_at = Clock::now();
+    return true;
+  }
+
   // Signals that mean "end": the stop signal, the kill request, and what a terminal or a scheduler sends.
   bool is_ending_signal(int signo) const
   {
@@ -499,14 +550,17 @@ private:
                               : fmt::format("exit code {}", status.code);
   }
 
-  // Waits until `deadline`; false when an ending signal came first. Other signals are ignored.
-  bool wait_backoff(const sigset_t& set, std::chrono::steady_clock::time_point deadline) const
+  // Waits until `deadline`; false when the user ended the run meanwhile (a kill request, or an ending
+  // signal after `stop` wrote that the run is wanted down). Other signals, such as the hang-up of a
+  // closed terminal or session, change nothing.
+  bool wait_backoff(const ManageableDir& dir, const std::string& token, const sigset_t& set, TimePoint deadline,
+                    bool& kill_requested) const
   {
     while (true) {
       // Leftover children of the last attempt are reaped as they come.
       while (::waitpid(-1, nullptr, WNOHANG) > 0) {
       }
-      const auto now = std::chrono::steady_clock::now();
+      const auto now = Clock::now();
       if (now >= deadline) {
         return true;
       }
@@ -514,7 +568,11 @@ private:
       const timespec timeout{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
       siginfo_t info{};
       const int signo = ::sigtimedwait(&set, &info, &timeout);
-      if (signo > 0 && is_ending_signal(signo)) {
+      if (signo == kill_request_signal()) {
+        kill_requested = true;
+        return false;
+      }
+      if (signo > 0 && is_ending_signal(signo) && wrapper::wanted_down(dir, token)) {
         return false;
       }
     }

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+// cgroup v2: finding a writable hierarchy, making a run's directories, reading and ending members.
+#include "cgroup.hpp"
+
+#include "proc_scan.hpp"
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+namespace spmi::process::cgroup {
+
+namespace fs = std::filesystem;
+
+bool
+is_cgroup2(const fs::path& path)
+{
+  struct statfs st {};
+  return ::statfs(path.c_str(), &st) == 0 && static_cast<unsigned long>(st.f_type) == CGROUP2_SUPER_MAGIC;
+}
+
+fs::path
+find_mount()
+{
+  // Unified hosts mount it at /sys/fs/cgroup; hybrid ones (v1 controllers) at /sys/fs/cgroup/unified.
+  for (const char* candidate : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+    if (is_cgroup2(candidate)) {
+      return candidate;
+    }
+  }
+  // Elsewhere: the first cgroup2 mount in mountinfo ("... - cgroup2 source options").
+  std::string data;
+  if (!detail::read_small_file("/proc/self/mountinfo", data)) {
+    return {};
+  }
+  std::istringstream lines(data);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto dash = line.find(" - cgroup2 ");
+    if (dash == std::string::npos) {
+      continue;
+    }
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, mount_point;
+    fields >> id >> parent >> devno >> root >> mount_point;
+    if (is_cgroup2(mount_point)) {
+      return mount_point;
+    }
+  }
+  return {};
+}
+
+std::string
+own_path(pid_t pid)
+{
+  std::string data;
+  if (!detail::read_small_file(pid > 0 ? fmt::format("/proc/{}/cgroup", pid) : "/proc/self/cgroup", data)) {
+    return {};
+  }
+  std::istringstream lines(data);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("0::", 0) == 0) {
+      auto path = line.substr(3);
+      if (const auto deleted = path.find(" (deleted)"); deleted != std::string::npos) {
+        path.erase(deleted);
+      }
+      return path;
+    }
+  }
+  return {};
+}
+
+Probe
+probe()
+{
+  Probe result;
+  const char* forced = std::getenv("SPMI_MEMBERSHIP");
+  if (forced && std::string_view(forced) == "fallback") {
+    result.note = "SPMI_MEMBERSHIP=fallback is set";
+    return result;
+  }
+  const fs::path mount = find_mount();
+  if (const char* base = std::getenv("SPMI_CGROUP_BASE"); base && *base) {
+    const fs::path path(base);
+    if (!path.is_absolute()) {
+      result.note = fmt::format("SPMI_CGROUP_BASE={} is not an absolute path", base);
+    } else if (!is_cgroup2(path.parent_path()) && !is_cgroup2(path)) {
+      result.note = fmt::format("SPMI_CGROUP_BASE={} is not in a cgroup v2 hierarchy", base);
+    } else {
+      result.base = path;
+      result.mount = mount;
+      result.note = fmt::format("cgroup v2, base {} (SPMI_CGROUP_BASE)", base);
+    }
+    return result;
+  }
+  if (mount.empty()) {
+    result.note = "no cgroup v2 hierarchy is mounted";
+    return result;
+  }
+  result.mount = mount;
+  if (::geteuid() == 0) {
+    if (::access(mount.c_str(), W_OK) != 0) {
+      result.note = fmt::format("{} is not writable ({})", mount.string(), std::strerror(errno));
+      return result;
+    }
+    result.base = mount / "spmi";
+    result.note = fmt::format("cgroup v2, base {}", result.base.string());
+    return result;
+  }
+  // A user: only inside a subtree delegated to us (systemd's Delegate=, `systemd-run --user --scope`).
+  const auto own = own_path(0);
+  const fs::path dir = mount / fs::path(own).relative_path();
+  if (own.empty() || ::access(dir.c_str(), W_OK) != 0 || ::access((dir / "cgroup.procs").c_str(), W_OK) != 0) {
+    result.note = fmt::format("this user can't write its cgroup {} (not delegated; run spmi under "
+                              "`systemd-run --user --scope -p Delegate=yes` to use cgroups)",
+                              own.empty() ? "(unknown)" : own);
+    return result;
+  }
+  result.base = dir;
+  result.note = fmt::format("cgroup v2, delegated base {}", dir.string());
+  return result;
+}
+
+std::string
+escape(const std::string& name)
+{
+  // Names share their directory with the interface files: never one that looks like them.
+  if (name.empty() || name[0] == '.' || name[0] == '_' || name.rfind("cgroup.", 0) == 0 ||
+      name.find('.') != std::string::npos) {
+    std::string safe = "_" + name;
+    for (auto& c : safe) {
+      if (c == '.') {
+        c = '_';
+      }
+    }
+    return safe;
+  }
+  return name;
+}
+
+bool
+make_dir(const fs::path& path, std::string& error)
+{
+  if (::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) {
+    return true;
+  }
+  error = fmt::format("cannot create {}: {}", path.string(), std::strerror(errno));
+  return false;
+}
+
+bool
+write_text(const fs::path& path, const std::string& text, std::string* error)
+{
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const int saved = errno;
+  if (fd >= 0) {
+    ::close(fd);
+  }
+  if (!ok && error) {
+    *error = fmt::format("cannot write {}: {}", path.string(), std::strerror(saved));
+  }
+  return ok;
+}
+
+std::vector<pid_t>
+procs(const fs::path& cgroup)
+{
+  std::vector<pid_t> result;
+  std::string data;
+  if (!detail::read_small_file((cgroup / "cgroup.procs").string(), data)) {
+    return result;
+  }
+  std::istringstream in(data);
+  long pid = 0;
+  while (in >> pid) {
+    if (pid > 0) {  // 0: a pid not visible in our namespace
+      result.push_back(static_cast<pid_t>(pid));
+    }
+  }
+  return result;
+}
+
+bool
+populated(const fs::path& cgroup)
+{
+  std::string data;
+  if (!detail::read_small_file((cgroup / "cgroup.events").string(), data)) {
+    return false;  // removed: nothing can be in it
+  }
+  return data.find("populated 1") != std::string::npos;
+}
+
+bool
+kill_all(const fs::path& cgroup)
+{
+  return write_text(cgroup / "cgroup.kill", "1");
+}
+
+std::optional<double>
+cpu_seconds(const fs::path& cgroup)
+{
+  std::string data;
+  if (!detail::read_small_file((cgroup / "cpu.stat").string(), data)) {
+    return std::nullopt;
+  }
+  const auto at = data.find("usage_usec ");
+  if (at == std::string::npos) {
+    return std::nullopt;
+  }
+  return std::strtod(data.c_str() + at + 11, nullptr) / 1e6;
+}
+
+std::optional<std::uint64_t>
+memory_bytes(const fs::path& cgroup)
+{
+  std::string data;
+  if (!detail::read_small_file((cgroup / "memory.current").string(), data)) {
+    return std::nullopt;  // hybrid hosts: no memory controller in the v2 tree
+  }
+  return std::strtoull(data.c_str(), nullptr, 10);
+}
+
+} // namespace spmi::process::cgroup

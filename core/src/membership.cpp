@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+// TaskGroup: a run's processes, by cgroup where there is one, else by the wrapper's process tree.
+#include <spmi/membership.hpp>
+#include <spmi/process.hpp>
+
+#include "cgroup.hpp"
+#include "proc_scan.hpp"
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <utility>
+
+namespace spmi::process {
+
+namespace fs = std::filesystem;
+
+std::string
+task_marker(const std::string& token)
+{
+  return "SPMI_RUN_TOKEN=" + token;
+}
+
+std::string
+wrapper_marker(const std::string& token)
+{
+  return "SPMI_WRAPPER_TOKEN=" + token;
+}
+
+CgroupProbe
+probe_cgroup()
+{
+  auto probe = cgroup::probe();
+  return CgroupProbe{probe.base, probe.note};
+}
+
+namespace detail {
+
+namespace {
+
+// True when `pid` carries another run's marker: the subtree it heads is another task's, or another
+// wrapper's (a task that runs `spmi start` hands the new wrapper over to us when it exits).
+bool
+foreign(pid_t pid, const std::string& token, const std::string& proc_root)
+{
+  const auto environ = proc_root + "/" + std::to_string(pid) + "/environ";
+  for (const char* name : {"SPMI_RUN_TOKEN=", "SPMI_WRAPPER_TOKEN="}) {
+    const auto value = environ_value(environ, name);
+    if (value && *value != token) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+std::vector<pid_t>
+group_members(const GroupSpec& spec, const std::map<pid_t, ProcInfo>& procs,
+              const std::multimap<pid_t, pid_t>& children, const std::string& proc_root)
+{
+  const pid_t self = ::getpid();
+  std::set<pid_t> members;
+  if (!spec.cgroup.empty()) {
+    for (pid_t pid : cgroup::procs(spec.cgroup)) {
+      if (procs.count(pid)) {
+        members.insert(pid);
+      }
+    }
+  } else {
+    // Below the wrapper: orphans come back to it (a subreaper). The task's own session is checked
+    // for markers only where it could hold another run (processes outside that session).
+    std::vector<pid_t> queue;
+    if (spec.supervisor > 0 && procs.count(spec.supervisor)) {
+      queue.push_back(spec.supervisor);
+    }
+    while (!queue.empty()) {
+      const pid_t parent = queue.back();
+      queue.pop_back();
+      auto [begin, end] = children.equal_range(parent);
+      for (auto it = begin; it != end; ++it) {
+        const pid_t pid = it->second;
+        const auto& info = procs.at(pid);
+        if (pid == spec.watchdog ||
+            ((spec.main_pid <= 0 || info.session != spec.main_pid) && !spec.token.empty() &&
+             foreign(pid, spec.token, proc_root))) {
+          continue;
+        }
+        members.insert(pid);
+        queue.push_back(pid);
+      }
+    }
+    for (const auto& [pid, info] : procs) {
+      if (spec.main_pid > 1 && (info.session == spec.main_pid || info.pgrp == spec.main_pid)) {
+        members.insert(pid);
+      } else if (spec.include_marked && !spec.token.empty() &&
+                 environ_value(proc_root + "/" + std::to_string(pid) + "/environ", "SPMI_RUN_TOKEN=") == spec.token) {
+        members.insert(pid);
+      }
+    }
+  }
+  for (pid_t never : {self, spec.supervisor, spec.watchdog}) {
+    members.erase(never);
+  }
+  return {members.begin(), members.end()};
+}
+
+} // namespace detail
+
+TaskGroup::TaskGroup(fs::path cgroup, std::string token, pid_t supervisor, pid_t watchdog, pid_t main_pid)
+  : m_cgroup(std::move(cgroup)), m_token(std::move(token)), m_supervisor(supervisor), m_watchdog(watchdog),
+    m_main(main_pid)
+{
+}
+
+TaskGroup
+TaskGroup::create(const std::string& name, const std::string& token)
+{
+  TaskGroup group;
+  group.m_token = token;
+  group.m_supervisor = ::getpid();
+  const auto probe = cgroup::probe();
+  if (probe.base.empty()) {
+    group.m_note = probe.note;
+    return group;
+  }
+  const fs::path unit = probe.base / cgroup::escape(name);
+  std::string error;
+  const auto origin = cgroup::own_path(0);
+  const fs::path origin_dir = probe.mount.empty() || origin.empty() ? fs::path() : probe.mount / fs::path(origin).relative_path();
+  if (cgroup::make_dir(probe.base, error) && cgroup::make_dir(unit, error) && cgroup::make_dir(unit / "supervisor", error) &&
+      cgroup::make_dir(unit / "task", error) &&
+      cgroup::write_text(unit / "supervisor" / "cgroup.procs", std::to_string(::getpid()), &error)) {
+    group.m_procs_fd = ::open((unit / "task" / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    if (group.m_procs_fd >= 0) {
+      group.m_cgroup = unit / "task";
+      // Where to go back before removing the run's directories: where we came from, or the base when
+      // we came from our own supervisor/ (a wrapper that replaced a killed one).
+      group.m_origin = origin_dir.empty() || origin_dir == unit / "supervisor" ? probe.base : origin_dir;
+      group.m_base = probe.base;
+      group.m_note = probe.note;
+      return group;
+    }
+    error = fmt::format("cannot open {}: {}", (unit / "task" / "cgroup.procs").string(), std::strerror(errno));
+    if (!origin_dir.empty()) {
+      cgroup::write_text(origin_dir / "cgroup.procs", std::to_string(::getpid()));
+    }
+  }
+  for (const auto& dir : {unit / "task", unit / "supervisor", unit}) {
+    ::rmdir(dir.c_str());
+  }
+  group.m_note = error;
+  return group;
+}
+
+std::vector<pid_t>
+TaskGroup::members() const
+{
+  const auto procs = detail::scan_proc();
+  const detail::GroupSpec spec{m_cgroup.string(), m_token, m_supervisor, m_watchdog, m_main, m_include_marked};
+  return detail::group_members(spec, procs, detail::children_of(procs), "/proc");
+}
+
+bool
+TaskGroup::empty() const
+{
+  if (!m_cgroup.empty()) {
+    return !cgroup::populated(m_cgroup);
+  }
+  return members().empty();
+}
+
+std::size_t
+TaskGroup::signal(int signo) const
+{
+  const auto pids = members();
+  for (pid_t pid : pids) {
+    ::kill(pid, signo);
+  }
+  // A stopped process would not see an ending signal until continued (systemd does the same).
+  if (signo == SIGTERM || signo == SIGINT || signo == SIGHUP || signo == SIGQUIT) {
+    for (pid_t pid : pids) {
+      ::kill(pid, SIGCONT);
+    }
+  }
+  return pids.size();
+}
+
+bool
+TaskGroup::kill(std::chrono::milliseconds timeout) const
+{
+  // cgroup.kill deals with concurrent forks itself; the loop is for kernels before 5.14 and the fallback.
+  auto round = [&] {
+    if (m_cgroup.empty() || !cgroup::kill_all(m_cgroup)) {
+      for (pid_t pid : members()) {
+        ::kill(pid, SIGKILL);
+      }
+    }
+  };
+  round();
+  return wait_until(
+    [&] {
+      if (empty()) {
+        return true;
+      }
+      round();
+      return false;
+    },
+    timeout, std::chrono::microseconds(20000));
+}
+
+void
+TaskGroup::remove() const
+{
+  if (m_cgroup.empty()) {
+    return;
+  }
+  const fs::path unit = m_cgroup.parent_path();
+  // Back where we came from (gone, when that was another task's cgroup: then the base), so that
+  // supervisor/ can be removed.
+  if (cgroup::own_path(0).find(unit.filename().string()) != std::string::npos &&
+      !cgroup::write_text(m_origin / "cgroup.procs", std::to_string(::getpid())) && !m_base.empty()) {
+    cgroup::write_text(m_base / "cgroup.procs", std::to_string(::getpid()));
+  }
+  for (const auto& dir : {m_cgroup, unit / "supervisor", unit}) {
+    ::rmdir(dir.c_str());  // EBUSY (still populated) or ENOENT: left for later, as systemd's cg_trim
+  }
+}
+
+TaskGroup::TaskGroup(TaskGroup&& other) noexcept
+  : m_cgroup(std::move(other.m_cgroup)), m_origin(std::move(other.m_origin)), m_base(std::move(other.m_base)),
+    m_note(std::move(other.m_note)),
+    m_token(std::move(other.m_token)), m_procs_fd(std::exchange(other.m_procs_fd, -1)),
+    m_supervisor(other.m_supervisor), m_watchdog(other.m_watchdog), m_main(other.m_main),
+    m_include_marked(other.m_include_marked)
+{
+}
+
+TaskGroup&
+TaskGroup::operator=(TaskGroup&& other) noexcept
+{
+  if (this != &other) {
+    if (m_procs_fd >= 0) {
+      ::close(m_procs_fd);
+    }
+    m_cgroup = std::move(other.m_cgroup);
+    m_origin = std::move(other.m_origin);
+    m_base = std::move(other.m_base);
+    m_note = std::move(other.m_note);
+    m_token = std::move(other.m_token);
+    m_procs_fd = std::exchange(other.m_procs_fd, -1);
+    m_supervisor = other.m_supervisor;
+    m_watchdog = other.m_watchdog;
+    m_main = other.m_main;
+    m_include_marked = other.m_include_marked;
+  }
+  return *this;
+}
+
+TaskGroup::~TaskGroup()
+{
+  if (m_procs_fd >= 0) {
+    ::close(m_procs_fd);
+  }
+}
+
+std::vector<ProcessInfo>
+describe_processes(const std::vector<pid_t>& pids)
+{
+  std::vector<ProcessInfo> result;
+  for (pid_t pid : pids) {
+    std::string data;
+    if (!detail::read_proc(pid) || !detail::read_small_file(fmt::format("/proc/{}/cmdline", pid), data)) {
+      continue;
+    }
+    std::replace(data.begin(), data.end(), '\0', ' ');
+    while (!data.empty() && data.back() == ' ') {
+      data.pop_back();
+    }
+    if (data.size() > 80) {
+      data = data.substr(0, 77) + "...";
+    }
+    result.push_back({pid, data.empty() ? "?" : data});
+  }
+  return result;
+}
+
+} // namespace spmi::process

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+#include "recovery.hpp"
+
+#include <spmi/errors.hpp>
+#include <spmi/process.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace spmi::wrapper {
+
+void
+append_log(const ManageableDir& dir, const std::string& line)
+{
+  const int fd = ::open(dir.wrapper_log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    const auto text = line + "\n";
+    [[maybe_unused]] auto n = ::write(fd, text.data(), text.size());
+    ::close(fd);
+  }
+}
+
+bool
+wanted_down(const ManageableDir& dir, const std::string& token)
+{
+  try {
+    const auto launch = dir.read_launch();
+    return launch && launch->token == token && launch->wanted == "down";
+  } catch (const Error&) {
+    return false;  // unreadable: what the user wants is unknown, so nothing is decided on it
+  }
+}
+
+int
+recent_restarts(std::vector<TimePoint>& times, std::chrono::milliseconds window, TimePoint now)
+{
+  times.erase(std::remove_if(times.begin(), times.end(), [&](TimePoint t) { return now - t >= window; }),
+              times.end());
+  return static_cast<int>(times.size());
+}
+
+int
+inherited_alive_fd()
+{
+  const char* text = std::getenv(k_alive_fd_variable);
+  if (!text) {
+    return -1;
+  }
+  char* end = nullptr;
+  const long fd = std::strtol(text, &end, 10);
+  ::unsetenv(k_alive_fd_variable);
+  return (end && *end == '\0' && fd > 2 && fd < 65536) ? static_cast<int>(fd) : -1;
+}
+
+namespace {
+
+// Replaces this process (the watchdog) with a new wrapper for the same run, keeping the alive lock.
+// Returns only when exec failed.
+void
+exec_successor(const ManageableDir& dir, const std::string& token, int alive_fd)
+{
+  ::fcntl(alive_fd, F_SETFD, 0);  // kept across exec: the manageable never looks inactive meanwhile
+  ::setenv(k_alive_fd_variable, std::to_string(alive_fd).c_str(), 1);
+  const auto exe = process::self_exe().string();
+  const std::string run = "__run";
+  const auto path = dir.path().string();
+  char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(run.c_str()), const_cast<char*>(path.c_str()),
+                  const_cast<char*>(token.c_str()), nullptr};
+  ::execv(exe.c_str(), argv);
+  ::unsetenv(k_alive_fd_variable);
+  ::fcntl(alive_fd, F_SETFD, FD_CLOEXEC);
+}
+
+std::string
+survivors_text(const std::vector<process::ProcessInfo>& survivors)
+{
+  std::string text;
+  for (const auto& p : survivors) {
+    text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", p.pid, p.command);
+  }
+  return text;
+}
+
+} // namespace
+
+void
+after_wrapper_killed(const ManageableDir& dir, const std::string& token, process::TaskGroup& group, int alive_fd,
+                     const RestartSettings& settings)
+{
+  auto run = dir.read_run();
+  if (!run || run->token != token) {
+    return;
+  }
+  const long dead = run->wrapper_pid;
+  group.set_main(static_cast<pid_t>(run->pid));
+  group.set_include_marked(true);  // with the wrapper gone, the marker finds what left its tree
+  const bool ended = group.kill(std::chrono::milliseconds(5000));
+  const auto now = Clock::now();
+  run->finished_at = now;
+  run->exit_code.reset();
+  run->exit_signal.reset();
+  run->next_attempt.reset();
+  if (!ended) {
+    run->error = fmt::format("the wrapper (pid {}) was killed and these processes of the task survived SIGKILL: {}",
+                             dead, survivors_text(process::describe_processes(group.members())));
+    append_log(dir, run->error);
+    dir.write_run(*run);
+    return;
+  }
+  const int recent = recent_restarts(run->restart_times, settings.window, now);
+  const bool wanted = settings.policy != RestartPolicy::no && !wanted_down(dir, token);
+  if (wanted && recent < settings.max_restarts && alive_fd >= 0) {
+    const auto delay = backoff_delay(settings.delay, settings.delay_max, recent);
+    run->next_attempt = now + delay;
+    run->restarts += 1;
+    run->recoveries += 1;
+    run->restart_times.push_back(now + delay);
+    run->wrapper_pid = ::getpid();
+    run->watchdog_pid = 0;
+    run->error.clear();
+    append_log(dir, fmt::format("wrapper {}: the wrapper (pid {}) was killed; its processes were ended and the task "
+                                "starts again in {} s (restart policy)",
+                                ::getpid(), dead, delay.count() / 1000.0));
+    dir.write_run(*run);
+    exec_successor(dir, token, alive_fd);
+    run->next_attempt.reset();
+    run->wrapper_pid = dead;
+  } else if (wanted) {
+    run->failed = recent >= settings.max_restarts;
+  }
+  run->error = fmt::format("the wrapper (pid {}) was killed; spmi ended the task's processes", dead);
+  if (run->failed) {
+    run->error += fmt::format(" and gave up restarting it (max_restarts = {})", settings.max_restarts);
+  }
+  append_log(dir, run->error);
+  dir.write_run(*run);
+  group.remove();
+}
+
+} // namespace spmi::wrapper
