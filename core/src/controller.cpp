@@ -328,6 +328,10 @@ Controller::launch(const std::string& id)
   // count as part of the first one's tree.
   ::unsetenv("SPMI_RUN_TOKEN");
   ::unsetenv("SPMI_ID");
+  // The new wrapper carries its own run's marker, so that when it ends up below the task that started
+  // it (a local backend's wrapper is reparented to that task's wrapper) it is never counted as that
+  // task's process (see membership.hpp).
+  ::setenv("SPMI_WRAPPER_TOKEN", token.c_str(), 1);
   const auto launched = manageable->start(dir, token);
   std::error_code cwd_error;
   const auto cwd = std::filesystem::current_path(cwd_error);
@@ -757,6 +761,7 @@ int
 Controller::run_wrapper(const fs::path& dir_path, const std::string& token)
 {
   const ManageableDir dir(dir_path);
+  ::unsetenv("SPMI_WRAPPER_TOKEN");  // the wrapper's own (see launch()); its task gets task_marker()
   return instantiate(dir)->run(dir, token);
 }
 
