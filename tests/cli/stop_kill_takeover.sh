@@ -61,4 +61,25 @@ for backend in "${backends[@]}"; do
   rm -f "$T/stop.rc"
   pass "$backend: kill takes over a pending stop in $elapsed ms; the stop reports it"
 done
+
+# A kill at the moment the stop escalates by itself (stop_timeout = 1): both may signal, and neither
+# reports a false failure. The kill may also come just after the task ended: then it finds nothing to
+# kill, as any kill of an inactive manageable does.
+task_toml race.toml deaf_race "trap \"\" INT; echo up; while :; do sleep 1062.$TAG; done" local 'stop_timeout = 1'
+run 0 load race.toml
+for round in 1 2 3 4 5; do
+  run 0 start deaf_race
+  wait_for 5 grep -qx up "$SPMI_PATH/deaf_race/stdout" || fail "race $round: the task did not start"
+  ( rc=0; "$SPMI" stop deaf_race >/dev/null 2>"$T/stop.err" </dev/null || rc=$?; echo "$rc" >"$T/stop.rc" ) &
+  stop_job=$!
+  sleep "0.9$round"
+  rc=0
+  "$SPMI" kill deaf_race >"$T/out" 2>"$T/err" </dev/null || rc=$?
+  [ "$rc" = 0 ] || { [ "$rc" = 1 ] && err_has "inactive; nothing to kill"; } || fail "race $round: kill exited $rc"
+  wait "$stop_job"
+  [ "$(cat "$T/stop.rc")" = 0 ] || { cat "$T/stop.err" >&2; fail "race $round: the stop exited $(cat "$T/stop.rc")"; }
+  ! grep -q ERROR "$T/stop.err" || { cat "$T/stop.err" >&2; fail "race $round: the stop reported an error"; }
+  [ "$(pgrep -fc "1062.$TAG")" = 0 ] || fail "race $round: task processes left: $(pgrep -fa "1062.$TAG")"
+done
+pass "kill racing the stop's own escalation: no false failure"
 echo "stop_kill_takeover: all passed"
