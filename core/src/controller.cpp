@@ -515,8 +515,8 @@ Controller::left_to_kill(PendingEnd& p, std::chrono::steady_clock::time_point no
     p.deadline = now + 2 * k_kill_timeout;
     return true;
   }
-  throw BackendError(fmt::format("manageable '{}' is still active {} after `spmi kill` took over its stop; see spmi "
-                                 "status {}",
+  throw BackendError(fmt::format("manageable '{}' is still active {} after `spmi kill` took over its stop; see "
+                                 "`spmi status {}`",
                                  p.id, seconds_text(2 * k_kill_timeout), p.id));
 }
 
