@@ -86,6 +86,20 @@ processes_text(const std::vector<process::ProcessInfo>& processes)
   return text;
 }
 
+// True while a stop or kill ends the running launch of `dir`: it is active, and launch.json is wanted
+// down for the run that run.json describes, which has not finished. A start that holds the lock never
+// looks so: it writes launch.json only once its wrapper reported, so until then the tokens differ.
+bool
+being_ended(const ManageableDir& dir)
+{
+  if (!dir.is_active()) {
+    return false;
+  }
+  const auto run = dir.read_run();
+  const auto launch = dir.read_launch();
+  return run && launch && launch->token == run->token && launch->wanted == "down" && !run->finished_at;
+}
+
 } // namespace
 
 Controller::Controller(StateStore store, PluginRegistry& registry, std::shared_ptr<spdlog::logger> logger)
@@ -488,13 +502,63 @@ struct Controller::PendingEnd
   Ending stage;
   std::chrono::milliseconds timeout;  // of this stage
   std::chrono::steady_clock::time_point deadline;
+  bool killed = false;  // a stop that a `spmi kill` took over (killed_meanwhile())
+  bool left_to_kill = false;  // ... and whose own escalation stopped for it (left_to_kill())
 };
+
+DirLock
+Controller::end_lock(const ManageableDir& dir, bool graceful)
+{
+  if (!graceful) {
+    if (auto lock = dir.try_lock(); lock.fd() >= 0) {
+      return lock;
+    }
+    if (being_ended(dir)) {
+      m_logger->debug("manageable '{}' is being ended by another command; killing it without its lock", dir.id());
+      return DirLock();
+    }
+  }
+  return dir.lock();
+}
+
+bool
+Controller::killed_meanwhile(PendingEnd& p)
+{
+  if (!p.killed && p.launch.ended_by == "stop") {
+    try {
+      const auto launch = p.dir.read_launch();
+      p.killed = launch && launch->token == p.launch.token && launch->ended_by == "kill";
+    } catch (const Error& e) {
+      m_logger->debug("manageable '{}': {}", p.id, e.what());  // then it escalates as if not killed
+    }
+  }
+  return p.killed;
+}
+
+bool
+Controller::left_to_kill(PendingEnd& p, std::chrono::steady_clock::time_point now)
+{
+  if (!killed_meanwhile(p)) {
+    return false;
+  }
+  if (!p.left_to_kill) {
+    // The kill escalates on its own deadlines (a kill request, the wrapper's SIGKILL after k_kill_timeout,
+    // its verdict after another); signalling as well would only race it, so this stop waits as long.
+    m_logger->debug("manageable '{}': `spmi kill` took over its stop; waiting for it", p.id);
+    p.left_to_kill = true;
+    p.deadline = now + 2 * k_kill_timeout;
+    return true;
+  }
+  throw BackendError(fmt::format("manageable '{}' is still active {} after `spmi kill` took over its stop; see "
+                                 "`spmi status {}`",
+                                 p.id, seconds_text(2 * k_kill_timeout), p.id));
+}
 
 std::unique_ptr<Controller::PendingEnd>
 Controller::begin_end(const std::string& id, bool graceful)
 {
   auto dir = existing(id);
-  auto lock = dir.lock();
+  auto lock = end_lock(dir, graceful);
   const char* verb = graceful ? "stop" : "kill";
   if (!dir.is_active()) {
     const auto queued = queued_states({id});
@@ -560,11 +624,14 @@ bool
 Controller::advance_end(PendingEnd& p)
 {
   if (!p.dir.is_active()) {
+    if (killed_meanwhile(p)) {
+      m_logger->warn("manageable '{}' was killed by `spmi kill` while it was being stopped", p.id);
+    }
     check_ended(p.id, p.dir);
     return true;
   }
   const auto now = std::chrono::steady_clock::now();
-  if (now < p.deadline) {
+  if (now < p.deadline || left_to_kill(p, now)) {
     return false;
   }
   switch (p.stage) {

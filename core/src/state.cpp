@@ -143,23 +143,44 @@ DirLock::~DirLock()
 
 ManageableDir::ManageableDir(fs::path path) : m_path(std::move(path)) {}
 
+namespace {
+
+// The command lock of the manageable at `dir`: waits for it, or with `wait` false returns an empty
+// DirLock when another process holds it.
 DirLock
-ManageableDir::lock() const
+lock_file(const ManageableDir& dir, bool wait)
 {
-  const auto path = m_path / "lock";
+  const auto path = dir.path() / "lock";
   Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     if (errno == ENOENT) {
-      throw StateError(fmt::format("manageable '{}' is not loaded (it was cleaned meanwhile)", id()));
+      throw StateError(fmt::format("manageable '{}' is not loaded (it was cleaned meanwhile)", dir.id()));
     }
     throw_errno("cannot open " + path.string());
   }
-  while (::flock(fd.get(), LOCK_EX) != 0) {
+  while (::flock(fd.get(), wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
+    if (!wait && errno == EWOULDBLOCK) {
+      return DirLock();
+    }
     if (errno != EINTR) {
       throw_errno("cannot lock " + path.string());
     }
   }
   return DirLock(fd.release());
+}
+
+} // namespace
+
+DirLock
+ManageableDir::lock() const
+{
+  return lock_file(*this, true);
+}
+
+DirLock
+ManageableDir::try_lock() const
+{
+  return lock_file(*this, false);
 }
 
 void

@@ -355,6 +355,28 @@ TEST_F(StateTest, DirLockIsExclusive)
   ::close(other);
 }
 
+// try_lock takes a free lock, returns an empty one at once while another open file holds it (a
+// command in another process), and locks again once that one is released.
+TEST_F(StateTest, TryLockDoesNotWait)
+{
+  const spmi::StateStore store(m_root);
+  store.register_all({descriptor("x")});
+  const auto dir = store.dir("x");
+  {
+    const auto lock = dir.try_lock();
+    EXPECT_GE(lock.fd(), 0);
+  }
+  const int other = ::open((dir.path() / "lock").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(other, 0);
+  ASSERT_EQ(::flock(other, LOCK_EX | LOCK_NB), 0);
+  EXPECT_EQ(dir.try_lock().fd(), -1);
+  ::close(other);
+  const auto lock = dir.try_lock();
+  EXPECT_GE(lock.fd(), 0);
+  store.remove("x");
+  EXPECT_THROW(dir.try_lock(), spmi::StateError);
+}
+
 // Locking a manageable that was cleaned is a StateError, not a new lock file.
 TEST_F(StateTest, LockOfRemovedManageable)
 {

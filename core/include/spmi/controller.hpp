@@ -186,6 +186,16 @@ private:
   bool advance_end(PendingEnd& pending);
   /// Throws BackendError naming the processes of `id`'s last run that outlived its wrapper.
   void check_ended(const std::string& id, const ManageableDir& dir) const;
+  /// The lock for ending `dir`; for a kill (not `graceful`) an empty one when a stop or kill that holds
+  /// the lock is already ending its run: a kill never waits behind a stop's stop_timeout. Anything else
+  /// that holds it (a start whose wrapper is coming up) is waited for.
+  DirLock end_lock(const ManageableDir& dir, bool graceful);
+  /// True when `pending` is a stop that a `spmi kill` took over: launch.json then says ended_by "kill"
+  /// for the run being stopped. Remembered once true.
+  bool killed_meanwhile(PendingEnd& pending);
+  /// At a deadline of `pending`: true when its stop was taken over by a kill, whose escalation it then
+  /// waits for instead of escalating itself. @throws BackendError when even that wait ran out.
+  bool left_to_kill(PendingEnd& pending, std::chrono::steady_clock::time_point now);
   std::vector<std::exception_ptr> end_all(const std::vector<std::string>& ids, bool graceful);
   /// For each of `ids` (all inactive: the caller checked) whose last launch was queued and whose wrapper
   /// has not run yet: where it stands, from one query per backend type. Others are left out.

@@ -154,6 +154,11 @@ public:
   /// @throws StateError when the directory is gone (cleaned meanwhile).
   /// @throws SystemError when the lock file can't be opened or locked.
   DirLock lock() const;
+  /// Takes the exclusive command lock if no other process holds it, without waiting.
+  /// @return the lock, or an empty DirLock (fd() -1) when another command holds it.
+  /// @throws StateError when the directory is gone (cleaned meanwhile).
+  /// @throws SystemError when the lock file can't be opened or locked.
+  DirLock try_lock() const;
 
   /// True while a wrapper holds the alive lock. Never blocks, never takes the lock.
   /// @throws SystemError when the lock can't be tested.
