@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // DefaultWrapper: runs the command with /bin/sh -c, output to files, stdin from a FIFO, and records
 // the task's pid, start, finish and exit status. It restarts the command as its restart policy says,
-// sets its environment and working directory, and can rotate its output by size and timestamp lines
-// (then it reads the output through pipes and writes the files itself).
+// sets its environment and working directory, and rotates its output by size (50 MiB x 10 by default)
+// and timestamps lines: it reads the output through pipes and writes the files itself, unless
+// max_output_size = 0 (no timestamps) lets the task write them. A full disk never ends it.
 #include "wrapper_logic.hpp"
 
 #include <spmi/errors.hpp>
@@ -35,7 +36,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 constexpr std::chrono::milliseconds k_default_stop_timeout{10000};
-constexpr std::uint64_t k_min_output_size = 1024;
 
 std::chrono::milliseconds
 to_ms(double seconds)
@@ -62,6 +62,23 @@ append_log(const ManageableDir& dir, const std::string& line)
     const auto text = line + "\n";
     [[maybe_unused]] auto n = ::write(fd, text.data(), text.size());
     ::close(fd);
+  }
+}
+
+// Writes run.json. A failure (a full disk) must not end the wrapper, which still supervises the task and
+// ends it properly: it is logged once per run of failures (`failing` carries that) and the next write
+// tries again. `spmi status` tells a full disk from the missing record.
+void
+record_run(const ManageableDir& dir, const RunRecord& record, bool& failing)
+{
+  try {
+    dir.write_run(record);
+    failing = false;
+  } catch (const Error& e) {
+    if (!failing) {
+      append_log(dir, fmt::format("wrapper {}: run state not recorded, carrying on: {}", ::getpid(), e.what()));
+    }
+    failing = true;
   }
 }
 
@@ -104,7 +121,6 @@ public:
     }
     drain();
     for (auto& stream : m_streams) {
-      stream->file.end_line();
       ::close(stream->read_fd);
       if (stream->write_fd >= 0) {
         ::close(stream->write_fd);
@@ -127,7 +143,7 @@ public:
     for (auto& stream : m_streams) {
       while (read_some(*stream)) {
       }
-      stream->file.end_line();
+      guarded(*stream, [&] { stream->file.end_line(); });
     }
   }
 
@@ -152,16 +168,24 @@ private:
     if (n <= 0) {
       return n < 0 && errno == EINTR;
     }
+    guarded(stream, [&] { stream.file.write(std::string_view(buffer, static_cast<std::size_t>(n)), Clock::now()); });
+    return true;
+  }
+
+  // Runs `write`, a write to the stream's file. When it fails (a full disk) the output is dropped and
+  // the task goes on; the wrapper logs once per run of failures.
+  template<typename Write>
+  void guarded(Stream& stream, Write write)
+  {
     try {
-      stream.file.write(std::string_view(buffer, static_cast<std::size_t>(n)), Clock::now());
+      write();
       stream.failed = false;
     } catch (const Error& e) {
-      if (!stream.failed) {  // once per run of failures (a full disk): the task goes on
+      if (!stream.failed) {
         append_log(m_log, fmt::format("wrapper {}: output dropped: {}", ::getpid(), e.what()));
       }
       stream.failed = true;
     }
-    return true;
   }
 
   void loop()
@@ -319,21 +343,15 @@ public:
       }
     }
 
-    // Output.
-    if (section.has("max_output_size")) {
-      const auto& node = section.node().at("max_output_size");
-      std::optional<std::uint64_t> size;
-      if (node.is_number_unsigned() || (node.is_number_integer() && node.get<long long>() > 0)) {
-        size = node.get<std::uint64_t>();
-      } else if (node.is_string()) {
-        size = wrapper::parse_size(node.get<std::string>());
-      }
-      if (!size || *size < k_min_output_size) {
-        throw DescriptorError(fmt::format("{}: {} is not a size; use bytes (at least {}) or a number with K, M or G "
-                                          "(\"10M\")", section.where("max_output_size"), node.dump(), k_min_output_size));
-      }
-      m_max_output_size = *size;
+    // Output: bounded by default (wrapper::k_default_max_output_size); 0 for no limit.
+    const auto* size_node = section.has("max_output_size") ? &section.node().at("max_output_size") : nullptr;
+    const auto size = wrapper::max_output_size(size_node);
+    if (!size) {
+      throw DescriptorError(fmt::format("{}: {} is not a size; use bytes (at least {}) or a number with K, M or G "
+                                        "(\"10M\"), or 0 for no limit",
+                                        section.where("max_output_size"), size_node->dump(), wrapper::k_min_output_size));
     }
+    m_max_output_size = *size;
     m_output_files_kept = count_key("output_files_kept", 0, 1000).value_or(m_output_files_kept);
     m_timestamps = section.optional_bool("timestamps", false);
   }
@@ -358,11 +376,12 @@ public:
     record.wrapper_pid = ::getpid();
     record.started_at = Clock::now();
     record.boot_id = process::boot_id();
+    bool record_failing = false;
     auto fail_start = [&](const std::string& message) {
       record.finished_at = Clock::now();
       record.error = message;
       append_log(dir, record.error);
-      dir.write_run(record);
+      record_run(dir, record, record_failing);
       return 1;
     };
 
@@ -400,7 +419,7 @@ public:
     };
     options.on_started = [&](pid_t pid) {
       record.pid = pid;
-      dir.write_run(record);
+      record_run(dir, record, record_failing);
     };
     options.on_supervisor_killed = [&] {
       auto current = dir.read_run();
@@ -464,7 +483,7 @@ public:
         }
         const auto delay = wrapper::backoff_delay(m_restart_delay, m_restart_delay_max, recent);
         record.next_attempt = Clock::now() + delay;
-        dir.write_run(record);
+        record_run(dir, record, record_failing);
         if (!wait_backoff(blocked.set(), now + delay)) {
           stopped = true;
           record.next_attempt.reset();
@@ -481,7 +500,7 @@ public:
       return fail_start(fmt::format("the wrapper could not start the command: {}", e.what()));
     }
     pump.reset();
-    dir.write_run(record);
+    record_run(dir, record, record_failing);
     return 0;
   }
 
@@ -566,8 +585,8 @@ private:
   std::string m_cwd_where;
   std::string m_env_file_where;
   std::vector<std::pair<std::string, std::string>> m_env;
-  std::uint64_t m_max_output_size = 0;
-  int m_output_files_kept = 5;
+  std::uint64_t m_max_output_size = wrapper::k_default_max_output_size;
+  int m_output_files_kept = wrapper::k_default_output_files_kept;
   bool m_timestamps = false;
   bool m_autostart = false;
 };
