@@ -50,11 +50,20 @@ private:
   bool m_mounted = false;
 };
 
-TEST(DiskFull, FilledTmpfsIsFull)
+// Tests on a tmpfs of their own, skipped unless root can mount one.
+class DiskFullTmpfs : public ::testing::Test
 {
-  if (::geteuid() != 0) {
-    GTEST_SKIP() << "mounting a tmpfs needs root";
+protected:
+  void SetUp() override
+  {
+    if (::geteuid() != 0) {
+      GTEST_SKIP() << "mounting a tmpfs needs root";
+    }
   }
+};
+
+TEST_F(DiskFullTmpfs, FilledIsFull)
+{
   const SmallTmpfs tmpfs("size=256k,mode=0700");
   if (!tmpfs.mounted()) {
     GTEST_SKIP() << "cannot mount a tmpfs here";
@@ -71,11 +80,8 @@ TEST(DiskFull, FilledTmpfsIsFull)
   EXPECT_LT(*free, spmi::k_full_disk_bytes);
 }
 
-TEST(DiskFull, NoFreeInodeIsFull)
+TEST_F(DiskFullTmpfs, NoFreeInodeIsFull)
 {
-  if (::geteuid() != 0) {
-    GTEST_SKIP() << "mounting a tmpfs needs root";
-  }
   const SmallTmpfs tmpfs("size=1m,nr_inodes=4,mode=0700");
   if (!tmpfs.mounted()) {
     GTEST_SKIP() << "cannot mount a tmpfs here";
