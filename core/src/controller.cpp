@@ -100,6 +100,31 @@ being_ended(const ManageableDir& dir)
   return run && launch && launch->token == run->token && launch->wanted == "down" && !run->finished_at;
 }
 
+// "the file system holding <dir> is full (N bytes free)", for `free` from full_disk_bytes_free(dir).
+std::string
+disk_full_text(const fs::path& dir, std::uint64_t free)
+{
+  const auto room = free >= k_full_disk_bytes ? std::string("no free inode") : fmt::format("{} bytes free", free);
+  return fmt::format("the file system holding {} is full ({})", dir.string(), room);
+}
+
+// The note of `status` when the file system holding a manageable's directory `dir` is full (`free`
+// bytes left): first, as it explains the rest; `other` (any other note) follows.
+std::string
+disk_full_note(const fs::path& dir, std::uint64_t free, bool active, bool end_unrecorded, const std::string& other)
+{
+  const auto full = disk_full_text(dir, free);
+  std::string note;
+  if (active) {
+    note = full + ": the task's output is being dropped and its state can't be recorded; free some space";
+  } else if (end_unrecorded) {
+    note = "the wrapper ended without recording how the task ended, as " + full + "; free some space";
+  } else {
+    note = full + ": starting it would fail; free some space";
+  }
+  return other.empty() ? note : note + "; " + other;
+}
+
 } // namespace
 
 Controller::Controller(StateStore store, PluginRegistry& registry, std::shared_ptr<spdlog::logger> logger)
@@ -334,6 +359,11 @@ Controller::launch(const std::string& id)
   if (const auto queued = queued_states({id}); queued.count(id) && queued.at(id) != QueueState::gone) {
     throw StateError(fmt::format("manageable '{}' is pending (queued as {}); stop it to cancel", id,
                                  dir.read_launch()->backend_id));
+  }
+  if (const auto free = full_disk_bytes_free(dir.path())) {
+    // Its wrapper would run the task without a record, which `start` waits for.
+    throw SystemError(fmt::format("manageable '{}': {}, so its wrapper could not record the task's state; free some "
+                                  "space, then start it", id, disk_full_text(dir.path(), *free)));
   }
   auto manageable = instantiate(dir);
   dir.make_stdin();
@@ -593,7 +623,18 @@ Controller::begin_end(const std::string& id, bool graceful)
   if (launch.token == run->token) {
     launch.wanted = "down";
     launch.ended_by = verb;
-    dir.write_launch(launch);
+    try {
+      dir.write_launch(launch);
+    } catch (const SystemError& e) {
+      // On a full disk, ending the task is how the user gets room back: end it unrecorded.
+      const auto free = full_disk_bytes_free(dir.path());
+      if (!free) {
+        throw;
+      }
+      m_logger->warn("manageable '{}': {}, so that it was {} is not recorded; {} it anyway ({})", id,
+                     disk_full_text(dir.path(), *free), graceful ? "stopped" : "killed", graceful ? "stopping" : "killing",
+                     e.what());
+    }
   }
   const auto stage = graceful ? Ending::graceful : Ending::kill;
   const auto timeout = graceful ? manageable->stop_timeout() : k_kill_timeout;
@@ -819,6 +860,11 @@ Controller::status(const std::string& id, std::size_t output_lines)
                                 status.note.empty() ? "" : status.note + "; ", left.size(),
                                 left.size() == 1 ? "" : "es", left.size() == 1 ? "is" : "are", processes_text(left));
     }
+  }
+  if (const auto free = full_disk_bytes_free(dir.path())) {
+    // Not "was it killed?": a wrapper that could not write its record ends without one.
+    const bool end_unrecorded = !status.active && run && !run->finished_at && run->error.empty();
+    status.note = disk_full_note(dir.path(), *free, status.active, end_unrecorded, end_unrecorded ? "" : status.note);
   }
   status.output = ManageableDir::tail(dir.stdout_path(), output_lines);
   return status;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -634,6 +635,22 @@ read_file(const fs::path& path)
     result.append(buffer, static_cast<std::size_t>(n));
   }
   return result;
+}
+
+std::optional<std::uint64_t>
+full_disk_bytes_free(const fs::path& path)
+{
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) {
+    return std::nullopt;
+  }
+  const std::uint64_t free = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+  // f_files == 0: a file system without an inode count (btrfs), whose f_favail means nothing.
+  const bool no_inode = st.f_files > 0 && st.f_favail == 0;
+  if (free >= k_full_disk_bytes && !no_inode) {
+    return std::nullopt;
+  }
+  return free;
 }
 
 } // namespace spmi

@@ -3,9 +3,11 @@
 // backoff, sizes, env_file parsing, timestamps and size-rotated output files.
 #include "wrapper_logic.hpp"
 
+#include <spmi/errors.hpp>
 #include <spmi/state.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -72,6 +74,40 @@ TEST(WrapperLogic, Sizes)
   EXPECT_EQ(parse_size("1.5M"), std::nullopt);
   EXPECT_EQ(parse_size("99999999999999999999999"), std::nullopt);
   EXPECT_EQ(parse_size("17179869184G"), std::nullopt);  // 2^64 bytes
+}
+
+// Output is bounded by default as supervisord's is: 50 MiB per stream, 10 old files kept.
+TEST(WrapperLogic, OutputIsBoundedByDefault)
+{
+  EXPECT_EQ(max_output_size(nullptr), 50ull * 1024 * 1024);
+  EXPECT_EQ(k_default_max_output_size, 50ull * 1024 * 1024);
+  EXPECT_EQ(k_default_output_files_kept, 10);
+}
+
+TEST(WrapperLogic, MaxOutputSizeZeroMeansNoLimit)
+{
+  const nlohmann::json number = 0;
+  const nlohmann::json text = "0";
+  EXPECT_EQ(max_output_size(&number), 0u);
+  EXPECT_EQ(max_output_size(&text), 0u);
+}
+
+TEST(WrapperLogic, MaxOutputSizeValues)
+{
+  auto size = [](const nlohmann::json& node) { return max_output_size(&node); };
+  EXPECT_EQ(size(1024), 1024u);
+  EXPECT_EQ(size("1K"), 1024u);
+  EXPECT_EQ(size("10M"), 10u << 20);
+  EXPECT_EQ(size(1023), std::nullopt);  // too small to hold a line
+  EXPECT_EQ(size("1023"), std::nullopt);
+  EXPECT_EQ(size(1), std::nullopt);
+  EXPECT_EQ(size(-1), std::nullopt);
+  EXPECT_EQ(size(2048.5), std::nullopt);
+  EXPECT_EQ(size(true), std::nullopt);
+  EXPECT_EQ(size("0K"), std::nullopt);
+  EXPECT_EQ(size("00"), std::nullopt);
+  EXPECT_EQ(size("lots"), std::nullopt);
+  EXPECT_EQ(size(nullptr), std::nullopt);  // a null value is not the key left out
 }
 
 TEST(WrapperLogic, EnvFile)
@@ -200,6 +236,21 @@ TEST_F(OutputFileTest, ContinuesAnExistingFile)
   file.write("zzzzzzzzzzzzzzzzzzzz\n", std::chrono::system_clock::now());  // 21 bytes: does not fit
   EXPECT_EQ(read(m_dir / "out.1"), std::string(90, 'y') + std::string(10, 'z'));
   EXPECT_EQ(read(path), std::string(10, 'z') + "\n");
+}
+
+// A rotation that renamed nothing or could not create the next file (a full disk) leaves no file open;
+// the next write opens one, so output comes back once there is room.
+TEST_F(OutputFileTest, WritesAgainAfterAFailedRotation)
+{
+  const auto path = m_dir / "out";
+  OutputFile file(path, 10, 1, false);
+  file.open();
+  file.write("12345678\n", std::chrono::system_clock::now());
+  fs::remove_all(m_dir);
+  EXPECT_THROW(file.write("abc\n", std::chrono::system_clock::now()), spmi::SystemError);
+  fs::create_directories(m_dir);
+  file.write("def\n", std::chrono::system_clock::now());
+  EXPECT_EQ(read(path), "def\n");
 }
 
 TEST_F(OutputFileTest, KeptZeroKeepsOnlyTheCurrentFile)

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -236,5 +237,12 @@ private:
 SPMI_API void write_file_atomic(const std::filesystem::path& path, const std::string& data, bool sync = true);
 /// Reads a whole file; nullopt when it does not exist. @throws SystemError on other failures.
 SPMI_API std::optional<std::string> read_file(const std::filesystem::path& path);
+
+/// A file system with less room than this for unprivileged users (or no free inode) is full: a task's
+/// output and the state files no longer fit.
+constexpr std::uint64_t k_full_disk_bytes = 64 * 1024;
+/// The bytes free on the file system holding `path` when it is full (see k_full_disk_bytes); nullopt
+/// when it has room, or when statvfs() can't tell. Never throws.
+SPMI_API std::optional<std::uint64_t> full_disk_bytes_free(const std::filesystem::path& path);
 
 } // namespace spmi

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // DefaultWrapper: runs the command with /bin/sh -c, output to files, stdin from a FIFO, and records
 // the task's pid, start, finish and exit status. It restarts the command as its restart policy says,
-// sets its environment and working directory, and can rotate its output by size and timestamp lines
-// (then it reads the output through pipes and writes the files itself).
+// sets its environment and working directory, and rotates its output by size (50 MiB x 10 by default)
+// and timestamps lines: it reads the output through pipes and writes the files itself, unless
+// max_output_size = 0 (no timestamps) lets the task write them. A full disk never ends it.
 #include "recovery.hpp"
 #include "wrapper_logic.hpp"
 
@@ -37,7 +38,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 constexpr std::chrono::milliseconds k_default_stop_timeout{10000};
-constexpr std::uint64_t k_min_output_size = 1024;
 
 std::chrono::milliseconds
 to_ms(double seconds)
@@ -95,7 +95,6 @@ public:
     }
     drain();
     for (auto& stream : m_streams) {
-      stream->file.end_line();
       ::close(stream->read_fd);
       if (stream->write_fd >= 0) {
         ::close(stream->write_fd);
@@ -118,7 +117,7 @@ public:
     for (auto& stream : m_streams) {
       while (read_some(*stream)) {
       }
-      stream->file.end_line();
+      guarded(*stream, [&] { stream->file.end_line(); });
     }
   }
 
@@ -143,16 +142,24 @@ private:
     if (n <= 0) {
       return n < 0 && errno == EINTR;
     }
+    guarded(stream, [&] { stream.file.write(std::string_view(buffer, static_cast<std::size_t>(n)), Clock::now()); });
+    return true;
+  }
+
+  // Runs `write`, a write to the stream's file. When it fails (a full disk) the output is dropped and
+  // the task goes on; the wrapper logs once per run of failures.
+  template<typename Write>
+  void guarded(Stream& stream, Write write)
+  {
     try {
-      stream.file.write(std::string_view(buffer, static_cast<std::size_t>(n)), Clock::now());
+      write();
       stream.failed = false;
     } catch (const Error& e) {
-      if (!stream.failed) {  // once per run of failures (a full disk): the task goes on
+      if (!stream.failed) {
         append_log(m_log, fmt::format("wrapper {}: output dropped: {}", ::getpid(), e.what()));
       }
       stream.failed = true;
     }
-    return true;
   }
 
   void loop()
@@ -310,21 +317,15 @@ public:
       }
     }
 
-    // Output.
-    if (section.has("max_output_size")) {
-      const auto& node = section.node().at("max_output_size");
-      std::optional<std::uint64_t> size;
-      if (node.is_number_unsigned() || (node.is_number_integer() && node.get<long long>() > 0)) {
-        size = node.get<std::uint64_t>();
-      } else if (node.is_string()) {
-        size = wrapper::parse_size(node.get<std::string>());
-      }
-      if (!size || *size < k_min_output_size) {
-        throw DescriptorError(fmt::format("{}: {} is not a size; use bytes (at least {}) or a number with K, M or G "
-                                          "(\"10M\")", section.where("max_output_size"), node.dump(), k_min_output_size));
-      }
-      m_max_output_size = *size;
+    // Output: bounded by default (wrapper::k_default_max_output_size); 0 for no limit.
+    const auto* size_node = section.has("max_output_size") ? &section.node().at("max_output_size") : nullptr;
+    const auto size = wrapper::max_output_size(size_node);
+    if (!size) {
+      throw DescriptorError(fmt::format("{}: {} is not a size; use bytes (at least {}) or a number with K, M or G "
+                                        "(\"10M\"), or 0 for no limit",
+                                        section.where("max_output_size"), size_node->dump(), wrapper::k_min_output_size));
     }
+    m_max_output_size = *size;
     m_output_files_kept = count_key("output_files_kept", 0, 1000).value_or(m_output_files_kept);
     m_timestamps = section.optional_bool("timestamps", false);
   }
@@ -624,8 +625,8 @@ private:
   std::string m_cwd_where;
   std::string m_env_file_where;
   std::vector<std::pair<std::string, std::string>> m_env;
-  std::uint64_t m_max_output_size = 0;
-  int m_output_files_kept = 5;
+  std::uint64_t m_max_output_size = wrapper::k_default_max_output_size;
+  int m_output_files_kept = wrapper::k_default_output_files_kept;
   bool m_timestamps = false;
   bool m_autostart = false;
 };

@@ -4,6 +4,7 @@
 #include <spmi/errors.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -112,6 +113,25 @@ is_env_name(std::string_view name)
     }
   }
   return true;
+}
+
+std::optional<std::uint64_t>
+max_output_size(const nlohmann::json* node)
+{
+  if (node == nullptr) {
+    return k_default_max_output_size;
+  }
+  std::optional<std::uint64_t> size;
+  if (node->is_number_unsigned() || (node->is_number_integer() && node->get<long long>() >= 0)) {
+    size = node->get<std::uint64_t>();
+  } else if (node->is_string()) {
+    const auto text = node->get<std::string>();
+    size = text == "0" ? std::optional<std::uint64_t>(0) : parse_size(text);
+  }
+  if (size && *size != 0 && *size < k_min_output_size) {
+    return std::nullopt;
+  }
+  return size;
 }
 
 std::vector<std::pair<std::string, std::string>>
@@ -254,6 +274,9 @@ OutputFile::put(std::string_view data)
 void
 OutputFile::write(std::string_view data, std::chrono::system_clock::time_point now)
 {
+  if (m_fd < 0) {
+    open();  // a rotation renamed the file but could not create the next one
+  }
   const std::string prefix = m_timestamps ? timestamp_prefix(now) : std::string();
   while (!data.empty()) {
     const auto newline = data.find('\n');

@@ -4,6 +4,8 @@
 // output file.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -32,6 +34,18 @@ std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial, std::
 // after the suffix: "10MB", "10MiB"). nullopt when malformed, zero or too large.
 std::optional<std::uint64_t> parse_size(std::string_view text);
 
+// Output is bounded by default, as supervisord's is (50 MiB, 10 backups): each stream rotates when it
+// would grow past k_default_max_output_size, keeping k_default_output_files_kept old files.
+constexpr std::uint64_t k_default_max_output_size = 50ull << 20;
+constexpr int k_default_output_files_kept = 10;
+// The smallest max_output_size allowed, 0 (unbounded) aside.
+constexpr std::uint64_t k_min_output_size = 1024;
+
+// The value of the max_output_size key, `node` (nullptr when the key is absent: the default). 0 or "0"
+// is 0, no limit; else whole bytes or a parse_size() string, at least k_min_output_size. nullopt when
+// it is none of these.
+std::optional<std::uint64_t> max_output_size(const nlohmann::json* node);
+
 // Parses an env_file's text: KEY=VALUE lines; blank lines and lines starting with '#' (after spaces)
 // are skipped; an optional leading "export " is allowed; a value wrapped in matching single or double
 // quotes loses them (no escapes, no expansion). Throws std::invalid_argument("<where>:<line>: ...")
@@ -59,7 +73,8 @@ public:
 
   // Opens (appending) the file. Throws spmi::SystemError.
   void open();
-  // Writes `data` read at time `now`. Throws spmi::SystemError.
+  // Writes `data` read at time `now`, opening the file again first if a rotation could not (so output
+  // comes back once a full disk has room). Throws spmi::SystemError.
   void write(std::string_view data, std::chrono::system_clock::time_point now);
   // Ends an unfinished last line with '\n' when timestamps are on (so the next line gets its prefix).
   void end_line();
