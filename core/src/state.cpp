@@ -143,6 +143,22 @@ DirLock::~DirLock()
 
 ManageableDir::ManageableDir(fs::path path) : m_path(std::move(path)) {}
 
+namespace {
+
+// Takes an exclusive flock on `fd` (an open `path`), waiting for other holders.
+DirLock
+lock_open_file(Fd& fd, const fs::path& path)
+{
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      throw_errno("cannot lock " + path.string());
+    }
+  }
+  return DirLock(fd.release());
+}
+
+} // namespace
+
 DirLock
 ManageableDir::lock() const
 {
@@ -154,12 +170,28 @@ ManageableDir::lock() const
     }
     throw_errno("cannot open " + path.string());
   }
-  while (::flock(fd.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) {
-      throw_errno("cannot lock " + path.string());
-    }
+  return lock_open_file(fd, path);
+}
+
+DirLock
+StateStore::lock_resurrect() const
+{
+  ensure_root();
+  const auto path = m_root / ".resurrect.lock";
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.get() < 0) {
+    throw_errno("cannot open " + path.string());
   }
-  return DirLock(fd.release());
+  return lock_open_file(fd, path);
+}
+
+void
+append_file(const fs::path& path, const std::string& data)
+{
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (fd.get() < 0 || !write_and_close(fd, data, false)) {
+    throw_errno("cannot append to " + path.string());
+  }
 }
 
 void
