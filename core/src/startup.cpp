@@ -80,7 +80,6 @@ unit_text(const Plan& plan, const std::string& plugin_path)
     "# the spmi tasks that were running when the host went down (`spmi resurrect`).\n"
     "[Unit]\n"
     "Description=spmi resurrect: start again the tasks that ran before the reboot\n"
-    "Documentation=man:spmi(1)\n"
     "\n"
     "[Service]\n"
     "Type=oneshot\n"

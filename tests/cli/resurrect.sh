@@ -17,23 +17,22 @@ screen) need screen; export SCREENDIR="$T/screens"; mkdir -m 700 "$SCREENDIR" ;;
 tmux) need tmux; export TMUX_TMPDIR="$T"; unset TMUX TMUX_PANE ;;
 esac
 resurrect_cleanup() {
+  if [ -n "${decoy:-}" ]; then kill "$decoy" 2>/dev/null || true; fi
   "$SPMI" kill '.*' >/dev/null 2>&1 || true
-  [ "$BACKEND" = tmux ] && tmux -L spmi kill-server 2>/dev/null
-  [ "$BACKEND" = screen ] && screen -wipe >/dev/null 2>&1
-  [ -n "${decoy:-}" ] && kill "$decoy" 2>/dev/null
+  if [ "$BACKEND" = tmux ]; then tmux -L spmi kill-server 2>/dev/null || true; fi
+  if [ "$BACKEND" = screen ]; then screen -wipe >/dev/null 2>&1 || true; fi
   cleanup
 }
 trap resurrect_cleanup EXIT
 
-count() { pgrep -fc "sleep $1\.$TAG" || true; }
+count() { pgrep -fc "^sleep $1\.$TAG" || true; }
 has_count() { [ "$(count "$1")" = "$2" ]; }
 # Every process of this test's spmi: wrappers and watchdogs (`spmi __run $SPMI_PATH/<id> ...`), the
 # screen servers (their command line holds the wrapper's), the private tmux server, the tasks.
 test_pids() {
   pgrep -f -- "$SPMI_PATH" || true
   pgrep -f "sleep 11[0-9][0-9]\.$TAG" || true
-  [ "$BACKEND" = tmux ] && tmux -L spmi display-message -p '#{pid}' 2>/dev/null
-  return 0
+  if [ "$BACKEND" = tmux ]; then tmux -L spmi display-message -p '#{pid}' 2>/dev/null || true; fi
 }
 all_inactive() { ! "$SPMI" list 2>/dev/null | grep -qE '^[a-z_0-9]+ +active'; }
 
@@ -56,7 +55,7 @@ pids=$(test_pids | sort -u | tr '\n' ' ')
 kill -9 $pids 2>/dev/null || true
 wait_for 10 all_inactive || fail "still active after SIGKILL: $("$SPMI" list 2>&1)"
 wait_for 10 [ -z "$(test_pids)" ] || fail "processes survived the SIGKILL: $(test_pids)"
-[ "$BACKEND" = screen ] && screen -wipe >/dev/null 2>&1
+if [ "$BACKEND" = screen ]; then screen -wipe >/dev/null 2>&1 || true; fi
 cat /proc/sys/kernel/random/uuid >"$SPMI_BOOT_ID_FILE"
 # A stale run record whose pids now name a live process of someone else: never to be signalled.
 sleep 1199.$TAG &
