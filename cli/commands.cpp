@@ -186,7 +186,8 @@ format_time(TimePoint t)
   return buffer;
 }
 
-// Selects by patterns; logs each pattern that matched nothing. Returns false when one did not match.
+} // namespace
+
 bool
 select_or_report(Controller& controller,
                  const std::vector<std::string>& patterns,
@@ -199,8 +200,6 @@ select_or_report(Controller& controller,
   }
   return unmatched.empty();
 }
-
-} // namespace
 
 std::string
 format_delta(std::chrono::seconds delta)

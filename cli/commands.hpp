@@ -31,6 +31,14 @@ int cmd_status(Controller& controller, const std::vector<std::string>& patterns,
 // restarts, truncation and rotation (stdout renamed to stdout.1), until SIGINT or SIGTERM.
 int cmd_logs(Controller& controller, const std::string& id, std::size_t lines, bool follow, bool use_stderr);
 int cmd_connect(Controller& controller, const std::string& id);
+// `spmi resurrect`: the outcome for each selected manageable (all without patterns), one line each.
+int cmd_resurrect(Controller& controller, const std::vector<std::string>& patterns, bool dry_run);
+// What `spmi startup` does: show the plan, install it or remove it.
+enum class StartupMode { show, install, uninstall };
+// `method` is "", "systemd" or "cron"; with `dry_run` (or mode show), prints the plan and changes nothing.
+int cmd_startup(const Controller& controller, StartupMode mode, const std::string& method, bool dry_run);
+// Selects by patterns; logs each pattern that matched nothing. Returns false when one did not match.
+bool select_or_report(Controller& controller, const std::vector<std::string>& patterns, std::vector<std::string>& ids);
 // Every plugin type found, shadowed and conflicting classes, rejected files, and the directories.
 int cmd_plugins(PluginRegistry& registry);
 

@@ -100,6 +100,20 @@ main(int argc, char** argv)
   connect->add_option("task_id", id, "ID of an active manageable")->required();
   auto* plugins = app.add_subcommand("plugins", "List plugin types (manageables, backends, wrappers), their files, "
                                                  "and files that were refused");
+  auto* resurrect = app.add_subcommand("resurrect", "After a reboot, start again what was running when the host went "
+                                                     "down and no user stopped (autostart on); patterns select");
+  resurrect->add_option("patterns", patterns, "ID patterns (regular expressions); none: every manageable");
+  resurrect->add_flag("--dry-run", dry_run, "Show what would be started and why; change nothing");
+  bool startup_install = false;
+  bool startup_uninstall = false;
+  std::string startup_method;
+  auto* startup = app.add_subcommand("startup", "Show, --install or --uninstall what runs `spmi resurrect` at boot "
+                                                 "(a systemd user unit, else a crontab @reboot line)");
+  auto* install_flag = startup->add_flag("--install", startup_install, "Install it");
+  startup->add_flag("--uninstall", startup_uninstall, "Remove what --install added")->excludes(install_flag);
+  startup->add_option("--method", startup_method, "systemd or cron (default: systemd where it runs, else cron)")
+    ->check(CLI::IsMember({"systemd", "cron"}));
+  startup->add_flag("--dry-run", dry_run, "Show what would be installed or removed; change nothing");
   auto* run = app.add_subcommand("__run", "")->group("");  // internal: the wrapper process
   run->add_option("dir", run_dir)->required();
   run->add_option("token", run_token)->required();
@@ -157,6 +171,15 @@ main(int argc, char** argv)
     }
     if (plugins->parsed()) {
       return cli::cmd_plugins(registry);
+    }
+    if (resurrect->parsed()) {
+      return cli::cmd_resurrect(controller, patterns, dry_run);
+    }
+    if (startup->parsed()) {
+      const auto mode = startup_install     ? cli::StartupMode::install
+                        : startup_uninstall ? cli::StartupMode::uninstall
+                                            : cli::StartupMode::show;
+      return cli::cmd_startup(controller, mode, startup_method, dry_run);
     }
     if (connect->parsed()) {
       return cli::cmd_connect(controller, id);

@@ -15,7 +15,7 @@ _spmi_ids()
 _spmi()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="list load start stop kill clean restart status logs connect"
+    local commands="list load start stop kill clean restart status logs connect resurrect startup"
     local global="-h --help -v --version -d --debug --no-color"
     local command="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -37,7 +37,14 @@ _spmi()
     case $command in
         list) options+=" --json" ;;
         status) options+=" --json" ;;
-        stop | kill | clean | restart) options+=" --dry-run" ;;
+        stop | kill | clean | restart | resurrect) options+=" --dry-run" ;;
+        startup)
+            options+=" --install --uninstall --method --dry-run"
+            if [[ $prev == --method ]]; then
+                COMPREPLY=($(compgen -W "systemd cron" -- "$cur"))
+                return
+            fi
+            ;;
         logs)
             options+=" -n --lines -f --follow --stderr"
             [[ $prev == -n || $prev == --lines ]] && return
@@ -49,7 +56,7 @@ _spmi()
     fi
     case $command in
         load) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null ;;
-        start | stop | kill | clean | restart | status | logs | connect)
+        start | stop | kill | clean | restart | status | logs | connect | resurrect)
             COMPREPLY=($(compgen -W "$(_spmi_ids)" -- "$cur")) ;;
     esac
 }

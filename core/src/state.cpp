@@ -146,19 +146,11 @@ ManageableDir::ManageableDir(fs::path path) : m_path(std::move(path)) {}
 
 namespace {
 
-// The command lock of the manageable at `dir`: waits for it, or with `wait` false returns an empty
-// DirLock when another process holds it.
+// Takes an exclusive flock on `fd` (an open `path`): waits for other holders, or with `wait` false
+// returns an empty DirLock when another process holds it.
 DirLock
-lock_file(const ManageableDir& dir, bool wait)
+lock_open_file(Fd& fd, const fs::path& path, bool wait = true)
 {
-  const auto path = dir.path() / "lock";
-  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (fd.get() < 0) {
-    if (errno == ENOENT) {
-      throw StateError(fmt::format("manageable '{}' is not loaded (it was cleaned meanwhile)", dir.id()));
-    }
-    throw_errno("cannot open " + path.string());
-  }
   while (::flock(fd.get(), wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
     if (!wait && errno == EWOULDBLOCK) {
       return DirLock();
@@ -170,7 +162,43 @@ lock_file(const ManageableDir& dir, bool wait)
   return DirLock(fd.release());
 }
 
+// The command lock of the manageable at `dir` (see lock_open_file()).
+DirLock
+lock_file(const ManageableDir& dir, bool wait)
+{
+  const auto path = dir.path() / "lock";
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) {
+      throw StateError(fmt::format("manageable '{}' is not loaded (it was cleaned meanwhile)", dir.id()));
+    }
+    throw_errno("cannot open " + path.string());
+  }
+  return lock_open_file(fd, path, wait);
+}
+
 } // namespace
+
+DirLock
+StateStore::lock_resurrect() const
+{
+  ensure_root();
+  const auto path = m_root / ".resurrect.lock";
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.get() < 0) {
+    throw_errno("cannot open " + path.string());
+  }
+  return lock_open_file(fd, path);
+}
+
+void
+append_file(const fs::path& path, const std::string& data)
+{
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (fd.get() < 0 || !write_and_close(fd, data, false)) {
+    throw_errno("cannot append to " + path.string());
+  }
+}
 
 DirLock
 ManageableDir::lock() const

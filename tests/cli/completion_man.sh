@@ -24,10 +24,13 @@ complete_bash() {
     _ "$prefix/share/bash-completion/completions/spmi" "$@"
 }
 got=$(complete_bash spmi '')
-for c in list load start stop kill clean restart status logs connect; do
+for c in list load start stop kill clean restart status logs connect resurrect startup; do
   grep -qx "$c" <<<"$got" || fail "bash: command $c not offered"
 done
-[ "$(complete_bash spmi re)" = restart ] || fail "bash: 're' does not complete to restart"
+[ "$(complete_bash spmi re)" = "$(printf 'restart\nresurrect')" ] || fail "bash: 're' does not offer restart and resurrect"
+[ "$(complete_bash spmi rest)" = restart ] || fail "bash: 'rest' does not complete to restart"
+grep -qx -- --uninstall <<<"$(complete_bash spmi startup --)" || fail "bash: startup --uninstall"
+[ "$(complete_bash spmi startup --method '')" = "$(printf 'systemd\ncron')" ] || fail "bash: startup --method values"
 got=$(complete_bash spmi start '')
 grep -qx web_1 <<<"$got" && grep -qx worker <<<"$got" || fail "bash: loaded IDs not offered after start: $got"
 [ "$(complete_bash spmi stop w)" = "$(printf 'web_1\nworker')" ] || fail "bash: IDs by prefix"
@@ -56,7 +59,7 @@ if command -v zsh >/dev/null; then
 zmodload zsh/zpty || exit 77
 zpty z zsh -f -i
 zpty -w z "PS1='> '; fpath=($1 \$fpath); autoload -U compinit; compinit -u -d $2/zcd2"
-zpty -w z "spmi res"$'\t'
+zpty -w z "spmi rest"$'\t'
 zpty -r z out '*restart*' || exit 1
 zpty -w z $'\n'
 zpty -w z "spmi stop wor"$'\t'
@@ -75,7 +78,7 @@ warnings=$(groff -man -ww -z "$prefix/share/man/man1/spmi.1" 2>&1)
 [ -z "$warnings" ] || fail "groff warnings: $warnings"
 if command -v man >/dev/null; then
   page=$(MANWIDTH=80 man -l "$prefix/share/man/man1/spmi.1" 2>/dev/null | col -b)
-  for word in NAME SYNOPSIS restart logs --dry-run --json NO_COLOR "EXIT STATUS"; do
+  for word in NAME SYNOPSIS restart resurrect startup logs --dry-run --json NO_COLOR "EXIT STATUS"; do
     grep -qF -- "$word" <<<"$page" || fail "man page lacks $word"
   done
 fi

@@ -6,6 +6,7 @@
 #include <spmi/export.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/registry.hpp>
+#include <spmi/resurrect.hpp>
 #include <spmi/state.hpp>
 
 #include <spdlog/logger.h>
@@ -139,6 +140,14 @@ public:
   /// Kills several manageables at once, as kill() would one by one; entries as for stop_all().
   std::vector<std::exception_ptr> kill_all(const std::vector<std::string>& ids);
 
+  /// `spmi resurrect`: after a reboot, starts again (through start_all()) each of `ids` that the user
+  /// still wants up, whose autostart() is on and whose last run was running when the host went down in
+  /// another boot than this one; leaves the others alone, saying why. Never signals a recorded pid.
+  /// Holds the store's resurrect lock throughout, and appends the outcome to resurrect.log. With
+  /// `dry_run`, only decides: no lock, no start, no log.
+  /// @throws SystemError this boot's ID can't be read, or the lock or log can't be used.
+  ResurrectReport resurrect(const std::vector<std::string>& ids, bool dry_run);
+
   /// Stops `id` as `stop` does (its whole tree, gracefully, then by force) when it is active or
   /// pending, then starts it.
   /// @return false when it was inactive (then it is only started).
@@ -177,6 +186,8 @@ private:
   void finish(PendingStart& pending);
   struct PendingEnd;  // an ending manageable: its stage and that stage's deadline
   std::unique_ptr<Manageable> instantiate(const ManageableDir& dir);
+  /// What resurrect() decides for `id` (inactive and not pending) given this boot's ID.
+  ResurrectOutcome resurrect_verdict(const std::string& id, const std::string& boot_id);
   /// stop (graceful first) or kill, escalating as the Ending steps say.
   void end(const std::string& id, bool graceful);
   /// end() in two steps: begin (checks, cancels a queued launch, sends the first signal; nullptr when

@@ -11,6 +11,8 @@
 ///   $SPMI_PATH/<id>/launch.json      written by `start`: token, backend type and ID, time, queued
 ///   $SPMI_PATH/<id>/run.json         written by the wrapper: token, pids, start/finish, exit
 ///   $SPMI_PATH/<id>/stdout, stderr   the task's output; stdin is a FIFO
+///   $SPMI_PATH/resurrect.log         what each `spmi resurrect` did (appended)
+///   $SPMI_PATH/.resurrect.lock       flock()ed by `spmi resurrect` while it runs
 /// ~~~
 /// A manageable is active exactly while some process holds the lock on its `alive` file, so liveness
 /// needs no process per manageable and can't be fooled by a reused PID or a reboot.
@@ -227,6 +229,13 @@ public:
   /// @throws SystemError when it can't be renamed or deleted.
   void remove(const std::string& id) const;
 
+  /// `.resurrect.lock`: `spmi resurrect` holds it (flock, exclusive) while it runs, so a run at boot and
+  /// one by hand never overlap. Waits while another process holds it. Creates the root if missing.
+  /// @throws SystemError when it can't be opened or locked.
+  DirLock lock_resurrect() const;
+  /// `resurrect.log`: what each `spmi resurrect` did, one timestamped line per manageable.
+  std::filesystem::path resurrect_log_path() const { return m_root / "resurrect.log"; }
+
 private:
   std::filesystem::path m_root;
 };
@@ -235,6 +244,9 @@ private:
 /// With `sync` false the fsync is left to the caller (who syncs many files at once).
 /// @throws SystemError when it fails; `path` is then left as it was.
 SPMI_API void write_file_atomic(const std::filesystem::path& path, const std::string& data, bool sync = true);
+/// Appends `data` to the file at `path` (created with mode 0600 when missing), in one write.
+/// @throws SystemError when it can't be opened or written.
+SPMI_API void append_file(const std::filesystem::path& path, const std::string& data);
 /// Reads a whole file; nullopt when it does not exist. @throws SystemError on other failures.
 SPMI_API std::optional<std::string> read_file(const std::filesystem::path& path);
 
