@@ -99,7 +99,8 @@ after_wrapper_killed(const ManageableDir& dir, const std::string& token, process
   const long dead = run->wrapper_pid;
   group.set_main(static_cast<pid_t>(run->pid));
   group.set_include_marked(true);  // with the wrapper gone, the marker finds what left its tree
-  const bool ended = group.kill(std::chrono::milliseconds(5000));
+  // Well within the time `spmi stop`/`kill` waits after killing the wrapper (Controller::k_kill_timeout).
+  const bool ended = group.kill(std::chrono::milliseconds(2500));
   const auto now = Clock::now();
   run->finished_at = now;
   run->exit_code.reset();
