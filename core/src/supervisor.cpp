@@ -139,6 +139,9 @@ supervise(const SuperviseOptions& options)
       continue;
     }
     if (group.empty()) {
+      // Its dead are ours to reap (a subreaper): none is left to init as a zombie.
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
       break;
     }
     const auto now = std::chrono::steady_clock::now();

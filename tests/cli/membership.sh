@@ -35,7 +35,8 @@ fi
 
 # Waits until the command's output is N.
 wait_count() { local n=$1 i; shift; for i in $(seq 1 200); do [ "$("$@")" = "$n" ] && return 0; sleep 0.05; done; return 1; }
-alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && echo "$p"; done; true; }
+# The pids still running (a zombie has ended: only its parent's wait is missing).
+alive() { local p; for p in "$@"; do grep -qs '^[^)]*) [^Z]' "/proc/$p/stat" 2>/dev/null && echo "$p"; done; true; }
 
 # A tree that hides from the marker in every way a program can.
 tree() {
