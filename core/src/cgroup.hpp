@@ -2,6 +2,8 @@
 // cgroup v2 file operations (internal to the core; TaskGroup is the interface).
 #pragma once
 
+#include <spmi/export.hpp>
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -29,7 +31,7 @@ std::filesystem::path find_mount();
 /// The cgroup path (from the hierarchy's root, "/a/b") of `pid` (0: this process); "" when unknown.
 std::string own_path(pid_t pid);
 /// A directory name that can't be taken for an interface file.
-std::string escape(const std::string& name);
+SPMI_API std::string escape(const std::string& name);
 /// mkdir(0755); an existing directory is fine. False with `error` set otherwise.
 bool make_dir(const std::filesystem::path& path, std::string& error);
 /// Writes `text` to an existing file (cgroup interface files). False (with `error`, if given) otherwise.

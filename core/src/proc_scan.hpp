@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-// One pass over /proc: what spmi needs to know of every live process (internal to the core).
+// One pass over /proc: what spmi needs to know of every live process (internal to the core; exported
+// for the unit tests only).
 #pragma once
+
+#include <spmi/export.hpp>
 
 #include <sys/types.h>
 
@@ -12,7 +15,7 @@
 namespace spmi::process::detail {
 
 /// One live (not zombie) process, from <proc>/<pid>/stat.
-struct ProcInfo
+struct SPMI_API ProcInfo
 {
   pid_t pid = 0;
   pid_t ppid = 0;
@@ -24,24 +27,24 @@ struct ProcInfo
 };
 
 /// Every live process under `proc_root`, by pid. Zombies and processes that vanish meanwhile are left out.
-std::map<pid_t, ProcInfo> scan_proc(const std::string& proc_root = "/proc");
+SPMI_API std::map<pid_t, ProcInfo> scan_proc(const std::string& proc_root = "/proc");
 /// Reads `pid`'s stat line; nullopt when it is gone or a zombie.
-std::optional<ProcInfo> read_proc(pid_t pid, const std::string& proc_root = "/proc");
+SPMI_API std::optional<ProcInfo> read_proc(pid_t pid, const std::string& proc_root = "/proc");
 
 /// Reads a small file whole (at most 1 MiB); false when it can't be opened.
-bool read_small_file(const std::string& path, std::string& data);
+SPMI_API bool read_small_file(const std::string& path, std::string& data);
 /// The value of `name` ("NAME=") in the NUL-separated environment file at `environ_path`; nullopt when
 /// absent or unreadable.
-std::optional<std::string> environ_value(const std::string& environ_path, const std::string& name);
+SPMI_API std::optional<std::string> environ_value(const std::string& environ_path, const std::string& name);
 /// parent -> children, from a scan.
-std::multimap<pid_t, pid_t> children_of(const std::map<pid_t, ProcInfo>& procs);
+SPMI_API std::multimap<pid_t, pid_t> children_of(const std::map<pid_t, ProcInfo>& procs);
 
 } // namespace spmi::process::detail
 
 namespace spmi::process::detail {
 
 /// What decides a run's membership (see TaskGroup).
-struct GroupSpec
+struct SPMI_API GroupSpec
 {
   std::string cgroup;        ///< the task cgroup; empty: fallback
   std::string token;         ///< the run's token ("": no marker checks)
@@ -52,7 +55,7 @@ struct GroupSpec
 };
 
 /// The members of `spec` among `procs` (a scan of `proc_root`), excluding the calling process.
-std::vector<pid_t> group_members(const GroupSpec& spec, const std::map<pid_t, ProcInfo>& procs,
+SPMI_API std::vector<pid_t> group_members(const GroupSpec& spec, const std::map<pid_t, ProcInfo>& procs,
                                  const std::multimap<pid_t, pid_t>& children, const std::string& proc_root);
 
 } // namespace spmi::process::detail

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+// TaskGroup's membership rules (fallback) on a fake /proc, the cgroup probe's knobs, and a real group
+// of real processes in each mode this machine offers.
+#include <spmi/membership.hpp>
+#include <spmi/process.hpp>
+
+#include "../../core/src/cgroup.hpp"
+#include "../../core/src/proc_scan.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace process = spmi::process;
+namespace detail = spmi::process::detail;
+using namespace std::chrono_literals;
+using testing::ElementsAre;
+using testing::HasSubstr;
+
+// A process in a fake /proc: its stat line (pid, ppid, pgrp, session) and environment.
+void
+fake(const fs::path& root, int pid, int ppid, int pgrp, int session, const std::string& environ = "", char state = 'S')
+{
+  fs::create_directories(root / std::to_string(pid));
+  std::ofstream(root / std::to_string(pid) / "stat")
+    << pid << " (p) " << state << " " << ppid << " " << pgrp << " " << session
+    << " 0 -1 4194560 100 0 0 0 1 1 0 0 20 0 1 0 100 1000000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1\n";
+  std::ofstream(root / std::to_string(pid) / "environ") << environ;
+}
+
+std::string
+env(const std::string& entry)
+{
+  return entry + '\0';
+}
+
+class FakeProc : public testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    m_root = fs::temp_directory_path() / ("spmi-membership-" + std::to_string(::getpid()));
+    fs::remove_all(m_root);
+    fs::create_directories(m_root);
+  }
+  void TearDown() override { fs::remove_all(m_root); }
+
+  std::vector<pid_t> members(const detail::GroupSpec& spec) const
+  {
+    const auto procs = detail::scan_proc(m_root.string());
+    return detail::group_members(spec, procs, detail::children_of(procs), m_root.string());
+  }
+
+  fs::path m_root;
+};
+
+// Everything below the wrapper counts, whatever its environment or session: an `env -i` child, a
+// setsid daemon without the marker. Not the watchdog, not a zombie, not what carries another run's
+// marker (another wrapper started from inside the task, and its task).
+TEST_F(FakeProc, FallbackCountsTheWholeSubtreeButOtherRuns)
+{
+  fake(m_root, 100, 1, 100, 100);                                   // wrapper
+  fake(m_root, 101, 100, 101, 101, env("SPMI_RUN_TOKEN=abc"));      // main
+  fake(m_root, 102, 101, 101, 101);                                 // env -i child
+  fake(m_root, 103, 100, 103, 103);                                 // setsid daemon, reparented
+  fake(m_root, 104, 100, 104, 104, env("SPMI_RUN_TOKEN=abc"));      // watchdog
+  fake(m_root, 105, 100, 105, 105, env("SPMI_WRAPPER_TOKEN=zzz"));  // another run's wrapper
+  fake(m_root, 106, 105, 106, 106, env("SPMI_RUN_TOKEN=zzz"));      // ... and its task
+  fake(m_root, 107, 101, 101, 101, "", 'Z');                        // a zombie
+  fake(m_root, 200, 1, 200, 200);                                   // unrelated
+  EXPECT_THAT(members({"", "abc", 100, 104, 101, false}), ElementsAre(101, 102, 103));
+}
+
+// The main process's session and group count even outside the wrapper's tree (a subreaper that could
+// not be set up); the marker counts only once the wrapper is gone (include_marked).
+TEST_F(FakeProc, SessionGroupAndMarker)
+{
+  fake(m_root, 101, 1, 101, 101);                              // main, its wrapper gone
+  fake(m_root, 102, 1, 102, 101);                              // its session
+  fake(m_root, 103, 1, 101, 103);                              // its process group
+  fake(m_root, 104, 1, 104, 104, env("SPMI_RUN_TOKEN=abc"));   // escaped, still marked
+  fake(m_root, 105, 1, 105, 105, env("SPMI_RUN_TOKEN=abcd"));  // another run's marker
+  EXPECT_THAT(members({"", "abc", 0, 0, 101, false}), ElementsAre(101, 102, 103));
+  EXPECT_THAT(members({"", "abc", 0, 0, 101, true}), ElementsAre(101, 102, 103, 104));
+}
+
+TEST(Cgroup, EscapesNamesThatLookLikeInterfaceFiles)
+{
+  EXPECT_EQ(process::cgroup::escape("web-123-4"), "web-123-4");
+  EXPECT_EQ(process::cgroup::escape("cgroup.procs"), "_cgroup_procs");
+  EXPECT_EQ(process::cgroup::escape("memory.max-1"), "_memory_max-1");
+  EXPECT_EQ(process::cgroup::escape("_x"), "__x");
+}
+
+TEST(Cgroup, ProbeKnobs)
+{
+  ::setenv("SPMI_MEMBERSHIP", "fallback", 1);
+  auto probe = process::probe_cgroup();
+  EXPECT_TRUE(probe.base.empty());
+  EXPECT_EQ(probe.note, "SPMI_MEMBERSHIP=fallback is set");
+  ::unsetenv("SPMI_MEMBERSHIP");
+  ::setenv("SPMI_CGROUP_BASE", "relative/path", 1);
+  probe = process::probe_cgroup();
+  EXPECT_TRUE(probe.base.empty());
+  EXPECT_THAT(probe.note, HasSubstr("is not an absolute path"));
+  ::setenv("SPMI_CGROUP_BASE", "/tmp/not-a-cgroup", 1);
+  probe = process::probe_cgroup();
+  EXPECT_TRUE(probe.base.empty());
+  EXPECT_THAT(probe.note, HasSubstr("is not in a cgroup v2 hierarchy"));
+  ::unsetenv("SPMI_CGROUP_BASE");
+}
+
+// A real group: a task started into it, with a child that changes session and drops its environment,
+// is counted whole and killed whole; in cgroup mode the run's directories go away afterwards.
+void
+run_real_group(bool fallback)
+{
+  if (fallback) {
+    ::setenv("SPMI_MEMBERSHIP", "fallback", 1);
+  }
+  const pid_t wrapper = ::fork();
+  ASSERT_GE(wrapper, 0);
+  if (wrapper == 0) {
+    // The wrapper's part, in a child of the test (it moves itself into the run's cgroup).
+    process::become_subreaper();
+    auto group = process::TaskGroup::create("unit-test-" + std::to_string(::getpid()), "tok");
+    process::SpawnOptions task;
+    task.argv = {"/bin/sh", "-c", "setsid env -i sleep 600 & sleep 600"};
+    task.new_session = true;
+    task.cgroup_procs_fd = group.procs_fd();
+    group.set_main(process::spawn(task));
+    const bool counted = process::wait_until([&] { return group.members().size() == 3; }, 5s);
+    const bool killed = group.kill(5s);
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    const auto cgroup = group.cgroup();
+    group.remove();
+    ::_exit(!counted ? 1 : !killed ? 2 : (!cgroup.empty() && fs::exists(cgroup)) ? 3 : 0);
+  }
+  int status = 0;
+  ::waitpid(wrapper, &status, 0);
+  ::unsetenv("SPMI_MEMBERSHIP");
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: not all counted, 2: not all killed, 3: cgroup left behind";
+}
+
+TEST(TaskGroup, RealGroupFallback)
+{
+  run_real_group(true);
+}
+
+TEST(TaskGroup, RealGroupCgroupWhereWritable)
+{
+  if (process::probe_cgroup().base.empty()) {
+    GTEST_SKIP() << process::probe_cgroup().note;
+  }
+  run_real_group(false);
+}
+
+} // namespace
