@@ -52,6 +52,8 @@ NORMALISE = [
     (re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [A-Z]+ \d{4}$"), "<DATE>"),
     (re.compile(r"^spmi \d+\.\d+\.\d+$"), "spmi <VERSION>"),
     (re.compile(r"\bpid \d+"), "pid <N>"),
+    # Which membership a run uses depends on the host (cgroup v2 or not, root or not).
+    (re.compile(r"^Membership: .*$"), "Membership: <MEMBERSHIP>"),
     # Resource use of a running task (list columns CPU MEM UPTIME, status "Resources:").
     (re.compile(r"^Resources: CPU \d+\.\d%, memory [\d.]+[BKMGT], \d+ process(es)?$"),
      "Resources: CPU <CPU>, memory <MEM>, <N> processes"),

@@ -122,7 +122,8 @@ public:
   /// Contract: the wrapper passes every signal it receives on to every process of the task's tree,
   /// except kill_request_signal(), on which it kills the whole tree with SIGKILL. It records the run
   /// as finished only when no process of the tree is left. If the wrapper itself is killed, the tree is
-  /// ended too and the run is recorded as ended by that.
+  /// ended too; the run is then recorded as ended by that, or (the default wrapper, with a restart policy
+  /// the user did not override by stopping it) a new wrapper takes over and starts the task again.
   virtual int run(const ManageableDir& dir, const std::string& token) = 0;
   /// True when `spmi resurrect` should start the task again after a reboot if it was running and no
   /// user stopped it (the descriptor's `autostart`; by default on when a restart policy is set).
