@@ -21,7 +21,11 @@ constexpr std::chrono::seconds k_command_timeout{30};
 
 // The batch script is always this text: the wrapper's argv comes as the script's arguments, so no
 // shell line is ever built from paths or IDs.
-constexpr const char* k_job_script = "#!/bin/sh\n# written by spmi: runs the wrapper given as arguments\nexec \"$@\"\n";
+// The job's processes belong to SLURM's own cgroup for the job (its proctrack/cgroup plugin, one writer per
+// cgroup), so the wrapper finds the task's processes by its process tree instead of moving them out of
+// the job, where scancel and the job's limits would no longer reach them.
+constexpr const char* k_job_script = "#!/bin/sh\n# written by spmi: runs the wrapper given as arguments\n"
+                                     "SPMI_MEMBERSHIP=fallback exec \"$@\"\n";
 
 std::string
 trimmed(std::string text)
