@@ -553,9 +553,6 @@ cmd_status(Controller& controller, const std::vector<std::string>& patterns, con
         out += fmt::format("Resources: CPU {:.1f}%, memory {}, {} process{}\n", use->cpu_percent,
                            format_bytes(use->rss_bytes), use->processes, use->processes == 1 ? "" : "es");
       }
-      if (record.run && record.run->restarts > 0) {
-        out += fmt::format("Restarts: {}\n", record.run->restarts);
-      }
       if (s.exit_signal) {
         out += fmt::format("Exit code: {} (killed by {})\n", 128 + *s.exit_signal, process::signal_name(*s.exit_signal));
       } else {

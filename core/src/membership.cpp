@@ -119,6 +119,36 @@ TaskGroup::TaskGroup(fs::path cgroup, std::string token, pid_t supervisor, pid_t
 {
 }
 
+namespace {
+
+// Removes the empty directories earlier runs of the same manageable left (all of a run's processes were
+// SIGKILLed at once: a wrapper and its watchdog killed together, or a simulated reboot), as systemd's
+// cg_trim does; a populated one stays (rmdir says EBUSY). Only this manageable's runs are looked at:
+// its alive lock, held by the caller, means no other wrapper of it is making one meanwhile.
+void
+trim_stale(const fs::path& base, const std::string& name, const std::string& prefix)
+{
+  std::error_code ec;
+  for (fs::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto entry = it->path().filename().string();
+    // "<prefix><digits>-<digits>" (a token) only: "web-2-<token>" is another manageable's.
+    const auto rest = entry.size() > prefix.size() ? entry.substr(prefix.size()) : std::string();
+    const auto dash = rest.find('-');
+    const auto digits = [](const std::string& t) {
+      return !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (entry.rfind(prefix, 0) != 0 || entry == cgroup::escape(name) || dash == std::string::npos ||
+        !digits(rest.substr(0, dash)) || !digits(rest.substr(dash + 1))) {
+      continue;
+    }
+    for (const auto& dir : {it->path() / "task", it->path() / "supervisor", it->path()}) {
+      ::rmdir(dir.c_str());
+    }
+  }
+}
+
+} // namespace
+
 TaskGroup
 TaskGroup::create(const std::string& name, const std::string& token)
 {
@@ -131,6 +161,7 @@ TaskGroup::create(const std::string& name, const std::string& token)
     return group;
   }
   const fs::path unit = probe.base / cgroup::escape(name);
+  trim_stale(probe.base, name, cgroup::escape(name.substr(0, name.size() - token.size())));
   std::string error;
   const auto origin = cgroup::own_path(0);
   const fs::path origin_dir = probe.mount.empty() || origin.empty() ? fs::path() : probe.mount / fs::path(origin).relative_path();
