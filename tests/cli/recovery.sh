@@ -9,6 +9,8 @@
 #  3. no policy: SIGKILL of the wrapper leaves the task inactive and nothing running.
 #  4. (screen, tmux) the death of the whole session: the task comes back in the surviving wrapper.
 #  5. SIGKILL of the watchdog alone: the task runs on, and stop still ends it.
+#  6. (local) a task started from inside another task: its recovered wrapper, reparented to the outer
+#     task's wrapper, is not disturbed when the outer task ends (no signal passed on, no restart).
 source "$(dirname "$0")/common.sh"
 BACKEND=${BACKEND:-local}
 
@@ -235,6 +237,30 @@ scenarios() {
   none_left "$p" || fail "$id: processes left after stop: $(describe "$p")"
   is_state "$id" inactive || fail "$id is $(state_of "$id") after stop"
   pass "$BACKEND/$mode: stop without a watchdog"
+
+  # 6. A recovered wrapper whose new parent (the outer task's wrapper, a subreaper) ends.
+  if [ "$BACKEND" = local ]; then
+    id=inner$m p=${m}6
+    task_toml "$id.toml" "$id" "$(tree "$p")" local 'restart = "always"' 'restart_delay = 0.5'
+    task_toml "outer$m.toml" "outer$m" "\"$SPMI\" start $id; echo outer up; sleep 3600.$TAG" local
+    run 0 load "$id.toml" "outer$m.toml"
+    run 0 start "outer$m"
+    wait_for "$B" has_count "$p" 3 || fail "$id: tree not complete: $(describe "$p")"
+    wait_for "$B" sh -c "[ -n \"\$(sed -n 's/.*\"pid\":\([0-9]*\).*/\1/p' '$SPMI_PATH/$id/run.json')\" ]" \
+      || fail "$id: no pid recorded"
+    kill_wrapper "$id" "$p"
+    recover "$id" "$p"
+    old=$(procs "$p" | tr '\n' ' ')
+    old_main=$(field "$id" pid)
+    run 0 stop "outer$m"
+    sleep 2
+    is_active "$id" || fail "$id is $(state_of "$id") after the outer task ended"
+    [ "$(procs "$p" | tr '\n' ' ')" = "$old" ] || fail "$id: its tree changed when the outer task ended: $(describe "$p"); $(cat "$SPMI_PATH/$id/wrapper.log")"
+    [ "$(field "$id" restarts)" = 1 ] || fail "$id: restarts $(field "$id" restarts) after the outer task ended, expected 1"
+    run 0 stop "$id"
+    none_left "$p" || fail "$id: processes left after stop: $(describe "$p")"
+    pass "$BACKEND/$mode: a recovered wrapper outlives its new parent undisturbed"
+  fi
   unset SPMI_MEMBERSHIP
 }
 
