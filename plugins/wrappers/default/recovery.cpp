@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -66,6 +67,14 @@ exec_successor(const ManageableDir& dir, const std::string& token, int alive_fd)
 {
   ::fcntl(alive_fd, F_SETFD, 0);  // kept across exec: the manageable never looks inactive meanwhile
   ::setenv(k_alive_fd_variable, std::to_string(alive_fd).c_str(), 1);
+  // The watchdog's parent-death signal survives exec: the new wrapper would take a SIGUSR1 when the
+  // process it was reparented to ends (another task's wrapper, a subreaper) and pass it on to the task.
+  ::prctl(PR_SET_PDEATHSIG, 0);
+  // The first wrapper's marker of its run (unset by run_wrapper from its environment, but still in its
+  // /proc environ, which the watchdog shares): the new wrapper must carry it too, or when it is below
+  // another task's wrapper (started from inside that task) it counts as that task's process in fallback
+  // membership and is ended with it.
+  ::setenv("SPMI_WRAPPER_TOKEN", token.c_str(), 1);
   const auto exe = process::self_exe().string();
   const std::string run = "__run";
   const auto path = dir.path().string();
