@@ -831,8 +831,10 @@ Controller::status(const std::string& id, std::size_t output_lines)
       status.next_attempt = run->next_attempt;
     } else if (run->failed) {
       status.failed = true;
-      status.note = fmt::format("gave up after {} automatic restart{} (max_restarts reached within restart_window)",
-                                run->restarts, run->restarts == 1 ? "" : "s");
+      // The last attempt's own story (a killed wrapper) stays in front of the verdict.
+      status.note = fmt::format("{}gave up after {} automatic restart{} (max_restarts reached within restart_window)",
+                                run->error.empty() ? "" : run->error + "; ", run->restarts,
+                                run->restarts == 1 ? "" : "s");
     }
   } else if (status.active && launch) {
     status.since = launch->launched_at;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <utility>
@@ -123,8 +124,8 @@ namespace {
 
 // Removes the empty directories earlier runs of the same manageable left (all of a run's processes were
 // SIGKILLed at once: a wrapper and its watchdog killed together, or a simulated reboot), as systemd's
-// cg_trim does; a populated one stays (rmdir says EBUSY). Only this manageable's runs are looked at:
-// its alive lock, held by the caller, means no other wrapper of it is making one meanwhile.
+// cg_trim does; a populated one stays (rmdir says EBUSY). Only runs of this ID are looked at (another
+// store may have a manageable of the same ID: its live runs have a wrapper in supervisor/).
 void
 trim_stale(const fs::path& base, const std::string& name, const std::string& prefix)
 {
@@ -141,9 +142,16 @@ trim_stale(const fs::path& base, const std::string& name, const std::string& pre
         !digits(rest.substr(0, dash)) || !digits(rest.substr(dash + 1))) {
       continue;
     }
-    for (const auto& dir : {it->path() / "task", it->path() / "supervisor", it->path()}) {
-      ::rmdir(dir.c_str());
+    // Not one made in the last minute (the token starts with its time in ns): its wrapper may be moving
+    // in. Then supervisor/ first: while a wrapper or watchdog is in it, the run lives and stays whole.
+    const auto made = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::nanoseconds(std::strtoll(rest.substr(0, dash).c_str(), nullptr, 10))));
+    if (std::chrono::system_clock::now() - made < std::chrono::minutes(1) ||
+        (::rmdir((it->path() / "supervisor").c_str()) != 0 && errno != ENOENT)) {
+      continue;
     }
+    ::rmdir((it->path() / "task").c_str());
+    ::rmdir(it->path().c_str());
   }
 }
 

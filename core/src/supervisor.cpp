@@ -122,6 +122,8 @@ supervise(const SuperviseOptions& options)
       while ((reaped = ::waitpid(-1, &status, WNOHANG)) > 0) {
         if (reaped == main_pid) {
           main_status = decode_wait_status(status);
+        } else if (options.on_reaped) {
+          options.on_reaped(reaped);
         }
       }
     } else if (signo > 0) {
@@ -140,7 +142,11 @@ supervise(const SuperviseOptions& options)
     }
     if (group.empty()) {
       // Its dead are ours to reap (a subreaper): none is left to init as a zombie.
-      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      pid_t reaped;
+      while ((reaped = ::waitpid(-1, nullptr, WNOHANG)) > 0) {
+        if (options.on_reaped) {
+          options.on_reaped(reaped);
+        }
       }
       break;
     }

@@ -8,7 +8,8 @@
 #  2. the recoveries count against max_restarts: the second SIGKILL gives up (failed), nothing left.
 #  3. no policy: SIGKILL of the wrapper leaves the task inactive and nothing running.
 #  4. (screen, tmux) the death of the whole session: the task comes back in the surviving wrapper.
-#  5. SIGKILL of the watchdog alone: the task runs on, and stop still ends it.
+#  5. SIGKILL of the watchdog alone: the task runs on, the wrapper starts another watchdog, which then
+#     replaces the wrapper when that is SIGKILLed; stop still ends it.
 #  6. (local) a task started from inside another task: its recovered wrapper, reparented to the outer
 #     task's wrapper, is not disturbed when the outer task ends (no signal passed on, no restart).
 source "$(dirname "$0")/common.sh"
@@ -150,7 +151,7 @@ scenarios() {
   run 0 status "$id"
   out_has "Active: failed"
   out_has "Restarts: 1"
-  out_has "Note: gave up after 1 automatic restart"
+  out_has "Note: the wrapper (pid $old_wrapper) was killed; spmi ended the task's processes; gave up after 1 automatic restart"
   grep -qF "the wrapper (pid $old_wrapper) was killed; spmi ended the task's processes and gave up restarting it (max_restarts = 1)" \
     "$SPMI_PATH/$id/wrapper.log" || fail "$id: wrapper.log does not say why it gave up: $(cat "$SPMI_PATH/$id/wrapper.log")"
   grep -q '"failed":true' "$SPMI_PATH/$id/run.json" || fail "$id: run.json lacks failed=true"
@@ -233,10 +234,21 @@ scenarios() {
   [ "$(field "$id" pid)" = "$old_main" ] || fail "$id: main pid changed"
   [ "$(field "$id" wrapper_pid)" = "$old_wrapper" ] || fail "$id: wrapper changed"
   pass "$BACKEND/$mode: SIGKILL of the watchdog alone: the task runs on"
+  # The wrapper started another watchdog, which still answers a SIGKILL of the wrapper.
+  new_watchdog=$(field "$id" watchdog_pid)
+  [ "$new_watchdog" != "$watchdog" ] && alive "$new_watchdog" ||
+    fail "$id: no new watchdog ($watchdog -> $new_watchdog)"
+  kill -9 "$old_wrapper"
+  wait_for "$B" sh -c "[ \"\$(sed -n 's/.*\"wrapper_pid\":\([0-9]*\).*/\1/p' $SPMI_PATH/$id/run.json)\" != $old_wrapper ]" ||
+    fail "$id: the new watchdog did not replace the killed wrapper"
+  wait_for "$B" sh -c "[ \"\$(sed -n 's/.*\"pid\":\([0-9]*\).*/\1/p' $SPMI_PATH/$id/run.json)\" != $old_main ]" ||
+    fail "$id: the task was not started again"
+  is_active "$id" || fail "$id is $(state_of "$id") after its wrapper was replaced"
+  pass "$BACKEND/$mode: a new watchdog replaces the killed watchdog"
   run 0 stop "$id"
   none_left "$p" || fail "$id: processes left after stop: $(describe "$p")"
   is_state "$id" inactive || fail "$id is $(state_of "$id") after stop"
-  pass "$BACKEND/$mode: stop without a watchdog"
+  pass "$BACKEND/$mode: stop after the wrapper was replaced"
 
   # 6. A recovered wrapper whose new parent (the outer task's wrapper, a subreaper) ends.
   if [ "$BACKEND" = local ]; then

@@ -141,6 +141,8 @@ struct SPMI_API SuperviseOptions
   std::function<void(pid_t)> on_started;            ///< called once the main process runs
   std::function<void(int)> on_signal;               ///< called with each signal received (not SIGCHLD),
                                                     ///< before it is passed on
+  std::function<void(pid_t)> on_reaped;             ///< called with each child reaped but the main process
+                                                    ///< (the wrapper starts a new watchdog if it was that)
 };
 
 /// Runs a task as its supervisor, in the calling process (the wrapper), and returns how the task's main

@@ -370,9 +370,22 @@ public:
     record.membership_note = group.note();
     record.cgroup = group.cgroup().string();
     const auto settings = restart_settings();
-    record.watchdog_pid = process::start_watchdog(
-      [&, alive_fd] { wrapper::after_wrapper_killed(dir, token, group, alive_fd, settings); });
-    group.set_watchdog(static_cast<pid_t>(record.watchdog_pid));
+    auto start_watchdog = [&, alive_fd] {
+      record.watchdog_pid = process::start_watchdog(
+        [&, alive_fd] { wrapper::after_wrapper_killed(dir, token, group, alive_fd, settings); });
+      group.set_watchdog(static_cast<pid_t>(record.watchdog_pid));
+    };
+    start_watchdog();
+    // A watchdog that died (killed by someone) is replaced at once, so a later SIGKILL of this wrapper
+    // is still answered.
+    m_on_reaped = [&](pid_t pid) {
+      if (pid == record.watchdog_pid) {
+        start_watchdog();
+        append_log(dir, fmt::format("wrapper {}: its watchdog (pid {}) died; started another (pid {})", ::getpid(),
+                                    pid, record.watchdog_pid));
+        record_run(dir, record);
+      }
+    };
     const int status = supervise_attempts(dir, token, group, record, blocked.set());
     process::stop_watchdog(static_cast<pid_t>(record.watchdog_pid));
     group.remove();
@@ -443,6 +456,7 @@ private:
     options.kill_request_signal = kill_request_signal();
     bool kill_requested = false;
     options.on_signal = [&](int signo) { kill_requested = kill_requested || signo == kill_request_signal(); };
+    options.on_reaped = m_on_reaped;
     options.on_started = [&](pid_t pid) {
       record.pid = pid;
       record_run(dir, record);
@@ -559,7 +573,11 @@ private:
   {
     while (true) {
       // Leftover children of the last attempt are reaped as they come.
-      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      pid_t reaped;
+      while ((reaped = ::waitpid(-1, nullptr, WNOHANG)) > 0) {
+        if (m_on_reaped) {
+          m_on_reaped(reaped);
+        }
       }
       const auto now = Clock::now();
       if (now >= deadline) {
@@ -629,6 +647,7 @@ private:
   int m_output_files_kept = wrapper::k_default_output_files_kept;
   bool m_timestamps = false;
   bool m_autostart = false;
+  std::function<void(pid_t)> m_on_reaped;  ///< set by run(): replaces a dead watchdog
 };
 
 std::unique_ptr<Wrapper>

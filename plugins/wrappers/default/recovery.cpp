@@ -144,10 +144,10 @@ after_wrapper_killed(const ManageableDir& dir, const std::string& token, process
     run->failed = recent >= settings.max_restarts;
   }
   run->error = fmt::format("the wrapper (pid {}) was killed; spmi ended the task's processes", dead);
-  if (run->failed) {
-    run->error += fmt::format(" and gave up restarting it (max_restarts = {})", settings.max_restarts);
-  }
-  append_log(dir, run->error);
+  // `status` adds the verdict of a spent budget to the error itself.
+  append_log(dir, run->failed ? run->error + fmt::format(" and gave up restarting it (max_restarts = {})",
+                                                         settings.max_restarts)
+                              : run->error);
   dir.write_run(*run);
   group.remove();
 }
