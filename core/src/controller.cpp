@@ -76,16 +76,6 @@ leftover_processes(const RunRecord& run)
   return process::describe_processes(group.members());
 }
 
-std::string
-processes_text(const std::vector<process::ProcessInfo>& processes)
-{
-  std::string text;
-  for (const auto& p : processes) {
-    text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", p.pid, p.command);
-  }
-  return text;
-}
-
 // True while a stop or kill ends the running launch of `dir`: it is active, and launch.json is wanted
 // down for the run that run.json describes, which has not finished. A start that holds the lock never
 // looks so: it writes launch.json only once its wrapper reported, so until then the tokens differ.
@@ -656,7 +646,7 @@ Controller::check_ended(const std::string& id, const ManageableDir& dir) const
     }
     throw BackendError(fmt::format("manageable '{}': its wrapper ended but {} process{} of the task survived: {}; "
                                    "end {} by hand (kill -9 {})",
-                                   id, left.size(), left.size() == 1 ? "" : "es", processes_text(left),
+                                   id, left.size(), left.size() == 1 ? "" : "es", process::processes_text(left),
                                    left.size() == 1 ? "it" : "them", pids));
   }
 }
@@ -860,7 +850,7 @@ Controller::status(const std::string& id, std::size_t output_lines)
     if (const auto left = leftover_processes(*run); !left.empty()) {
       status.note = fmt::format("{}{} process{} of the task {} still running without a wrapper: {}",
                                 status.note.empty() ? "" : status.note + "; ", left.size(),
-                                left.size() == 1 ? "" : "es", left.size() == 1 ? "is" : "are", processes_text(left));
+                                left.size() == 1 ? "" : "es", left.size() == 1 ? "is" : "are", process::processes_text(left));
     }
   }
   if (const auto free = full_disk_bytes_free(dir.path())) {

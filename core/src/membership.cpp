@@ -330,4 +330,14 @@ describe_processes(const std::vector<pid_t>& pids)
   return result;
 }
 
+std::string
+processes_text(const std::vector<ProcessInfo>& processes)
+{
+  std::string text;
+  for (const auto& p : processes) {
+    text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", p.pid, p.command);
+  }
+  return text;
+}
+
 } // namespace spmi::process

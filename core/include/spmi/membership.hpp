@@ -116,5 +116,7 @@ struct SPMI_API ProcessInfo
 };
 /// Pid and command line of each of `pids` still alive.
 SPMI_API std::vector<ProcessInfo> describe_processes(const std::vector<pid_t>& pids);
+/// "PID (command), PID (command)" for messages.
+SPMI_API std::string processes_text(const std::vector<ProcessInfo>& processes);
 
 } // namespace spmi::process

@@ -85,16 +85,6 @@ exec_successor(const ManageableDir& dir, const std::string& token, int alive_fd)
   ::fcntl(alive_fd, F_SETFD, FD_CLOEXEC);
 }
 
-std::string
-survivors_text(const std::vector<process::ProcessInfo>& survivors)
-{
-  std::string text;
-  for (const auto& p : survivors) {
-    text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", p.pid, p.command);
-  }
-  return text;
-}
-
 } // namespace
 
 void
@@ -117,7 +107,7 @@ after_wrapper_killed(const ManageableDir& dir, const std::string& token, process
   run->next_attempt.reset();
   if (!ended) {
     run->error = fmt::format("the wrapper (pid {}) was killed and these processes of the task survived SIGKILL: {}",
-                             dead, survivors_text(process::describe_processes(group.members())));
+                             dead, process::processes_text(process::describe_processes(group.members())));
     append_log(dir, run->error);
     dir.write_run(*run);
     return;
