@@ -88,10 +88,13 @@ public:
   /// moves this process back to where it came from first when it is in `supervisor/`.
   void remove() const;
 
+  /// Takes over `other`'s group (and its open cgroup.procs); `other` then holds none.
   TaskGroup(TaskGroup&& other) noexcept;
+  /// Closes this group's cgroup.procs, then takes over `other`'s group.
   TaskGroup& operator=(TaskGroup&& other) noexcept;
   TaskGroup(const TaskGroup&) = delete;
   TaskGroup& operator=(const TaskGroup&) = delete;
+  /// Closes the open cgroup.procs; removes nothing (see remove()).
   ~TaskGroup();
 
 private:

@@ -81,6 +81,7 @@ SPMI_API Result uninstall(const Plan& plan, bool both);
 
 /// @name Text building, pure (unit-tested)
 /// @{
+
 /// `text` as one double-quoted word of a unit file's Environment= or ExecStart= ("\\", "\"", "%%", "$$").
 SPMI_API std::string systemd_quote(std::string_view text);
 /// `text` as one single-quoted /bin/sh word.
