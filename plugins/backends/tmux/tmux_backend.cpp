@@ -9,7 +9,8 @@
 // (tmux sends the client's whole environment; 3.3a matches the list by exact name, later tmux by fnmatch,
 // hence names and not "*"). So a task sees the environment of its `spmi start`, with TERM, TMUX and
 // TMUX_PANE set by tmux, plus any variable the server's environment has and this `spmi start` lacks;
-// SPMI_PATH and SPMI_PLUGIN_PATH are always listed, so that when this call lacks them they are removed.
+// spmi's own variables (SPMI_PATH, SPMI_PLUGIN_PATH, SPMI_MEMBERSHIP, SPMI_CGROUP_BASE, SPMI_BOOT_ID_FILE,
+// SPMI_WRAPPER_TOKEN) are always listed, so that when this call lacks them they are removed.
 // The working directory is the client's, i.e. that of `spmi start` (we don't pass -c: tmux expands
 // formats such as #(...) in it). The server is started with -f /dev/null, so no user configuration
 // (remain-on-exit, hooks...) applies: the session ends when the wrapper ends, the server when the last
@@ -61,14 +62,22 @@ escape_argument(const std::string& argument)
 std::string
 environment_names()
 {
-  std::string names = "SPMI_PATH SPMI_PLUGIN_PATH";
+  // spmi's own settings are always listed, so that one this call lacks is removed from the session
+  // rather than taken from the server's environment (another `spmi start` may have started the server
+  // with SPMI_MEMBERSHIP=fallback, another store or another boot ID file).
+  static constexpr const char* k_always[] = {"SPMI_PATH",        "SPMI_PLUGIN_PATH",   "SPMI_MEMBERSHIP",
+                                             "SPMI_CGROUP_BASE", "SPMI_BOOT_ID_FILE", "SPMI_WRAPPER_TOKEN"};
+  std::string names;
+  for (const char* name : k_always) {
+    names += names.empty() ? name : fmt::format(" {}", name);
+  }
   for (char** entry = ::environ; *entry != nullptr; ++entry) {
     const std::string_view text(*entry);
     const auto name = text.substr(0, text.find('='));
     const bool plain = !name.empty() && !(name[0] >= '0' && name[0] <= '9') &&
                        std::all_of(name.begin(), name.end(), [](char c) { return is_name_char(c, false); });
-    if (plain && name != "SPMI_PATH" && name != "SPMI_PLUGIN_PATH" && name != "TERM" && name != "TMUX" &&
-        name != "TMUX_PANE") {
+    const bool listed = std::any_of(std::begin(k_always), std::end(k_always), [&](const char* n) { return name == n; });
+    if (plain && !listed && name != "TERM" && name != "TMUX" && name != "TMUX_PANE") {
       names += fmt::format(" {}", name);
     }
   }
