@@ -81,7 +81,8 @@ recover() {
     [ "$SECONDS" -lt "$deadline" ] || fail "$id: no recovery within $B s: wrapper $wrapper (old $old_wrapper), pid $main (old $old_main), $(describe "$prefix"); $(cat "$SPMI_PATH/$id/wrapper.log" 2>/dev/null)"
     sleep 0.1
   done
-  [ "$samples" -ge 3 ] || fail "$id: recovered too fast to sample list ($samples samples)"
+  # At least a few looks at `list` (each is slow under the sanitizers): else "never inactive" said nothing.
+  [ "$samples" -ge 2 ] || fail "$id: recovered too fast to sample list ($samples samples)"
   all_dead "$old" || fail "$id: old processes live after the recovery: $(describe "$prefix")"
   alive "$wrapper" || fail "$id: the new wrapper $wrapper is not alive"
   alive "$(field "$id" watchdog_pid)" || fail "$id: the new wrapper has no live watchdog"
@@ -139,7 +140,7 @@ scenarios() {
 
   # 2. Recoveries count against max_restarts.
   id=budget$m p=${m}2
-  task_toml "$id.toml" "$id" "$(tree "$p")" "$BACKEND" 'restart = "always"' 'restart_delay = 0.5' \
+  task_toml "$id.toml" "$id" "$(tree "$p")" "$BACKEND" 'restart = "always"' 'restart_delay = 1.5' \
     'max_restarts = 1' 'restart_window = 600'
   run 0 load "$id.toml"
   start_tree "$id" "$p"
