@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <spmi/descriptor.hpp>
 #include <spmi/errors.hpp>
+#include <spmi/process.hpp>
 #include <spmi/state.hpp>
 
 #include <fmt/format.h>
@@ -106,6 +107,18 @@ write_new_file(const fs::path& path, const std::string& data)
   }
 }
 
+// Before `load` makes anything visible: throws Interrupted when the user interrupted it (the caller
+// removes what it staged).
+void
+throw_if_interrupted(std::size_t staged, std::size_t total)
+{
+  if (const int signo = process::interrupt_pending()) {
+    throw Interrupted(fmt::format("interrupted by {} while {} of {} manageable{} were being prepared: nothing was loaded",
+                                  process::signal_name(signo), staged, total, total == 1 ? "" : "s"),
+                      signo);
+  }
+}
+
 } // namespace
 
 double
@@ -189,6 +202,61 @@ StateStore::lock_resurrect() const
     throw_errno("cannot open " + path.string());
   }
   return lock_open_file(fd, path);
+}
+
+namespace {
+
+// Entries of the root that a `load` (staging directories) or a `clean` (directories renamed away) make
+// for a moment; left behind only when that command was killed.
+bool
+is_leftover(const char* name)
+{
+  const std::string_view entry(name);
+  return entry.rfind(".load-", 0) == 0 || entry.rfind(".clean-", 0) == 0;
+}
+
+} // namespace
+
+DirLock
+StateStore::lock_store() const
+{
+  ensure_root();
+  const auto path = m_root / ".store.lock";
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.get() < 0) {
+    throw_errno("cannot open " + path.string());
+  }
+  // Exclusive only when no load or clean runs: then every staging or trash directory there is was left
+  // by one that was killed.
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+    remove_leftovers();
+  }
+  while (::flock(fd.get(), LOCK_SH) != 0) {
+    if (errno != EINTR) {
+      throw_errno("cannot lock " + path.string());
+    }
+  }
+  return DirLock(fd.release());
+}
+
+void
+StateStore::remove_leftovers() const
+{
+  DIR* dir = ::opendir(m_root.c_str());
+  if (!dir) {
+    return;
+  }
+  std::vector<fs::path> leftovers;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (is_leftover(entry->d_name)) {
+      leftovers.push_back(m_root / entry->d_name);
+    }
+  }
+  ::closedir(dir);
+  for (const auto& path : leftovers) {
+    std::error_code ec;
+    fs::remove_all(path, ec);  // best effort: the next command tries again
+  }
 }
 
 void
@@ -535,7 +603,7 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
                                    descriptor.id));
     }
   }
-  ensure_root();
+  const auto store_lock = lock_store();
   std::vector<fs::path> placed;
   std::vector<fs::path> staged;
   auto roll_back = [&] {
@@ -553,6 +621,7 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
     const auto cwd = fs::current_path(cwd_error);  // once, not once per descriptor
     const auto suffix = unique_suffix();
     for (const auto& descriptor : descriptors) {
+      throw_if_interrupted(staged.size(), descriptors.size());
       const auto temp = m_root / fmt::format(".load-{}-{}-{}", descriptor.id, suffix, staged.size());
       if (::mkdir(temp.c_str(), 0700) != 0) {
         throw_errno("cannot create " + temp.string());
@@ -582,6 +651,9 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
         throw_errno("cannot sync " + m_root.string());
       }
     }
+    // The last moment to give up: from here on every directory is put in place (an interrupt is only
+    // recorded while interrupts are deferred, see process::DeferredInterrupts).
+    throw_if_interrupted(staged.size(), descriptors.size());
     for (std::size_t i = 0; i < descriptors.size(); ++i) {
       const auto target = m_root / descriptors[i].id;
       if (::renameat2(AT_FDCWD, staged[i].c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
@@ -603,6 +675,7 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
 void
 StateStore::remove(const std::string& id) const
 {
+  const auto store_lock = lock_store();
   const auto source = m_root / id;
   const auto trash = m_root / (".clean-" + id + "-" + unique_suffix());
   if (::rename(source.c_str(), trash.c_str()) != 0) {
