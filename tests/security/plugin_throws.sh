@@ -33,7 +33,9 @@ plugin_fault() {
   SPMI_TEST_FAULT="$class.$call=$kind" run "$rc" "$@"
   local type="int" detail=""
   [ "$kind" = runtime ] && type="std::runtime_error" && detail=": injected fault in $class.$call"
-  local line="plugin $SO (class $class) threw $type in $call${id:+ (manageable '$id')}$detail"
+  local shown=$call
+  [ "$call" = create ] && shown="its factory"
+  local line="plugin $SO (class $class) threw $type in $shown${id:+ (manageable '$id')}$detail"
   [ "$(grep -cF -- "$line" "$T/err")" = 1 ] || fail "spmi $* with $class.$call=$kind: no single line '$line'"
   ! grep -q "terminate called" "$T/err" || fail "spmi $*: terminate called"
 }
@@ -84,7 +86,7 @@ run 0 list
 grep -qE '^q +pending' "$T/out" || fail "q is not pending"
 plugin_fault 4 FaultyBackend queue_states "" int list
 plugin_fault 4 FaultyBackend queue_states "" runtime list --json
-plugin_fault 4 FaultyBackend cancel q int stop q
+plugin_fault 4 FaultyBackend cancel "" int stop q  # called on the controller's backend: no manageable named
 run 0 list
 grep -qE '^q +pending' "$T/out" || fail "q is not pending after the failed cancel"
 run 0 stop q
