@@ -289,6 +289,8 @@ Controller::list()
   std::map<std::string, QueueState> queued;
   try {
     queued = queued_states(inactive);
+  } catch (const PluginError&) {
+    throw;  // a broken plugin is not an unreachable scheduler: exit 4, naming it
   } catch (const Error& e) {
     m_logger->warn("cannot tell which manageables are pending: {}", e.what());
   }
@@ -793,6 +795,8 @@ Controller::status(const std::string& id, std::size_t output_lines)
   const auto run = dir.read_run();
   try {
     status.fields = instantiate(dir)->status_fields(launch);
+  } catch (const PluginError&) {
+    throw;  // exit 4, naming the plugin
   } catch (const Error& e) {
     status.note = e.what();
   }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "elf_symbols.hpp"
+#include "plugin_guard.hpp"
 
 #include <boost/dll/shared_library.hpp>
 
@@ -75,20 +76,31 @@ describe_stamp(const std::string& stamp)
   return fmt::format("plugin ABI {} with C++ library ABI {}", rest.substr(0, underscore), rest.substr(underscore + 1));
 }
 
-// Runs a plugin's code, turning whatever it throws into a spmi error.
-template<typename Fn>
-auto
-guarded(const std::string& what, Fn&& fn)
+// The ID a manageable's table names, for messages about its plugin's code ("" for other tables).
+std::string
+manageable_id(PluginKind kind, const PluginContext& context)
 {
-  try {
-    return fn();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw PluginError(fmt::format("{} failed: {}", what, e.what()));
-  } catch (...) {
-    throw PluginError(what + " threw an unknown exception");
+  const auto& node = context.section.node();
+  if (kind != PluginKind::manageable || !node.is_object()) {
+    return "";
   }
+  const auto id = node.find("id");
+  return id != node.end() && id->is_string() ? id->get<std::string>() : "";
+}
+
+// Calls the factory that `alias` (a `const void*` variable holding its address) names, guarded.
+template<typename Factory>
+auto
+make(void* alias, const detail::PluginOrigin& origin, const PluginContext& context)
+{
+  auto* factory = reinterpret_cast<Factory*>(const_cast<void*>(*static_cast<const void**>(alias)));
+  auto object = detail::guarded_call(origin, "its factory", [&] { return factory(context); });
+  if (!object) {
+    throw PluginError(fmt::format("plugin {} (class {}): its factory returned no object; this is a bug in the plugin: "
+                                  "update it, or report it to its author",
+                                  origin.file, origin.class_name));
+  }
+  return object;
 }
 
 } // namespace
@@ -237,7 +249,7 @@ PluginRegistry::find(PluginKind kind, const std::string& type)
 }
 
 void*
-PluginRegistry::resolve(PluginKind kind, const std::string& type, const PluginContext& context)
+PluginRegistry::resolve(PluginKind kind, const std::string& type, const PluginContext& context, PluginInfo& info)
 {
   const std::string where = kind == PluginKind::manageable ? context.section.where() : context.section.where("type");
   if (!is_valid_type_name(type)) {
@@ -284,6 +296,7 @@ PluginRegistry::resolve(PluginKind kind, const std::string& type, const PluginCo
                                     e.what()));
     }
   }
+  info = *found;
   try {
     return &library->second.get<void*>(found->class_name);
   } catch (const std::exception& e) {
@@ -292,35 +305,35 @@ PluginRegistry::resolve(PluginKind kind, const std::string& type, const PluginCo
   }
 }
 
-// The alias is a `const void*` variable holding the factory's address.
-#define SPMI_CREATE(Kind, Type, FactoryType)                                                                 \
-  auto* alias = static_cast<const void**>(resolve(PluginKind::Kind, type, context));                          \
-  auto* factory = reinterpret_cast<FactoryType*>(const_cast<void*>(*alias));                                  \
-  const auto what = fmt::format("{} {}", kind_name(PluginKind::Kind), class_name_for(type, PluginKind::Kind)); \
-  auto object = guarded(what, [&] { return factory(context); });                                              \
-  if (!object) {                                                                                              \
-    throw PluginError(what + " returned no object");                                                          \
-  }                                                                                                           \
-  return object;
-
+// Every object is handed out behind its proxy, so every later call into it is guarded too.
 std::unique_ptr<Manageable>
 PluginRegistry::create_manageable(const std::string& type, const PluginContext& context)
 {
-  SPMI_CREATE(manageable, Manageable, ManageableFactory)
+  PluginInfo info;
+  void* alias = resolve(PluginKind::manageable, type, context, info);
+  detail::PluginOrigin origin{info.file.string(), info.class_name, manageable_id(info.kind, context)};
+  auto object = make<ManageableFactory>(alias, origin, context);
+  return detail::guard_manageable(std::move(object), std::move(origin));
 }
 
 std::unique_ptr<Backend>
 PluginRegistry::create_backend(const std::string& type, const PluginContext& context)
 {
-  SPMI_CREATE(backend, Backend, BackendFactory)
+  PluginInfo info;
+  void* alias = resolve(PluginKind::backend, type, context, info);
+  detail::PluginOrigin origin{info.file.string(), info.class_name, manageable_id(info.kind, context)};
+  auto object = make<BackendFactory>(alias, origin, context);
+  return detail::guard_backend(std::move(object), std::move(origin));
 }
 
 std::unique_ptr<Wrapper>
 PluginRegistry::create_wrapper(const std::string& type, const PluginContext& context)
 {
-  SPMI_CREATE(wrapper, Wrapper, WrapperFactory)
+  PluginInfo info;
+  void* alias = resolve(PluginKind::wrapper, type, context, info);
+  detail::PluginOrigin origin{info.file.string(), info.class_name, manageable_id(info.kind, context)};
+  auto object = make<WrapperFactory>(alias, origin, context);
+  return detail::guard_wrapper(std::move(object), std::move(origin));
 }
-
-#undef SPMI_CREATE
 
 } // namespace spmi

@@ -107,13 +107,15 @@ TEST_F(RegistryTest, CreatesFakeBackend)
   EXPECT_EQ(registry.create_backend("fake", context(registry))->type(), "fake");
 }
 
-// A factory throwing std::runtime_error becomes a PluginError naming the class.
+// A factory throwing std::runtime_error becomes a PluginError naming the file and the class.
 TEST_F(RegistryTest, FactoryRuntimeErrorBecomesPluginError)
 {
   spmi::PluginRegistry registry({k_plugins});
   EXPECT_THAT([&] { registry.create_backend("throws", context(registry)); },
-              ThrowsMessage<spmi::PluginError>(
-                StrEq("backend ThrowsBackend failed: the fake backend refuses to exist")));
+              ThrowsMessage<spmi::PluginError>(HasSubstr(
+                fmt::format("plugin {} (class ThrowsBackend) threw std::runtime_error in its factory: the fake "
+                            "backend refuses to exist; ",
+                            (k_plugins / "spmi_test_throws.so").string()))));
 }
 
 // A factory throwing spmi::DescriptorError passes it through unchanged.

@@ -74,6 +74,12 @@ public:
   /// @throws PluginError when two files of one directory export the class, the file fails to load, or
   /// the factory returns no object.
   /// @throws Error whatever spmi error the factory throws; any other exception becomes PluginError.
+  ///
+  /// The object returned is a proxy that forwards every call, its destruction included, to the
+  /// plugin's object, guarded: an spmi::Error passes through unchanged, any other exception (`throw 42`)
+  /// becomes a PluginError naming the plugin file, its class and the call, and a crash (SIGSEGV,
+  /// SIGBUS, SIGILL, SIGFPE, SIGABRT) prints one line naming the same on stderr before the process
+  /// dies of that signal (see docs/plugins.md).
   std::unique_ptr<Manageable> create_manageable(const std::string& type, const PluginContext& context);
   /// As create_manageable(), for a backend; messages name the `type` key of `context.section`.
   std::unique_ptr<Backend> create_backend(const std::string& type, const PluginContext& context);
@@ -83,7 +89,7 @@ public:
 private:
   struct Impl;
   void scan();
-  void* resolve(PluginKind kind, const std::string& type, const PluginContext& context);
+  void* resolve(PluginKind kind, const std::string& type, const PluginContext& context, PluginInfo& info);
 
   std::vector<std::filesystem::path> m_dirs;
   std::unique_ptr<Impl> m_impl;
