@@ -47,7 +47,7 @@ locker=$!
 wait_for 10 grep -qx locked "$T/locker.out" || fail "the lock holder did not lock alive"
 
 plant() { # BACKEND_ID QUEUED: launch.json and a matching run.json (wrapper: the lock holder)
-  python3 - "$SPMI_PATH/job" "$1" "$2" "$locker" <<'EOF'
+  python3 - "$SPMI_PATH/job" "$1" "$2" "${locker:-0}" <<'EOF'
 import json, sys, time
 d, backend_id, queued, pid = sys.argv[1:]
 boot = open("/proc/sys/kernel/random/boot_id").read().strip()

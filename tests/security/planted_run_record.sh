@@ -64,6 +64,7 @@ attack() { # COMMAND DESCRIPTION START_TIME_KIND BOOT
   local command=$1 what=$2 kind=$3 boot_of=$4
   sleep "1302.$TAG" &
   local victim=$!
+  disown "$victim"
   victims+=("$victim")
   local start=
   case "$kind" in
@@ -73,6 +74,7 @@ attack() { # COMMAND DESCRIPTION START_TIME_KIND BOOT
   esac
   plant "$victim" "$start" "$boot_of"
   run 1 "$command" web
+  [ "$kind" = real ] && [ "$boot_of" = "$boot" ] && [ "$command" = kill ] && cat "$T/err"
   sleep 0.2
   kill -0 "$victim" 2>/dev/null || fail "spmi $command signalled the unrelated process $victim ($what)"
   err_has "names pid $victim as its wrapper, but that process is not the wrapper any more"
@@ -102,6 +104,7 @@ planted_unit="$base/other-$TAG-1"
 mkdir -p "$planted_unit/task"
 sleep "1303.$TAG" &
 cgroup_victim=$!
+disown "$cgroup_victim"
 victims+=("$cgroup_victim")
 echo "$cgroup_victim" >"$planted_unit/task/cgroup.procs"
 plant 0 "" "$boot" "$planted_unit/task"
