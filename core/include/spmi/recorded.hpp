@@ -18,7 +18,7 @@
 
 namespace spmi::process {
 
-/// When process `pid` started: field 22 of /proc/<pid>/stat, in clock ticks after boot. Within one boot
+/// When process `pid` started: field 22 of `/proc/PID/stat`, in clock ticks after boot. Within one boot
 /// a pid with its start time names one process for good (a pid is reused, that pair is not). nullopt
 /// when the process is gone, a zombie or unreadable.
 SPMI_API std::optional<std::uint64_t> start_time(pid_t pid);
@@ -38,12 +38,12 @@ SPMI_API std::string wrapper_problem(const ManageableDir& dir, const RunRecord& 
 SPMI_API bool signal_wrapper(const ManageableDir& dir, const RunRecord& run, int signo);
 
 /// The task cgroup `run` records for manageable `id`, when it is one spmi made for that run: an absolute
-/// path without `.` or `..` of the form `<base>/<id>-<token>/task` (the name escaped as cgroups need, the
-/// token run.json's), where `<base>` is where this user's runs get their cgroups now
-/// (process::probe_cgroup(), also when `SPMI_MEMBERSHIP=fallback` is set), or else `<base>/<id>-<token>`
-/// is a directory on cgroup v2 owned by this user and writable by no one else (a user's base moves with
-/// the cgroup `spmi start` ran in), or does not exist. An empty path for a fallback run (no cgroup
-/// recorded), and when the recorded path is not such a one; then `why` (if given) says why. Never throws.
+/// path without "." or ".." components of the form BASE/ID-TOKEN/task (the name escaped as cgroups need, TOKEN
+/// run.json's), where BASE is where runs of this user get their cgroups now (process::probe_cgroup(),
+/// also when `SPMI_MEMBERSHIP=fallback` is set); or else BASE/ID-TOKEN is a directory on cgroup v2 owned
+/// by this user and writable by no one else (the base of a user moves with the cgroup that ran
+/// `spmi start`), or does not exist. An empty path for a fallback run (no cgroup recorded), and when the
+/// recorded path is not such a one; then `why` (if given) says why. Never throws.
 SPMI_API std::filesystem::path trusted_cgroup(const std::string& id, const RunRecord& run, std::string* why = nullptr);
 
 } // namespace spmi::process
