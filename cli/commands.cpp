@@ -4,6 +4,7 @@
 #include <spmi/errors.hpp>
 #include <spmi/log.hpp>
 #include <spmi/process.hpp>
+#include <spmi/recorded.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <set>
 
 namespace spmi::cli {
 
@@ -66,11 +68,17 @@ struct Records
   std::optional<RunRecord> run;
 };
 
-process::TreeRoot
-tree_root(const RunRecord& run)
+// The run's members as its wrapper counts them (its cgroup, or its process tree less its watchdog);
+// nullopt when run.json names a cgroup that is not the run's own (process::trusted_cgroup()).
+std::optional<process::TreeRoot>
+tree_root(const std::string& id, const RunRecord& run)
 {
-  // The run's members as its wrapper counts them (its cgroup, or its process tree less its watchdog).
-  return process::TreeRoot{static_cast<pid_t>(run.wrapper_pid), process::task_marker(run.token), run.cgroup,
+  std::string distrust;
+  const auto cgroup = process::trusted_cgroup(id, run, &distrust);
+  if (!distrust.empty()) {
+    return std::nullopt;
+  }
+  return process::TreeRoot{static_cast<pid_t>(run.wrapper_pid), process::task_marker(run.token), cgroup.string(),
                            static_cast<pid_t>(run.watchdog_pid), static_cast<pid_t>(run.pid)};
 }
 
@@ -79,9 +87,13 @@ std::map<std::string, process::TreeUsage>
 usage_of(const std::map<std::string, Records>& records, const std::map<std::string, bool>& active)
 {
   std::vector<process::TreeRoot> roots;
+  std::set<std::string> rooted;
   for (const auto& [id, record] : records) {
     if (active.count(id) && active.at(id) && record.run && record.run->wrapper_pid > 0) {
-      roots.push_back(tree_root(*record.run));
+      if (auto root = tree_root(id, *record.run)) {
+        roots.push_back(std::move(*root));
+        rooted.insert(id);
+      }
     }
   }
   std::map<std::string, process::TreeUsage> result;
@@ -90,7 +102,7 @@ usage_of(const std::map<std::string, Records>& records, const std::map<std::stri
   }
   const auto usage = process::tree_usage(roots);
   for (const auto& [id, record] : records) {
-    if (active.count(id) && active.at(id) && record.run && record.run->wrapper_pid > 0) {
+    if (rooted.count(id)) {
       const auto it = usage.find(static_cast<pid_t>(record.run->wrapper_pid));
       if (it != usage.end() && it->second.processes > 0) {
         result[id] = it->second;

@@ -84,11 +84,11 @@ own_path(pid_t pid)
 }
 
 Probe
-probe()
+probe(bool honour_forced)
 {
   Probe result;
   const char* forced = std::getenv("SPMI_MEMBERSHIP");
-  if (forced && std::string_view(forced) == "fallback") {
+  if (honour_forced && forced && std::string_view(forced) == "fallback") {
     result.note = "SPMI_MEMBERSHIP=fallback is set";
     return result;
   }

@@ -22,8 +22,9 @@ struct Probe
   std::string note;
 };
 
-/// See probe_cgroup() in membership.hpp.
-Probe probe();
+/// See probe_cgroup() in membership.hpp. With `honour_forced` false, `SPMI_MEMBERSHIP=fallback` is
+/// ignored: where runs started without it get their cgroups (to check a recorded cgroup against).
+Probe probe(bool honour_forced = true);
 /// True when `path` is on a cgroup2 file system.
 bool is_cgroup2(const std::filesystem::path& path);
 /// The cgroup2 mount point, empty when there is none.

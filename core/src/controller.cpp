@@ -4,6 +4,7 @@
 #include <spmi/errors.hpp>
 #include <spmi/membership.hpp>
 #include <spmi/process.hpp>
+#include <spmi/recorded.hpp>
 
 #include <fmt/format.h>
 
@@ -60,15 +61,21 @@ batch_size(std::size_t most)
 // Processes of `run` still alive although its wrapper has ended. A wrapper records an end only once
 // none is left, so in the fallback only a run whose wrapper died (no end recorded, or survivors named)
 // is looked at; a cgroup is looked at always (one file).
+// A recorded cgroup that is not the run's own (process::trusted_cgroup()) is never looked at: `distrust`
+// then says why.
 std::vector<process::ProcessInfo>
-leftover_processes(const RunRecord& run)
+leftover_processes(const std::string& id, const RunRecord& run, std::string& distrust)
 {
   if (run.membership.empty() ||
       (run.cgroup.empty() && run.finished_at && run.error.find("survived") == std::string::npos)) {
     return {};
   }
+  const auto cgroup = process::trusted_cgroup(id, run, &distrust);
+  if (!distrust.empty()) {
+    return {};
+  }
   // The wrapper and its watchdog are gone: their pids may belong to others now, so they name nothing.
-  process::TaskGroup group(run.cgroup, run.token, 0, 0, static_cast<pid_t>(run.pid));
+  process::TaskGroup group(cgroup, run.token, 0, 0, static_cast<pid_t>(run.pid));
   group.set_include_marked(true);
   if (!run.cgroup.empty() && group.empty()) {
     return {};
@@ -640,7 +647,13 @@ void
 Controller::check_ended(const std::string& id, const ManageableDir& dir) const
 {
   const auto run = dir.read_run();
-  const auto left = run ? leftover_processes(*run) : std::vector<process::ProcessInfo>{};
+  std::string distrust;
+  const auto left = run ? leftover_processes(id, *run, distrust) : std::vector<process::ProcessInfo>{};
+  if (!distrust.empty()) {
+    throw StateError(fmt::format("manageable '{}': its wrapper ended, but whether processes of the task are left "
+                                 "can't be told: {}; look at `spmi status {}` and check who can write {}",
+                                 id, distrust, id, dir.run_path().string()));
+  }
   if (!left.empty()) {
     std::string pids;
     for (const auto& l : left) {
@@ -851,7 +864,13 @@ Controller::status(const std::string& id, std::size_t output_lines)
                                              : fmt::format("process tree (fallback: {})", run->membership_note)});
   }
   if (run && !status.active) {
-    if (const auto left = leftover_processes(*run); !left.empty()) {
+    std::string distrust;
+    const auto left = leftover_processes(id, *run, distrust);
+    if (!distrust.empty()) {
+      status.note = fmt::format("{}{}; its processes are not looked at", status.note.empty() ? "" : status.note + "; ",
+                                distrust);
+    }
+    if (!left.empty()) {
       status.note = fmt::format("{}{} process{} of the task {} still running without a wrapper: {}",
                                 status.note.empty() ? "" : status.note + "; ", left.size(),
                                 left.size() == 1 ? "" : "es", left.size() == 1 ? "is" : "are", process::processes_text(left));

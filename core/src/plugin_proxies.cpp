@@ -83,9 +83,9 @@ public:
   {
     return guarded_call(m_origin, "launch", [&] { return m_object->launch(spec); });
   }
-  bool signal(const LaunchRecord& launch, const RunRecord& run, int signo) override
+  bool signal(const ManageableDir& dir, const LaunchRecord& launch, const RunRecord& run, int signo) override
   {
-    return guarded_call(m_origin, "signal", [&] { return m_object->signal(launch, run, signo); });
+    return guarded_call(m_origin, "signal", [&] { return m_object->signal(dir, launch, run, signo); });
   }
   std::map<std::string, QueueState> queue_states(const std::vector<std::string>& backend_ids) override
   {

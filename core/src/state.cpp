@@ -405,6 +405,7 @@ ManageableDir::read_run() const
     RunRecord record;
     record.token = field<std::string>(j, "token", "");
     record.wrapper_pid = field<long>(j, "wrapper_pid", 0);
+    record.wrapper_start_time = field<std::uint64_t>(j, "wrapper_start_time", 0);
     record.pid = field<long>(j, "pid", 0);
     record.started_at = from_epoch(field<double>(j, "started_at", 0));
     if (j.contains("finished_at") && !j["finished_at"].is_null()) {
@@ -458,6 +459,7 @@ ManageableDir::write_run(const RunRecord& record) const
 {
   json j{{"token", record.token},
          {"wrapper_pid", record.wrapper_pid},
+         {"wrapper_start_time", record.wrapper_start_time},
          {"pid", record.pid},
          {"started_at", to_epoch(record.started_at)},
          {"finished_at", record.finished_at ? json(to_epoch(*record.finished_at)) : json(nullptr)},

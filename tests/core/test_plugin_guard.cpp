@@ -94,7 +94,7 @@ every_call(spmi::Manageable*& m, spmi::Backend*& b, spmi::Wrapper*& w, std::func
     {"FaultyBackend.create", "its factory", create_b},
     {"FaultyBackend.type", "type", [&] { b->type(); }},
     {"FaultyBackend.launch", "launch", [&] { b->launch(spmi::LaunchSpec{}); }},
-    {"FaultyBackend.signal", "signal", [&] { b->signal(launch, run, SIGTERM); }},
+    {"FaultyBackend.signal", "signal", [&] { b->signal(dir, launch, run, SIGTERM); }},
     {"FaultyBackend.queue_states", "queue_states", [&] { b->queue_states({"1"}); }},
     {"FaultyBackend.cancel", "cancel", [&] { b->cancel(launch); }},
     {"FaultyWrapper.create", "its factory", create_w},
@@ -128,8 +128,8 @@ TEST_F(PluginGuardTest, ForwardsEveryCall)
   spmi::LaunchSpec spec;
   spec.session_name = "s";
   EXPECT_EQ(b->launch(spec).backend_id, "canned s");
-  EXPECT_TRUE(b->signal(m_launch, m_run, SIGUSR1));
-  EXPECT_FALSE(b->signal(m_launch, m_run, SIGUSR2));
+  EXPECT_TRUE(b->signal(*m_dir, m_launch, m_run, SIGUSR1));
+  EXPECT_FALSE(b->signal(*m_dir, m_launch, m_run, SIGUSR2));
   EXPECT_EQ(b->queue_states({"7"}), (std::map<std::string, spmi::QueueState>{{"7", spmi::QueueState::running}}));
   EXPECT_TRUE(b->cancel(m_launch));
 

@@ -92,15 +92,20 @@ public:
   /// Starts `spec.argv` detached from the caller. Returns once it is on its way; spmi then waits for
   /// the wrapper's run record. @throws BackendError saying which program failed and what to do.
   virtual LaunchResult launch(const LaunchSpec& spec) = 0;
-  /// Delivers `signo` to the wrapper process of `run` (run.wrapper_pid where the backend runs it), which
-  /// `launch` started. The wrapper passes it on to the whole task tree, see Wrapper::run. SIGKILL ends
-  /// the wrapper itself. @return false when nothing was there. @throws BackendError when delivering fails.
-  virtual bool signal(const LaunchRecord& launch, const RunRecord& run, int signo) = 0;
+  /// Delivers `signo` to the wrapper process of `run`, which `launch` started for the manageable in
+  /// `dir`. The wrapper passes it on to the whole task tree, see Wrapper::run. SIGKILL ends the wrapper
+  /// itself. A backend that signals run.wrapper_pid does it with process::signal_wrapper(dir, run, signo)
+  /// (spmi/recorded.hpp), never by the pid alone; one that hands launch.backend_id to a program first
+  /// checks it has the form the backend issues. @return false when nothing was there.
+  /// @throws BackendError when delivering fails; StateError when the records name something that is not
+  /// this launch's (nothing is signalled then).
+  virtual bool signal(const ManageableDir& dir, const LaunchRecord& launch, const RunRecord& run, int signo) = 0;
   /// For backends that queue: the state of each queued launch by backend ID, from one query of the
   /// scheduler; IDs it doesn't know are left out. Others return an empty map.
   /// @throws BackendError when the scheduler can't be asked.
   virtual std::map<std::string, QueueState> queue_states(const std::vector<std::string>& backend_ids) = 0;
   /// Cancels a queued launch that has not started. False when there was nothing to cancel.
+  /// @throws BackendError when cancelling fails or launch.backend_id has not the form the backend issues.
   virtual bool cancel(const LaunchRecord& launch) = 0;
 };
 

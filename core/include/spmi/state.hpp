@@ -70,6 +70,10 @@ struct SPMI_API RunRecord
   std::string token;
   /// the wrapper process's pid
   long wrapper_pid = 0;
+  /// When the wrapper process started (field 22 of /proc/\<pid\>/stat, clock ticks after boot); with
+  /// boot_id it tells the wrapper from a later process that got its pid. 0 in records of older wrappers,
+  /// which are never signalled (see process::signal_wrapper()).
+  std::uint64_t wrapper_start_time = 0;
   long pid = 0;                         ///< the task's pid, also its process group and session
   /// when the latest attempt started
   TimePoint started_at;

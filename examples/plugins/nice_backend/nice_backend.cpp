@@ -14,6 +14,7 @@
 #include <spmi/errors.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/process.hpp>
+#include <spmi/recorded.hpp>
 
 #include <fmt/format.h>
 
@@ -94,9 +95,10 @@ public:
     return launch_detached(argv, "nice");
   }
 
-  bool signal(const LaunchRecord&, const RunRecord& run, int signo) override
+  bool signal(const ManageableDir& dir, const LaunchRecord&, const RunRecord& run, int signo) override
   {
-    return process::signal_process(static_cast<pid_t>(run.wrapper_pid), signo);
+    // Only while run.wrapper_pid is verifiably the wrapper (start time, boot, alive lock), never by the pid alone.
+    return process::signal_wrapper(dir, run, signo);
   }
 
   std::map<std::string, QueueState> queue_states(const std::vector<std::string>&) override { return {}; }

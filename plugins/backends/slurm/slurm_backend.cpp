@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <csignal>
 #include <cmath>
+#include <iterator>
 #include <set>
+#include <string_view>
 #include <sstream>
 
 namespace {
@@ -34,6 +36,33 @@ trimmed(std::string text)
     text.pop_back();
   }
   return text;
+}
+
+// A job ID as sbatch issues it: a job number, or <job>_<task> for a task of a job array. Nothing else
+// from launch.json ever reaches scancel: `-u root` there would cancel every job of root's.
+bool
+is_job_id(const std::string& id)
+{
+  const auto digits = [](std::string_view text) {
+    return !text.empty() && text.size() <= 18 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const auto bar = id.find('_');
+  return bar == std::string::npos ? digits(id) : digits(std::string_view(id).substr(0, bar)) &&
+                                                   digits(std::string_view(id).substr(bar + 1));
+}
+
+// launch.backend_id when it is a job ID; else throws, naming `record` and saying that `what` did not happen.
+const std::string&
+checked_job_id(const LaunchRecord& launch, const std::string& record, const char* what)
+{
+  if (!is_job_id(launch.backend_id)) {
+    throw BackendError(fmt::format("backend 'slurm': the backend ID in {} is not a SLURM job number (digits, or "
+                                   "<job>_<task>), so it was not passed to scancel and nothing was {}; spmi did not "
+                                   "write it: check who can write that directory, and end the job yourself "
+                                   "(`squeue --me`, `scancel <job>`)",
+                                   record, what));
+  }
+  return launch.backend_id;
 }
 
 class SlurmBackend final : public Backend
@@ -92,8 +121,9 @@ public:
     return launched;
   }
 
-  bool signal(const LaunchRecord& launch, const RunRecord&, int signo) override
+  bool signal(const ManageableDir& dir, const LaunchRecord& launch, const RunRecord&, int signo) override
   {
+    const auto& job = checked_job_id(launch, dir.launch_path().string(), "signalled");
     // The wrapper is the batch shell (the job script execs it), so --batch reaches it, and it passes the
     // signal on to the task's tree (--full would deliver it to every process twice). SIGKILL of the
     // wrapper is a plain cancel: SIGTERM to every process of the job, SIGKILL after KillWait.
@@ -102,7 +132,7 @@ public:
       argv.push_back("--batch");
       argv.push_back("--signal=" + std::to_string(signo));
     }
-    argv.push_back(launch.backend_id);
+    argv.push_back(job);
     const auto result = run("scancel", argv);
     return result.status.code == 0;
   }
@@ -114,7 +144,9 @@ public:
     if (result.status.code != 0) {
       throw BackendError(fmt::format("backend 'slurm': squeue failed: {}", trimmed(result.err)));
     }
-    const std::set<std::string> wanted(backend_ids.begin(), backend_ids.end());
+    // An ID sbatch could not have issued is in no queue: left out, so it is `gone`.
+    std::set<std::string> wanted;
+    std::copy_if(backend_ids.begin(), backend_ids.end(), std::inserter(wanted, wanted.end()), is_job_id);
     std::map<std::string, QueueState> states;
     std::istringstream lines(result.out);
     std::string line;
@@ -142,7 +174,8 @@ public:
 
   bool cancel(const LaunchRecord& launch) override
   {
-    return run("scancel", {"scancel", launch.backend_id}).status.code == 0;
+    const auto& job = checked_job_id(launch, "launch.json", "cancelled");
+    return run("scancel", {"scancel", job}).status.code == 0;
   }
 
 private:

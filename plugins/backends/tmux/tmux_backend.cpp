@@ -18,6 +18,7 @@
 #include <spmi/errors.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/process.hpp>
+#include <spmi/recorded.hpp>
 
 #include <fmt/format.h>
 
@@ -144,9 +145,9 @@ public:
                                    base, base, k_name_attempts, m_socket, m_socket));
   }
 
-  bool signal(const LaunchRecord&, const RunRecord& run, int signo) override
+  bool signal(const ManageableDir& dir, const LaunchRecord&, const RunRecord& run, int signo) override
   {
-    return process::signal_process(static_cast<pid_t>(run.wrapper_pid), signo);
+    return process::signal_wrapper(dir, run, signo);
   }
 
   std::map<std::string, QueueState> queue_states(const std::vector<std::string>&) override { return {}; }

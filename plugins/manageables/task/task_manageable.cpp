@@ -43,15 +43,15 @@ public:
 
   int run(const ManageableDir& dir, const std::string& token) override { return m_wrapper->run(dir, token); }
 
-  bool end(const ManageableDir&, const LaunchRecord& launch, const RunRecord& run, Ending how) override
+  bool end(const ManageableDir& dir, const LaunchRecord& launch, const RunRecord& run, Ending how) override
   {
     switch (how) {
     case Ending::graceful:
-      return m_backend->signal(launch, run, m_wrapper->stop_signal());
+      return m_backend->signal(dir, launch, run, m_wrapper->stop_signal());
     case Ending::kill:
-      return m_backend->signal(launch, run, kill_request_signal());
+      return m_backend->signal(dir, launch, run, kill_request_signal());
     case Ending::wrapper:
-      return m_backend->signal(launch, run, SIGKILL);
+      return m_backend->signal(dir, launch, run, SIGKILL);
     }
     return false;
   }

@@ -10,6 +10,7 @@
 #include <spmi/errors.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/process.hpp>
+#include <spmi/recorded.hpp>
 
 #include <fmt/format.h>
 
@@ -357,6 +358,8 @@ public:
     }
     record.token = token;
     record.wrapper_pid = ::getpid();
+    // Who this wrapper is, for `stop`/`kill` to check before they signal the pid (process::signal_wrapper).
+    record.wrapper_start_time = process::start_time(::getpid()).value_or(0);
     record.boot_id = process::boot_id();
     if (inherited < 0) {
       record.started_at = Clock::now();

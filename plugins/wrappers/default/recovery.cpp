@@ -3,6 +3,7 @@
 
 #include <spmi/errors.hpp>
 #include <spmi/process.hpp>
+#include <spmi/recorded.hpp>
 
 #include <fmt/format.h>
 
@@ -96,6 +97,7 @@ after_wrapper_killed(const ManageableDir& dir, const std::string& token, process
     return;
   }
   const long dead = run->wrapper_pid;
+  const auto dead_start_time = run->wrapper_start_time;
   group.set_main(static_cast<pid_t>(run->pid));
   group.set_include_marked(true);  // with the wrapper gone, the marker finds what left its tree
   // Well within the time `spmi stop`/`kill` waits after killing the wrapper (Controller::k_kill_timeout).
@@ -120,7 +122,10 @@ after_wrapper_killed(const ManageableDir& dir, const std::string& token, process
     run->restarts += 1;
     run->recoveries += 1;
     run->restart_times.push_back(now + delay);
+    // This process becomes the wrapper (exec keeps its pid and start time): until the new wrapper writes
+    // its own record, a `stop` finds it as the wrapper.
     run->wrapper_pid = ::getpid();
+    run->wrapper_start_time = process::start_time(::getpid()).value_or(0);
     run->watchdog_pid = 0;
     run->error.clear();
     append_log(dir, fmt::format("wrapper {}: the wrapper (pid {}) was killed; its processes were ended and the task "
@@ -130,6 +135,7 @@ after_wrapper_killed(const ManageableDir& dir, const std::string& token, process
     exec_successor(dir, token, alive_fd);
     run->next_attempt.reset();
     run->wrapper_pid = dead;
+    run->wrapper_start_time = dead_start_time;
   } else if (wanted) {
     run->failed = recent >= settings.max_restarts;
   }
