@@ -102,6 +102,23 @@ escape_control(std::string_view text, std::string_view keep)
   return out;
 }
 
+bool
+is_valid_utf8(std::string_view text)
+{
+  for (std::size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t length = utf8_length(text, i);
+    if (length == 0) {
+      return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
 off_t
 tail_offset(int fd, off_t size, std::size_t lines)
 {

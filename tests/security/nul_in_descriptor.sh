@@ -10,7 +10,7 @@ source "$(dirname "$0")/common.sh"
 refused() {
   local file=$1 keypath=$2
   run 3 load "$file"
-  err_has "$T/$file: $keypath"
+  err_has "$file: $keypath"
   err_has "contains a NUL character"
   run 0 list
   err_has "Registered 0 manageables"

@@ -21,6 +21,10 @@ namespace spmi {
 /// The C0 characters in `keep` (e.g. "\n\t" for a multi-line message) pass through unchanged.
 SPMI_API std::string escape_control(std::string_view text, std::string_view keep = {});
 
+/// True when `text` is valid UTF-8: no stray continuation byte, overlong form, UTF-16 surrogate or
+/// sequence cut short, nothing beyond U+10FFFF.
+SPMI_API bool is_valid_utf8(std::string_view text);
+
 /// The offset in the open file `fd`, which is `size` bytes long, where its last `lines` lines begin, as
 /// `tail -n` counts them: a newline ends a line, so a final newline does not start an empty one, and
 /// text without any newline is one line however long it is (the start of the file). Reads backwards
