@@ -396,6 +396,13 @@ TEST(ParseDocument, EscapedNulRefusedWithKeyPath)
   EXPECT_NO_THROW(spmi::parse_document(R"({"task": {"id": "x", "comment": "a\u0001b"}})", "json", "e.json"));
 }
 
+// YAML lets bytes that are not UTF-8 through; they are refused by key path, not left to fail later.
+TEST(ParseDocument, InvalidUtf8Refused)
+{
+  EXPECT_THAT([] { spmi::parse_document("task:\n  id: x\n  comment: \"a\x9b\"\n", "yaml", "f.yaml"); },
+              ThrowsMessage<DescriptorError>(StrEq("f.yaml: task.comment: not valid UTF-8 text; save the file as UTF-8")));
+}
+
 // parse_document refuses an unknown format by name.
 TEST(ParseDocument, UnknownFormat)
 {

@@ -46,6 +46,16 @@ TEST(EscapeControl, KeepPassesChosenControls)
   EXPECT_EQ(escape_control("a\nb\tc\x1b", "\n\t"), "a\nb\tc\\x1b");
 }
 
+// UTF-8 validity, as escape_control judges it.
+TEST(IsValidUtf8, AcceptsTextRefusesBrokenSequences)
+{
+  EXPECT_TRUE(spmi::is_valid_utf8("plain caf\xc3\xa9 \xf0\x9f\x98\x80 \xc2\x9b"));
+  EXPECT_FALSE(spmi::is_valid_utf8("x\x9b"));
+  EXPECT_FALSE(spmi::is_valid_utf8("\xc0\xaf"));
+  EXPECT_FALSE(spmi::is_valid_utf8("\xed\xa0\x80"));
+  EXPECT_FALSE(spmi::is_valid_utf8("cut \xe2\x82"));
+}
+
 class TailOffsetTest : public testing::Test
 {
 protected:
