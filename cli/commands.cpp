@@ -5,6 +5,7 @@
 #include <spmi/log.hpp>
 #include <spmi/process.hpp>
 #include <spmi/recorded.hpp>
+#include <spmi/text.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -354,16 +355,19 @@ cmd_list(Controller& controller, const OutputOptions& options)
   }
   logger()->info("Registered {} manageables", rows.size());
   const bool color = use_color(STDOUT_FILENO, options);
+  // IDs, comments and problems are escaped (escape_control): a comment must not forge a row of the table
+  // or send terminal commands. (IDs are letters, digits, '_', '.', '-' since load, but the table must
+  // hold whatever a directory is named.)
   std::size_t id_width = 2;
   for (const auto& row : rows) {
-    id_width = std::max(id_width, row.id.size());
+    id_width = std::max(id_width, escape_control(row.id).size());
   }
   std::string out = fmt::format("{:<{}} {:<8} {:>6} {:>6} {:>6} {}\n", "ID", id_width, "ACTIVE", "CPU", "MEM", "UPTIME",
                                 "COMMENT");
   for (const auto& row : rows) {
     if (!row.problem.empty()) {
-      out += fmt::format("{:<{}} {} error: {}\n", row.id, id_width,
-                         paint_state("unknown", fmt::format("{:<8}", "unknown"), color), row.problem);
+      out += fmt::format("{:<{}} {} error: {}\n", escape_control(row.id), id_width,
+                         paint_state("unknown", fmt::format("{:<8}", "unknown"), color), escape_control(row.problem));
       status = exit_status::k_failed;
       continue;
     }
@@ -383,8 +387,9 @@ cmd_list(Controller& controller, const OutputOptions& options)
     if (row.active && record != records.end() && record->second.run) {
       uptime = format_uptime(std::chrono::duration_cast<std::chrono::seconds>(now - record->second.run->started_at));
     }
-    out += fmt::format("{:<{}} {} {:>6} {:>6} {:>6} {}\n", row.id, id_width,
-                       paint_state(state, fmt::format("{:<8}", state), color), cpu, mem, uptime, row.comment);
+    out += fmt::format("{:<{}} {} {:>6} {:>6} {:>6} {}\n", escape_control(row.id), id_width,
+                       paint_state(state, fmt::format("{:<8}", state), color), cpu, mem, uptime,
+                       escape_control(row.comment));
   }
   std::cout << out << std::flush;
   return status;
@@ -437,10 +442,10 @@ dry_run_batch(Controller& controller, const std::string& verb, const std::vector
       pid = fmt::format(", pid {}", run->pid);
     }
     if (action.empty()) {
-      out += fmt::format("would not {} {} ({}{}): {}\n", verb, id, state, pid, refusal);
+      out += fmt::format("would not {} {} ({}{}): {}\n", verb, escape_control(id), state, pid, escape_control(refusal));
       status = exit_status::k_failed;
     } else {
-      out += fmt::format("would {} {} ({}{}): {}\n", verb, id, state, pid, action);
+      out += fmt::format("would {} {} ({}{}): {}\n", verb, escape_control(id), state, pid, action);
     }
   }
   std::cout << out << std::flush;
@@ -557,15 +562,17 @@ cmd_status(Controller& controller, const std::vector<std::string>& patterns, con
         ++shown;
         continue;
       }
+      // Everything that comes from the descriptor, a plugin or the task is escaped (escape_control).
       std::string out;
-      out += s.comment.empty() ? fmt::format("{} ({})\n", s.id, s.type)
-                               : fmt::format("{} ({}) - {}\n", s.id, s.type, s.comment);
+      out += s.comment.empty() ? fmt::format("{} ({})\n", escape_control(s.id), escape_control(s.type))
+                               : fmt::format("{} ({}) - {}\n", escape_control(s.id), escape_control(s.type),
+                                             escape_control(s.comment));
       out += fmt::format("Active: {} since {} ({} ago)\n", paint_state(state, state, color),
                          format_time(s.since),
                          format_delta(std::chrono::duration_cast<std::chrono::seconds>(now - s.since)));
-      out += fmt::format("Path: \"{}\"\n", s.path.string());
+      out += fmt::format("Path: \"{}\"\n", escape_control(s.path.string()));
       for (const auto& field : s.fields) {
-        out += fmt::format("{}: {}\n", field.key, field.value);
+        out += fmt::format("{}: {}\n", escape_control(field.key), escape_control(field.value));
       }
       out += fmt::format("PID: {}\n", s.pid ? std::to_string(*s.pid) : "-");
       if (use) {
@@ -592,10 +599,10 @@ cmd_status(Controller& controller, const std::vector<std::string>& patterns, con
                            format_delta(std::chrono::ceil<std::chrono::seconds>(*s.next_attempt - now)));
       }
       if (!s.note.empty()) {
-        out += fmt::format("Note: {}\n", s.note);
+        out += fmt::format("Note: {}\n", escape_control(s.note));
       }
       for (const auto& line : s.output) {
-        out += line + "\n";
+        out += escape_control(line) + "\n";  // the task's own text: `spmi logs` shows it raw
       }
       std::cout << out << std::flush;
       ++shown;

@@ -5,6 +5,7 @@
 
 #include <spmi/errors.hpp>
 #include <spmi/log.hpp>
+#include <spmi/text.hpp>
 
 #include <fmt/format.h>
 
@@ -16,7 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <string>
 
 namespace spmi::cli {
@@ -39,13 +42,15 @@ write_all(const char* data, std::size_t size)
   }
 }
 
-// Copies `fd` from `offset` to its current end onto stdout; returns the new offset.
+// Copies `fd` from `offset` to `end` (nullopt: to its current end) onto stdout, 64 KiB at a time;
+// returns the offset reached.
 off_t
-drain(int fd, off_t offset)
+drain(int fd, off_t offset, std::optional<off_t> end = std::nullopt)
 {
   char buffer[65536];
-  while (true) {
-    const ssize_t n = ::pread(fd, buffer, sizeof(buffer), offset);
+  while (!end || offset < *end) {
+    const auto want = end ? std::min<off_t>(sizeof(buffer), *end - offset) : static_cast<off_t>(sizeof(buffer));
+    const ssize_t n = ::pread(fd, buffer, static_cast<std::size_t>(want), offset);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -58,40 +63,17 @@ drain(int fd, off_t offset)
     write_all(buffer, static_cast<std::size_t>(n));
     offset += n;
   }
+  return offset;
 }
 
-// Prints the last `lines` lines of `fd` (which is `size` bytes long), reading backwards in chunks.
+// Prints the last `lines` lines of `fd` (which is `size` bytes long) as `tail -n` does, whole however
+// long they are (a progress bar redrawn with '\r' and never a newline is one line): the start is found
+// reading backwards in blocks, then the rest is copied in blocks, so time is linear in what is printed
+// and memory constant.
 void
 print_tail(int fd, off_t size, std::size_t lines)
 {
-  if (lines == 0 || size == 0) {
-    return;
-  }
-  std::string data;
-  off_t pos = size;
-  std::size_t newlines = 0;
-  std::size_t start = std::string::npos;
-  while (pos > 0 && start == std::string::npos) {
-    const off_t chunk = std::min<off_t>(pos, 65536);
-    std::string block(static_cast<std::size_t>(chunk), '\0');
-    const ssize_t n = ::pread(fd, block.data(), block.size(), pos - chunk);
-    if (n != chunk) {
-      throw_errno("read (task output)");
-    }
-    pos -= chunk;
-    data.insert(0, block);
-    // Count newlines from the end, not counting the one that ends the file.
-    newlines = 0;
-    const std::size_t skip = data.back() == '\n' ? 1 : 0;
-    for (std::size_t i = data.size() - skip; i-- > 0;) {
-      if (data[i] == '\n' && ++newlines == lines) {
-        start = i + 1;
-        break;
-      }
-    }
-  }
-  const std::size_t from = start == std::string::npos ? 0 : start;
-  write_all(data.data() + from, data.size() - from);
+  drain(fd, tail_offset(fd, size, lines), size);
 }
 
 } // namespace

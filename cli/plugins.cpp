@@ -4,6 +4,7 @@
 
 #include <spmi/membership.hpp>
 #include <spmi/names.hpp>
+#include <spmi/text.hpp>
 
 #include <fmt/format.h>
 
@@ -47,7 +48,7 @@ cmd_plugins(PluginRegistry& registry)
   out += fmt::format("{:<10} {:<{}} {:<{}} {}\n", "KIND", "TYPE", type_width, "CLASS", class_width, "FILE");
   for (const auto& plugin : plugins) {
     out += fmt::format("{:<10} {:<{}} {:<{}} {}{}\n", kind_name(plugin.kind), plugin.type, type_width,
-                       plugin.class_name, class_width, plugin.file.string(),
+                       plugin.class_name, class_width, escape_control(plugin.file.string()),
                        plugin.conflict ? "  (CONFLICT: see below)" : "");
   }
   if (plugins.empty()) {
@@ -58,13 +59,13 @@ cmd_plugins(PluginRegistry& registry)
   std::string conflicts;
   for (const auto& plugin : plugins) {
     for (const auto& file : plugin.shadowed) {
-      shadowed += fmt::format("  {}: {} {} is shadowed by {}\n", file.string(), kind_name(plugin.kind),
-                              plugin.class_name, plugin.file.string());
+      shadowed += fmt::format("  {}: {} {} is shadowed by {}\n", escape_control(file.string()), kind_name(plugin.kind),
+                              plugin.class_name, escape_control(plugin.file.string()));
     }
     if (plugin.conflict) {
       conflicts += fmt::format("  {} {} is exported by both {} and {}: neither is used; remove or rename one\n",
-                               kind_name(plugin.kind), plugin.class_name, plugin.file.string(),
-                               plugin.conflict->string());
+                               kind_name(plugin.kind), plugin.class_name, escape_control(plugin.file.string()),
+                               escape_control(plugin.conflict->string()));
     }
   }
   if (!shadowed.empty()) {
@@ -77,7 +78,7 @@ cmd_plugins(PluginRegistry& registry)
   if (!rejected.empty()) {
     out += "\nRejected:\n";
     for (const auto& file : rejected) {
-      out += fmt::format("  {}: {}\n", file.file.string(), file.reason);
+      out += fmt::format("  {}: {}\n", escape_control(file.file.string()), escape_control(file.reason));
     }
   }
 
@@ -87,7 +88,7 @@ cmd_plugins(PluginRegistry& registry)
     std::error_code ec;
     const bool present = std::filesystem::is_directory(dir, ec);
     const bool yours = user && dir == *user;
-    out += fmt::format("  {}{}\n", dir.string(),
+    out += fmt::format("  {}{}\n", escape_control(dir.string()),
                        yours ? (present ? " (yours)" : " (yours, absent)") : (present ? "" : " (absent)"));
   }
   // Which processes a task started now would count as its own (see membership.hpp).

@@ -7,6 +7,7 @@
 #include <spmi/log.hpp>
 #include <spmi/process.hpp>
 #include <spmi/startup.hpp>
+#include <spmi/text.hpp>
 
 #include <fmt/format.h>
 
@@ -90,7 +91,7 @@ cmd_resurrect(Controller& controller, const std::vector<std::string>& patterns, 
   std::size_t started = 0;
   for (const auto& outcome : report.outcomes) {
     if (!logged_here) {
-      out += outcome.summary(dry_run) + "\n";
+      out += escape_control(outcome.summary(dry_run)) + "\n";
     }
     started += outcome.verdict == ResurrectVerdict::start ? 1 : 0;
     if (outcome.failed()) {

@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config ccache
-  libboost-dev libcli11-dev libyaml-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev
+  libboost-dev libcli11-dev libyaml-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libre2-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
   screen tmux procps python3 python3-jsonschema zsh doxygen

@@ -3,6 +3,7 @@
 #include <spmi/errors.hpp>
 #include <spmi/names.hpp>
 #include <spmi/state.hpp>
+#include <spmi/text.hpp>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -300,6 +301,42 @@ from_yaml(const YAML::Node& node, int depth, std::size_t& nodes, const std::stri
   }
 }
 
+// Refuses a NUL character in any key or string of `node`: a C string (a command for /bin/sh, a path, an
+// environment entry) ends there, so what runs would not be what the descriptor and `status` show. The
+// file has no NUL byte (checked first); this is the escaped one (TOML/JSON "\u0000", YAML "\0"). Also
+// refuses text that is not UTF-8 (YAML lets it through; the state's JSON can't hold it).
+void
+refuse_bad_text(const json& node, const std::string& where, const std::string& path)
+{
+  const auto check = [&](const std::string& text, const std::string& at) {
+    const auto shown = at.empty() ? std::string("(top level)") : at;
+    if (text.find('\0') != std::string::npos) {
+      throw DescriptorError(fmt::format(
+        "{}: {}: contains a NUL character (an escaped \\0 or \\u0000), which no command, path or variable can "
+        "hold; remove it",
+        where, shown));
+    }
+    if (!is_valid_utf8(text)) {
+      throw DescriptorError(
+        fmt::format("{}: {}: not valid UTF-8 text; save the file as UTF-8", where, shown));
+    }
+  };
+  if (node.is_object()) {
+    for (const auto& item : node.items()) {
+      const auto& key = item.key();
+      check(key, fmt::format("{}key '{}'", path.empty() ? "" : path + ": a ", escape_control(key)));
+      refuse_bad_text(item.value(), where, child_path(path, key));
+    }
+  } else if (node.is_array()) {
+    std::size_t index = 0;
+    for (const auto& item : node) {
+      refuse_bad_text(item, where, path + "[" + std::to_string(index++) + "]");
+    }
+  } else if (node.is_string()) {
+    check(node.get_ref<const std::string&>(), path);
+  }
+}
+
 std::string
 format_for(const std::filesystem::path& path)
 {
@@ -319,8 +356,10 @@ format_for(const std::filesystem::path& path)
 
 } // namespace
 
+namespace {
+
 json
-parse_document(std::string_view text, std::string_view format, const std::string& where)
+parse_text(std::string_view text, std::string_view format, const std::string& where)
 {
   if (text.find('\0') != std::string_view::npos) {
     throw DescriptorError(where + ": not a text file (contains a NUL byte)");
@@ -394,6 +433,16 @@ parse_document(std::string_view text, std::string_view format, const std::string
     }
   }
   throw DescriptorError(fmt::format("{}: unknown descriptor format '{}'", where, format));
+}
+
+} // namespace
+
+json
+parse_document(std::string_view text, std::string_view format, const std::string& where)
+{
+  auto document = parse_text(text, format, where);
+  refuse_bad_text(document, where, "");
+  return document;
 }
 
 Descriptor

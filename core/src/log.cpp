@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <spmi/log.hpp>
+#include <spmi/text.hpp>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -34,23 +35,15 @@ public:
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<UpperLevel>(); }
 };
 
-// %& : the message, with control characters (but newlines and tabs) shown as \xNN, so text taken from a
-// descriptor or a file can't drive the user's terminal.
+// %& : the message, with control characters (but newlines and tabs) escaped (escape_control), so text
+// taken from a descriptor or a file can't drive the user's terminal.
 class EscapedMessage : public spdlog::custom_flag_formatter
 {
 public:
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override
   {
-    static constexpr char k_hex[] = "0123456789abcdef";
-    for (const char c : msg.payload) {
-      const auto byte = static_cast<unsigned char>(c);
-      if ((byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7f) {
-        const char escaped[4] = {'\\', 'x', k_hex[byte >> 4], k_hex[byte & 0xf]};
-        dest.append(escaped, escaped + 4);
-      } else {
-        dest.push_back(c);
-      }
-    }
+    const auto escaped = escape_control(std::string_view(msg.payload.data(), msg.payload.size()), "\n\t");
+    dest.append(escaped.data(), escaped.data() + escaped.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<EscapedMessage>(); }
 };

@@ -54,7 +54,8 @@ err_has "manageable 'noenv'"
 err_has "task.wrapper.env_file: cannot read '/nonexistent/vars.env' (No such file or directory)"
 run 1 start badenv
 err_has "manageable 'badenv'"
-err_has "$T/desc/bad.env:2: expected KEY=VALUE"
+err_has "$T/desc/bad.env:2: not a KEY=VALUE line"
+! grep -q "this line is bad" "$T/err" || fail "start quoted the bad env_file line (it may hold a secret)"
 for id in nocwd noenv badenv; do
   [ ! -e "$T/$id.ran" ] || fail "$id ran its command"
   run 0 list

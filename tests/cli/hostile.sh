@@ -512,7 +512,7 @@ for ext in yaml toml json; do
 done
 refused good.toml highbytes.toml 10 "highbytes.toml:1:1: invalid TOML: Encountered invalid utf-8 sequence"
 refused good.toml highbytes.json 10 "highbytes.json: invalid JSON: parse error at line 1, column 1"
-refused good.toml highbytes.yaml 10 "highbytes.yaml: expected one top-level table naming the manageable type"
+refused good.toml highbytes.yaml 10 "highbytes.yaml: (top level): not valid UTF-8 text; save the file as UTF-8"
 refused good.toml empty.toml 10 "empty.toml: expected one top-level table naming the manageable type, e.g. [task]"
 refused good.toml empty.yaml 10 "empty.yaml: expected one top-level table naming the manageable type, e.g. [task]"
 refused good.toml empty.json 10 "empty.json: invalid JSON: parse error at line 1, column 1"

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -145,6 +146,31 @@ TEST_F(ControllerSelectTest, InvalidRegex)
   std::vector<std::string> unmatched;
   EXPECT_THAT([&] { select({"manageable_1", "["}, unmatched); },
               ThrowsMessage<spmi::UsageError>(HasSubstr("invalid pattern '['")));
+}
+
+// Patterns are RE2: a pattern that backtracks exponentially in std::regex ('(a|a)*b' on a 28-character
+// ID took 12 s) matches in linear time, and still only the whole ID.
+TEST_F(ControllerSelectTest, LinearTimeOnHostilePattern)
+{
+  register_ids({std::string(28, 'a'), std::string(27, 'a') + "b"});
+  std::vector<std::string> unmatched;
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_THAT(select({"(a|a)*b", "(a*)*c"}, unmatched), ElementsAre(std::string(27, 'a') + "b"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  EXPECT_THAT(unmatched, ElementsAre("(a*)*c"));
+  unmatched.clear();
+  EXPECT_TRUE(select({"a{3}"}, unmatched).empty());  // a substring match is no match
+}
+
+// What RE2 can't do in linear time is a UsageError that says so.
+TEST_F(ControllerSelectTest, UnsupportedSyntaxNamed)
+{
+  std::vector<std::string> unmatched;
+  EXPECT_THAT([&] { select({"(a)\\1"}, unmatched); },
+              ThrowsMessage<spmi::UsageError>(
+                AllOf(HasSubstr("invalid pattern '(a)\\1'"), HasSubstr("backreferences"), HasSubstr("RE2"))));
+  EXPECT_THAT([&] { select({"(?!x).*"}, unmatched); },
+              ThrowsMessage<spmi::UsageError>(AllOf(HasSubstr("invalid pattern '(?!x).*'"), HasSubstr("lookahead"))));
 }
 
 // load of a valid TOML descriptor registers it under its ID.

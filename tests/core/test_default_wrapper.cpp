@@ -135,10 +135,30 @@ TEST(WrapperLogic, EnvFileErrorsNameFileAndLine)
     parse_env_file("1A=1\n", "e");
     FAIL() << "accepted a bad name";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("e:1: '1A' is not a valid variable name"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("e:1: the name before '=' is not a valid variable name"), std::string::npos)
+      << e.what();
   }
+  EXPECT_THROW(parse_env_file(std::string_view("A=1\nB=x\0y\n", 10), "e"), std::invalid_argument);
   EXPECT_THROW(parse_env_file("A-B=1\n", "e"), std::invalid_argument);
   EXPECT_THROW(parse_env_file("=1\n", "e"), std::invalid_argument);
+}
+
+// An env_file may be a file of secrets: a bad line is named by its number, its text never shown.
+TEST(WrapperLogic, EnvFileErrorsNeverQuoteTheLine)
+{
+  const std::string secret = "root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::";
+  const std::vector<std::string> texts{secret + "\n", "A=1\n" + secret + "=x\n",
+                                      "A=1\n# c\n" + secret + "=" + secret + "\n", std::string("A=1\nSECRET\0=x\n", 14)};
+  for (const auto& text : texts) {
+    try {
+      parse_env_file(text, "/etc/x.env");
+      FAIL() << "accepted a bad line";
+    } catch (const std::invalid_argument& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.find("SECRET"), std::string::npos) << what;
+      EXPECT_EQ(what.rfind("/etc/x.env:", 0), 0u) << what;
+    }
+  }
 }
 
 TEST(WrapperLogic, TimestampPrefix)

@@ -380,6 +380,29 @@ TEST_F(DescriptorTest, JsonHugeNumberIsDescriptorError)
   EXPECT_THROW(spmi::read_descriptor(path), DescriptorError);
 }
 
+// An escaped NUL (TOML/JSON "\u0000", YAML "\0") in any string or key is refused, naming the file and
+// the key path: /bin/sh, paths and environment entries would stop at it.
+TEST(ParseDocument, EscapedNulRefusedWithKeyPath)
+{
+  const std::string why = "contains a NUL character";
+  EXPECT_THAT([] { spmi::parse_document("[task]\nid = \"x\"\n[task.wrapper]\ncommand = \"ls\\u0000rm\"\n", "toml", "a.toml"); },
+              ThrowsMessage<DescriptorError>(AllOf(StartsWith("a.toml: task.wrapper.command: "), HasSubstr(why))));
+  EXPECT_THAT([] { spmi::parse_document("task:\n  id: x\n  env: [\"a\", \"b\\0c\"]\n", "yaml", "b.yaml"); },
+              ThrowsMessage<DescriptorError>(AllOf(StartsWith("b.yaml: task.env[1]: "), HasSubstr(why))));
+  EXPECT_THAT([] { spmi::parse_document(R"({"task": {"id": "x", "comment": "a\u0000b"}})", "json", "c.json"); },
+              ThrowsMessage<DescriptorError>(AllOf(StartsWith("c.json: task.comment: "), HasSubstr(why))));
+  EXPECT_THAT([] { spmi::parse_document(R"({"task": {"env": {"A\u0000\u001b": "1"}}})", "json", "d.json"); },
+              ThrowsMessage<DescriptorError>(AllOf(StartsWith("d.json: task.env: a key 'A\\x00\\x1b': "), HasSubstr(why))));
+  EXPECT_NO_THROW(spmi::parse_document(R"({"task": {"id": "x", "comment": "a\u0001b"}})", "json", "e.json"));
+}
+
+// YAML lets bytes that are not UTF-8 through; they are refused by key path, not left to fail later.
+TEST(ParseDocument, InvalidUtf8Refused)
+{
+  EXPECT_THAT([] { spmi::parse_document("task:\n  id: x\n  comment: \"a\x9b\"\n", "yaml", "f.yaml"); },
+              ThrowsMessage<DescriptorError>(StrEq("f.yaml: task.comment: not valid UTF-8 text; save the file as UTF-8")));
+}
+
 // parse_document refuses an unknown format by name.
 TEST(ParseDocument, UnknownFormat)
 {

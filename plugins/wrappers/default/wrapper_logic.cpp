@@ -156,9 +156,18 @@ parse_env_file(std::string_view text, const std::string& where)
       line.remove_prefix(7);
       line.remove_prefix(std::min(line.size(), line.find_first_not_of(' ')));
     }
+    if (line.find('\0') != std::string_view::npos) {
+      throw std::invalid_argument(fmt::format(
+        "{}:{}: contains a NUL byte, which no variable can hold; is this a text file of KEY=VALUE lines?", where,
+        number));
+    }
     const auto eq = line.find('=');
     if (eq == std::string_view::npos) {
-      throw std::invalid_argument(fmt::format("{}:{}: expected KEY=VALUE, got '{}'", where, number, line));
+      // The line is never quoted: an env_file may be a file of secrets (or /etc/shadow by mistake).
+      throw std::invalid_argument(fmt::format(
+        "{}:{}: not a KEY=VALUE line (no '='); fix the line or make it a comment with '#' (its text is not shown, "
+        "as it may hold a secret)",
+        where, number));
     }
     auto key = line.substr(0, eq);
     while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) {
@@ -166,8 +175,9 @@ parse_env_file(std::string_view text, const std::string& where)
     }
     if (!is_env_name(key)) {
       throw std::invalid_argument(fmt::format(
-        "{}:{}: '{}' is not a valid variable name; use letters, digits and _, not starting with a digit", where,
-        number, key));
+        "{}:{}: the name before '=' is not a valid variable name; use letters, digits and _, not starting with a "
+        "digit (the line is not shown, as it may hold a secret)",
+        where, number));
     }
     auto value = line.substr(eq + 1);
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {

@@ -49,7 +49,8 @@ std::optional<std::uint64_t> max_output_size(const nlohmann::json* node);
 // Parses an env_file's text: KEY=VALUE lines; blank lines and lines starting with '#' (after spaces)
 // are skipped; an optional leading "export " is allowed; a value wrapped in matching single or double
 // quotes loses them (no escapes, no expansion). Throws std::invalid_argument("<where>:<line>: ...")
-// for a line without '=' or with a key that is not [A-Za-z_][A-Za-z0-9_]*.
+// for a line without '=', with a NUL byte or with a key that is not [A-Za-z_][A-Za-z0-9_]*; the message
+// names the file and line number only, never the line's text (an env_file often holds secrets).
 std::vector<std::pair<std::string, std::string>> parse_env_file(std::string_view text, const std::string& where);
 
 // True when `name` is a valid environment variable name: [A-Za-z_][A-Za-z0-9_]*.
