@@ -60,9 +60,10 @@ temp_suffix()
 }
 
 // Walks from "/" down to `parent` (a resolved, absolute path), checking each directory on its
-// descriptor; returns the descriptor of `parent` (O_PATH). `root` is named in the messages.
+// descriptor; returns the descriptor of `parent` (O_PATH). The first problem found goes to `problem`
+// (`root` is named in it).
 int
-open_checked_ancestors(const fs::path& parent, const fs::path& root)
+open_checked_ancestors(const fs::path& parent, const fs::path& root, std::string& problem)
 {
   const uid_t euid = ::geteuid();
   OwnedFd fd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -75,8 +76,8 @@ open_checked_ancestors(const fs::path& parent, const fs::path& root)
     if (::fstat(fd.get(), &st) != 0) {
       throw_errno("cannot stat " + walked.string());
     }
-    if (const auto problem = strict::ancestor_problem(walked, root, st, euid); !problem.empty()) {
-      throw StateError(problem);
+    if (problem.empty()) {
+      problem = strict::ancestor_problem(walked, root, st, euid);
     }
     while (it != parent.end() && (it->empty() || *it == "/")) {
       ++it;
@@ -139,16 +140,24 @@ SecureDir::open_root(const fs::path& given)
   }
   const fs::path real_parent(resolved);
   std::free(resolved);
-  OwnedFd parent_fd(open_checked_ancestors(real_parent, path));
+  std::string ancestor;
+  OwnedFd parent_fd(open_checked_ancestors(real_parent, path, ancestor));
+  // The state directory's own problem first (its fix is what the user looks for), then a parent's.
+  auto refuse = [&](const std::string& own) {
+    throw StateError(own.empty() ? ancestor : ancestor.empty() ? own : own + "; also, " + ancestor);
+  };
   OwnedFd fd(::openat(parent_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   struct stat st {};
   if (fd.get() < 0) {
     const int error = errno;
-    if (error == ENOENT) {
+    if (error == ENOENT && ancestor.empty()) {
       return nullptr;
     }
     if (::fstatat(parent_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
-      throw StateError(strict::dir_problem(path, st, ::geteuid(), true));
+      refuse(strict::dir_problem(path, st, ::geteuid(), true));
+    }
+    if (!ancestor.empty()) {
+      refuse("");
     }
     errno = error;
     throw_errno("cannot open the state directory " + path.string());
@@ -156,8 +165,8 @@ SecureDir::open_root(const fs::path& given)
   if (::fstat(fd.get(), &st) != 0) {
     throw_errno("cannot stat the state directory " + path.string());
   }
-  if (const auto problem = strict::dir_problem(path, st, ::geteuid(), true); !problem.empty()) {
-    throw StateError(problem);
+  if (const auto problem = strict::dir_problem(path, st, ::geteuid(), true); !problem.empty() || !ancestor.empty()) {
+    refuse(problem);
   }
   return std::make_shared<const SecureDir>(fd.release(), path);
 }
