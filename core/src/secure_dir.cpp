@@ -340,6 +340,7 @@ empty_directory(int fd)
     }
     return false;
   }
+  ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
   bool ok = true;
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
@@ -390,6 +391,7 @@ SecureDir::check_entries() const
     }
     throw_errno("cannot read " + m_path.string());
   }
+  ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
   const uid_t euid = ::geteuid();
   std::string problem;
   while (const dirent* entry = ::readdir(dir)) {

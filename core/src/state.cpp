@@ -605,6 +605,7 @@ StateStore::ids() const
     }
     throw_errno("cannot read the state directory " + m_root.string());
   }
+  ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
   while (const dirent* entry = ::readdir(dir)) {
     if (entry->d_name[0] == '.' || !is_valid_id(entry->d_name)) {
       continue;

@@ -135,8 +135,13 @@ TEST_F(SecureStoreTest, AcceptsAPrivateStore)
 {
   const spmi::StateStore store(m_root);
   EXPECT_EQ(store.ids(), std::vector<std::string>{"web"});
-  EXPECT_EQ(store.dir("web").read_meta()["id"], "web");
-  EXPECT_NO_THROW(store.dir("web").check_entries());
+  EXPECT_EQ(store.ids(), std::vector<std::string>{"web"});  // the shared descriptor is read from its start again
+  const auto dir = store.dir("web");
+  EXPECT_EQ(dir.read_meta()["id"], "web");
+  EXPECT_NO_THROW(dir.check_entries());
+  write(m_root / "web" / "run.json", "{\"token\":\"t\"}\n");
+  fs::create_symlink("/nonexistent", m_root / "web" / "stdout");
+  EXPECT_THROW(dir.check_entries(), spmi::StateError);  // a second scan sees all entries too
 }
 
 TEST_F(SecureStoreTest, RefusesAWritableRootWithTheChmodFix)
