@@ -93,7 +93,8 @@ open_checked_ancestors(const fs::path& parent, const fs::path& root, std::string
 // The problem of the entry `name` of `dir_fd` that open() refused with `error` (ELOOP, ENOTDIR...), or
 // "" when that error is not about what the entry is.
 std::string
-entry_problem(int dir_fd, const std::string& name, const fs::path& path, int error, bool directory, FileKind kind)
+entry_problem(int dir_fd, const std::string& name, const fs::path& path, int error, bool directory, FileKind kind,
+              uid_t euid)
 {
   if (error != ELOOP && error != ENOTDIR && error != ENXIO && error != EISDIR) {
     return "";
@@ -102,8 +103,7 @@ entry_problem(int dir_fd, const std::string& name, const fs::path& path, int err
   if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return "";
   }
-  return directory ? strict::dir_problem(path, st, ::geteuid(), false)
-                   : strict::file_problem(path, st, ::geteuid(), kind);
+  return directory ? strict::dir_problem(path, st, euid, false) : strict::file_problem(path, st, euid, kind);
 }
 
 } // namespace
@@ -140,6 +140,7 @@ SecureDir::open_root(const fs::path& given)
   }
   const fs::path real_parent(resolved);
   std::free(resolved);
+  const uid_t euid = ::geteuid();
   std::string ancestor;
   OwnedFd parent_fd(open_checked_ancestors(real_parent, path, ancestor));
   // The state directory's own problem first (its fix is what the user looks for), then a parent's.
@@ -154,7 +155,7 @@ SecureDir::open_root(const fs::path& given)
       return nullptr;
     }
     if (::fstatat(parent_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
-      refuse(strict::dir_problem(path, st, ::geteuid(), true));
+      refuse(strict::dir_problem(path, st, euid, true));
     }
     if (!ancestor.empty()) {
       refuse("");
@@ -165,10 +166,10 @@ SecureDir::open_root(const fs::path& given)
   if (::fstat(fd.get(), &st) != 0) {
     throw_errno("cannot stat the state directory " + path.string());
   }
-  if (const auto problem = strict::dir_problem(path, st, ::geteuid(), true); !problem.empty() || !ancestor.empty()) {
+  if (const auto problem = strict::dir_problem(path, st, euid, true); !problem.empty() || !ancestor.empty()) {
     refuse(problem);
   }
-  return std::make_shared<const SecureDir>(fd.release(), path);
+  return std::make_shared<const SecureDir>(fd.release(), path, euid);
 }
 
 std::shared_ptr<const SecureDir>
@@ -181,7 +182,7 @@ SecureDir::open_child(const std::string& name) const
     if (error == ENOENT) {
       return nullptr;
     }
-    if (const auto problem = entry_problem(m_fd, name, path, error, true, FileKind::regular); !problem.empty()) {
+    if (const auto problem = entry_problem(m_fd, name, path, error, true, FileKind::regular, m_euid); !problem.empty()) {
       throw StateError(problem);
     }
     errno = error;
@@ -191,10 +192,10 @@ SecureDir::open_child(const std::string& name) const
   if (::fstat(fd.get(), &st) != 0) {
     throw_errno("cannot stat " + path.string());
   }
-  if (const auto problem = strict::dir_problem(path, st, ::geteuid(), false); !problem.empty()) {
+  if (const auto problem = strict::dir_problem(path, st, m_euid, false); !problem.empty()) {
     throw StateError(problem);
   }
-  return std::make_shared<const SecureDir>(fd.release(), path);
+  return std::make_shared<const SecureDir>(fd.release(), path, m_euid);
 }
 
 SecureDir::~SecureDir()
@@ -209,7 +210,7 @@ SecureDir::refuse_entry(const std::string& name, FileKind kind) const
 {
   struct stat st {};
   if (::fstatat(m_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    throw StateError(strict::file_problem(m_path / name, st, ::geteuid(), kind));
+    throw StateError(strict::file_problem(m_path / name, st, m_euid, kind));
   }
   throw_errno("cannot open " + (m_path / name).string());
 }
@@ -218,13 +219,16 @@ int
 SecureDir::open_file(const std::string& name, int flags, mode_t mode, FileKind kind) const
 {
   // Not blocking on a FIFO (or device) where a regular file belongs: it is refused below instead.
+  // O_NONBLOCK means nothing to a regular file, so it is taken off again only from a descriptor that
+  // may be handed on (one for writing: a task's output).
   const bool nonblock_added = kind == FileKind::regular && (flags & O_NONBLOCK) == 0;
+  const bool writable = (flags & O_ACCMODE) != O_RDONLY;
   const int fd = ::openat(m_fd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (nonblock_added ? O_NONBLOCK : 0),
                           mode);
   if (fd < 0) {
     const int error = errno;
     const auto path = m_path / name;
-    if (const auto problem = entry_problem(m_fd, name, path, error, false, kind); !problem.empty()) {
+    if (const auto problem = entry_problem(m_fd, name, path, error, false, kind, m_euid); !problem.empty()) {
       throw StateError(problem);
     }
     errno = error;
@@ -235,10 +239,10 @@ SecureDir::open_file(const std::string& name, int flags, mode_t mode, FileKind k
   if (::fstat(fd, &st) != 0) {
     throw_errno("cannot stat " + (m_path / name).string());
   }
-  if (const auto problem = strict::file_problem(m_path / name, st, ::geteuid(), kind); !problem.empty()) {
+  if (const auto problem = strict::file_problem(m_path / name, st, m_euid, kind); !problem.empty()) {
     throw StateError(problem);
   }
-  if (nonblock_added) {
+  if (nonblock_added && writable) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   }
   return owned.release();
@@ -392,7 +396,7 @@ SecureDir::check_entries() const
     throw_errno("cannot read " + m_path.string());
   }
   ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
-  const uid_t euid = ::geteuid();
+  const uid_t euid = m_euid;
   std::string problem;
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;

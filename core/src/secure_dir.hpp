@@ -56,7 +56,8 @@ public:
   // Throws StateError when it is insecure, SystemError when it can't be opened.
   std::shared_ptr<const SecureDir> open_child(const std::string& name) const;
 
-  SecureDir(int fd, std::filesystem::path path) : m_fd(fd), m_path(std::move(path)) {}
+  // Takes over `fd`, the verified directory `path`, whose files must belong to `euid`.
+  SecureDir(int fd, std::filesystem::path path, uid_t euid) : m_fd(fd), m_path(std::move(path)), m_euid(euid) {}
   ~SecureDir();
   SecureDir(const SecureDir&) = delete;
   SecureDir& operator=(const SecureDir&) = delete;
@@ -84,6 +85,7 @@ private:
 
   int m_fd;
   std::filesystem::path m_path;
+  uid_t m_euid;  // the effective user when the root was opened (asked once per store, not per file)
 };
 
 namespace detail {
