@@ -388,8 +388,15 @@ cmd_list(Controller& controller, const OutputOptions& options)
 int
 cmd_load(Controller& controller, const std::vector<std::filesystem::path>& paths)
 {
+  // All or nothing, also when interrupted: a SIGINT, SIGTERM or SIGHUP before anything is in place undoes
+  // the load (Interrupted), one after that lets it finish.
+  const process::DeferredInterrupts deferred;
   const auto ids = controller.load(paths);
   logger()->info("Loaded {} manageable{}", ids.size(), ids.size() == 1 ? "" : "s");
+  if (const int signo = process::interrupt_pending()) {
+    logger()->warn("{} arrived while they were being put in place, too late to undo the load: all {} are loaded",
+                   process::signal_name(signo), ids.size());
+  }
   return exit_status::k_ok;
 }
 

@@ -4,6 +4,7 @@
 
 #include <spmi/controller.hpp>
 #include <spmi/errors.hpp>
+#include <spmi/process.hpp>
 #include <spmi/log.hpp>
 #include <spmi/registry.hpp>
 #include <spmi/state.hpp>
@@ -186,6 +187,10 @@ main(int argc, char** argv)
     if (connect->parsed()) {
       return cli::cmd_connect(controller, id);
     }
+  } catch (const Interrupted& e) {
+    // Undone already; end by the same signal, so a shell or script running us sees the interrupt.
+    logger()->error("{}", e.what());
+    process::die_by_signal(e.signal_number());
   } catch (const Error& e) {
     logger()->error("{}", e.what());
     return e.exit_code();

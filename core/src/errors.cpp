@@ -28,6 +28,10 @@ int PluginError::exit_code() const noexcept { return exit_status::k_plugin; }
 SystemError::~SystemError() = default;
 int SystemError::exit_code() const noexcept { return exit_status::k_system; }
 
+Interrupted::Interrupted(const std::string& message, int signo) : Error(message), m_signo(signo) {}
+Interrupted::~Interrupted() = default;
+int Interrupted::exit_code() const noexcept { return 128 + m_signo; }
+
 void
 throw_errno(const std::string& what)
 {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <spmi/descriptor.hpp>
 #include <spmi/errors.hpp>
+#include <spmi/process.hpp>
 #include <spmi/state.hpp>
 
 #include "secure_dir.hpp"
@@ -106,6 +107,18 @@ write_new_file(int dir_fd, const fs::path& dir, const std::string& name, const s
   Fd fd(::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0 || !write_and_close(fd, data, false)) {
     throw_errno("cannot write " + (dir / name).string());
+  }
+}
+
+// Before `load` makes anything visible: throws Interrupted when the user interrupted it (the caller
+// removes what it staged).
+void
+throw_if_interrupted(std::size_t staged, std::size_t total)
+{
+  if (const int signo = process::interrupt_pending()) {
+    throw Interrupted(fmt::format("interrupted by {} while {} of {} manageable{} were being prepared: nothing was loaded",
+                                  process::signal_name(signo), staged, total, total == 1 ? "" : "s"),
+                      signo);
   }
 }
 
@@ -273,6 +286,70 @@ StateStore::lock_resurrect() const
     throw_errno("cannot open " + path.string());
   }
   return lock_open_file(fd, path);
+}
+
+namespace {
+
+// Entries of the root that a `load` (staging directories) or a `clean` (directories renamed away) make
+// for a moment; left behind only when that command was killed.
+bool
+is_leftover(const char* name)
+{
+  const std::string_view entry(name);
+  return entry.rfind(".load-", 0) == 0 || entry.rfind(".clean-", 0) == 0;
+}
+
+} // namespace
+
+DirLock
+StateStore::lock_store() const
+{
+  ensure_root();
+  const auto path = m_root / ".store.lock";
+  root_fd();
+  Fd fd(m_slot->get()->open_file(".store.lock", O_RDWR | O_CREAT, 0600, FileKind::regular));
+  if (fd.get() < 0) {
+    throw_errno("cannot open " + path.string());
+  }
+  // Exclusive only when no load or clean runs: then every staging or trash directory there is was left
+  // by one that was killed.
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+    remove_leftovers();
+  }
+  while (::flock(fd.get(), LOCK_SH) != 0) {
+    if (errno != EINTR) {
+      throw_errno("cannot lock " + path.string());
+    }
+  }
+  return DirLock(fd.release());
+}
+
+void
+StateStore::remove_leftovers() const
+{
+  const auto root = m_slot->get();
+  const int dup_fd = root ? ::fcntl(root->fd(), F_DUPFD_CLOEXEC, 0) : -1;
+  DIR* dir = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
+  if (!dir) {
+    if (dup_fd >= 0) {
+      ::close(dup_fd);
+    }
+    return;
+  }
+  ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
+  std::vector<std::string> leftovers;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (is_leftover(entry->d_name)) {
+      leftovers.emplace_back(entry->d_name);
+    }
+  }
+  ::closedir(dir);
+  for (const auto& name : leftovers) {
+    try {
+      root->remove_tree(name);  // never following a link; best effort: the next command tries again
+    } catch (const Error&) {
+    }
+  }
 }
 
 void
@@ -663,7 +740,7 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
                                    descriptor.id));
     }
   }
-  ensure_root();
+  const auto store_lock = lock_store();  // verifies the root (ensure_root)
   const auto root = m_slot->get();
   const int root_fd = root->fd();
   std::vector<fs::path> placed;
@@ -686,6 +763,7 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
     const auto cwd = fs::current_path(cwd_error);  // once, not once per descriptor
     const auto suffix = unique_suffix();
     for (const auto& descriptor : descriptors) {
+      throw_if_interrupted(staged.size(), descriptors.size());
       const auto temp_name = fmt::format(".load-{}-{}-{}", descriptor.id, suffix, staged.size());
       const auto temp = m_root / temp_name;
       if (::mkdirat(root_fd, temp_name.c_str(), 0700) != 0) {
@@ -716,6 +794,9 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
     if (::syncfs(root_fd) != 0) {
       throw_errno("cannot sync " + m_root.string());
     }
+    // The last moment to give up: from here on every directory is put in place (an interrupt is only
+    // recorded while interrupts are deferred, see process::DeferredInterrupts).
+    throw_if_interrupted(staged.size(), descriptors.size());
     for (std::size_t i = 0; i < descriptors.size(); ++i) {
       const auto target = m_root / descriptors[i].id;
       if (::renameat2(root_fd, staged[i].filename().c_str(), root_fd, descriptors[i].id.c_str(), RENAME_NOREPLACE) != 0) {
@@ -737,6 +818,7 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
 void
 StateStore::remove(const std::string& id) const
 {
+  const auto store_lock = lock_store();
   const auto source = m_root / id;
   const auto trash = ".clean-" + id + "-" + unique_suffix();
   const int fd = root_fd();

@@ -91,7 +91,8 @@ run 0 status lt_other
 out_has "Exit code: 0"
 run 0 clean 'lt_.*'
 err_has "Cleaned 5 manageables"
-[ -z "$(ls -A "$SPMI_PATH")" ] || fail "state left after clean: $(ls -A "$SPMI_PATH")"
+left=$(ls -A "$SPMI_PATH" | grep -vx '.store.lock' || true)  # the store's own lock file stays
+[ -z "$left" ] || fail "state left after clean: $left"
 pass clean
 
 # Refused: a wrapper that dies before it writes its run record is reported at once (the wrapper is

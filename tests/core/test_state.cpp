@@ -40,7 +40,9 @@ entries_of(const fs::path& dir)
 {
   std::set<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    names.insert(entry.path().filename().string());
+    if (entry.path().filename() != ".store.lock") {  // the store's lock file stays (StateStore::lock_store)
+      names.insert(entry.path().filename().string());
+    }
   }
   return names;
 }

@@ -76,6 +76,23 @@ public:
   int exit_code() const noexcept override;
 };
 
+/// The user interrupted a command (SIGINT, SIGTERM or SIGHUP while it deferred them) and it undid what
+/// it had done; the message says what is left. The CLI prints it and then dies by that signal.
+class SPMI_API Interrupted : public Error
+{
+public:
+  /// `signo`: the signal received.
+  Interrupted(const std::string& message, int signo);
+  ~Interrupted() override;
+  /// 128 + the signal's number, as a shell reports a command a signal ended.
+  int exit_code() const noexcept override;
+  /// The signal received.
+  int signal_number() const noexcept { return m_signo; }
+
+private:
+  int m_signo;
+};
+
 /// Exit statuses of the spmi command (documented in `spmi --help` and README.md).
 namespace exit_status {
 /// success

@@ -163,6 +163,27 @@ SPMI_API pid_t start_watchdog(std::function<void()> on_caller_death);
 /// Ends a watchdog that is no longer needed (SIGKILL, then reaps it).
 SPMI_API void stop_watchdog(pid_t watchdog);
 
+/// While one lives, SIGINT, SIGTERM and SIGHUP do not end the process: the first one received is
+/// recorded instead (interrupt_pending()), so a command can finish or undo its work all or nothing and
+/// then say what happened. Construct it before the work begins; the previous actions come back when it
+/// is destroyed (a signal received meanwhile is not re-raised then: see Interrupted). One at a time.
+class SPMI_API DeferredInterrupts
+{
+public:
+  /// Installs the recording handlers. @throws SystemError when they can't be installed.
+  DeferredInterrupts();
+  /// Restores the actions that were there before.
+  ~DeferredInterrupts();
+  DeferredInterrupts(const DeferredInterrupts&) = delete;
+  DeferredInterrupts& operator=(const DeferredInterrupts&) = delete;
+};
+/// The first SIGINT, SIGTERM or SIGHUP received while a DeferredInterrupts lived (its number); 0 when
+/// none was, or none lives now.
+SPMI_API int interrupt_pending();
+/// Ends this process by `signo` with its default action (after a command undid its work on an
+/// interrupt, so the caller, e.g. a shell, sees it was interrupted). Never returns.
+[[noreturn]] SPMI_API void die_by_signal(int signo);
+
 /// Sleeps with growing steps (from 0.5 ms up to `max_step`) until `done()` is true or `timeout` passes.
 /// @return the last value of `done()`.
 template<typename Predicate>

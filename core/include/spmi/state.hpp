@@ -284,14 +284,23 @@ public:
   ManageableDir dir(const std::string& id) const;
 
   /// Registers every descriptor, all or nothing. Each gets a directory built under a temporary name and
-  /// renamed into place; on any failure the ones already placed are removed again.
+  /// renamed into place; on any failure the ones already placed are removed again. While interrupts are
+  /// deferred (process::DeferredInterrupts), one received before the first rename removes what was
+  /// staged and throws Interrupted; one received later lets it finish. Holds lock_store().
   /// @throws StateError when an ID is already registered.
+  /// @throws Interrupted when interrupted before anything was placed (nothing is then registered).
   /// @throws SystemError on I/O failure.
   void register_all(const std::vector<Descriptor>& descriptors) const;
 
   /// Removes a manageable's directory (renamed away first, so others never see half of it).
   /// @throws SystemError when it can't be renamed or deleted.
   void remove(const std::string& id) const;
+
+  /// `.store.lock`: held shared by `load` (register_all()) and `clean` (remove()) while they stage or
+  /// remove directories. Whoever takes it while no other holds it first removes what a killed `load` or
+  /// `clean` left behind (`.load-*` staging and `.clean-*` directories). Creates the root if missing.
+  /// @throws SystemError when it can't be opened or locked.
+  DirLock lock_store() const;
 
   /// `.resurrect.lock`: `spmi resurrect` holds it (flock, exclusive) while it runs, so a run at boot and
   /// one by hand never overlap. Waits while another process holds it. Creates the root if missing.
@@ -304,6 +313,7 @@ public:
   void append(const std::string& name, const std::string& data) const;
 
 private:
+  void remove_leftovers() const;
   // The verified root's descriptor. @throws StateError when it does not exist or is insecure.
   int root_fd() const;
 
