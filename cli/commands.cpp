@@ -314,6 +314,13 @@ cmd_list(Controller& controller, const OutputOptions& options)
 {
   const auto rows = controller.list();
   const auto now = Clock::now();
+  // A manageable whose state can't be trusted or read (an insecure directory: the message has the fix)
+  // is also reported on stderr; the others are still listed, and the exit status is 1.
+  for (const auto& row : rows) {
+    if (!row.problem.empty()) {
+      logger()->error("manageable '{}': {}", row.id, row.problem);
+    }
+  }
   // Only active manageables have a tree to measure: their run records, then one scan of /proc.
   std::map<std::string, Records> records;
   std::map<std::string, bool> active;

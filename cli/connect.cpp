@@ -33,7 +33,8 @@ on_detach_signal(int)
 class Follower
 {
 public:
-  Follower(const std::filesystem::path& path, int out_fd) : m_path(path), m_out(out_fd) {}
+  // Follows the file `name` of `dir`, opened only relative to the verified directory.
+  Follower(const ManageableDir& dir, std::string name, int out_fd) : m_dir(dir), m_name(std::move(name)), m_out(out_fd) {}
   ~Follower()
   {
     if (m_fd >= 0) {
@@ -46,7 +47,7 @@ public:
   // Starts at most `backlog` bytes before the end, so connect first shows recent output.
   void open_at_tail(off_t backlog)
   {
-    m_fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+    m_fd = m_dir.open_file(m_name, O_RDONLY);
     if (m_fd < 0) {
       return;
     }
@@ -71,10 +72,10 @@ public:
     // old one (above), then follow the new one from its start.
     struct stat now {};
     struct stat ours {};
-    if (::stat(m_path.c_str(), &now) == 0 && ::fstat(m_fd, &ours) == 0 &&
+    if (m_dir.stat_file(m_name, now) && ::fstat(m_fd, &ours) == 0 &&
         (now.st_ino != ours.st_ino || now.st_dev != ours.st_dev)) {
       ::close(m_fd);
-      m_fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+      m_fd = m_dir.open_file(m_name, O_RDONLY);
       if (m_fd >= 0) {
         any = copy() || any;
       }
@@ -108,7 +109,8 @@ private:
     return any;
   }
 
-  std::filesystem::path m_path;
+  ManageableDir m_dir;
+  std::string m_name;
   int m_out;
   int m_fd = -1;
 };
@@ -126,7 +128,7 @@ cmd_connect(Controller& controller, const std::string& id)
   if (!dir.is_active()) {
     throw StateError(fmt::format("manageable '{}' is inactive; start it first (its last output: `spmi status {}`)", id, id));
   }
-  const int fifo = ::open(dir.stdin_path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  const int fifo = dir.open_file("stdin", O_WRONLY | O_NONBLOCK, 0, FileKind::fifo);
   if (fifo < 0) {
     throw_errno(fmt::format("manageable '{}': cannot open its stdin {}", id, dir.stdin_path().string()));
   }
@@ -143,8 +145,8 @@ cmd_connect(Controller& controller, const std::string& id)
   if (interactive) {
     logger()->info("Connected to \"{}\": what you type goes to its stdin; Ctrl-D or Ctrl-C detaches", id);
   }
-  Follower out(dir.stdout_path(), STDOUT_FILENO);
-  Follower err(dir.stderr_path(), STDERR_FILENO);
+  Follower out(dir, "stdout", STDOUT_FILENO);
+  Follower err(dir, "stderr", STDERR_FILENO);
   out.open_at_tail(64 * 1024);
   err.open_at_tail(64 * 1024);
 

@@ -87,6 +87,8 @@ cmd_logs(Controller& controller, const std::string& id, std::size_t lines, bool 
   }
   const auto dir = store.dir(id);
   const auto path = use_stderr ? dir.stderr_path() : dir.stdout_path();
+  const std::string name = use_stderr ? "stderr" : "stdout";
+  dir.verify();
 
   // Signals first, so a SIGINT between here and the loop still ends us cleanly.
   sigset_t stop_signals;
@@ -102,7 +104,7 @@ cmd_logs(Controller& controller, const std::string& id, std::size_t lines, bool 
     }
   }
 
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = dir.open_file(name, O_RDONLY);  // relative to the verified directory, never a link
   struct stat st{};
   off_t offset = 0;
   ino_t inode = 0;
@@ -140,8 +142,8 @@ cmd_logs(Controller& controller, const std::string& id, std::size_t lines, bool 
     }
     // The path now names another file (rotated, or recreated by a restart): finish the old one, switch.
     struct stat now{};
-    if (::stat(path.c_str(), &now) == 0 && (fd < 0 || now.st_ino != inode)) {
-      const int next = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (dir.stat_file(name, now) && (fd < 0 || now.st_ino != inode)) {
+      const int next = dir.open_file(name, O_RDONLY);
       if (next >= 0) {
         if (fd >= 0) {
           drain(fd, offset);

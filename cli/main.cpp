@@ -10,6 +10,7 @@
 #include <spmi/state.hpp>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include <unistd.h>
 
@@ -146,9 +147,10 @@ main(int argc, char** argv)
         return controller.run_wrapper(run_dir, run_token);
       } catch (const std::exception& e) {
         // The wrapper's stderr is a backend's terminal or /dev/null: keep the reason where start looks.
-        if (FILE* log = std::fopen((std::filesystem::path(run_dir) / "wrapper.log").c_str(), "a")) {
-          std::fprintf(log, "wrapper %d: %s\n", static_cast<int>(::getpid()), e.what());
-          std::fclose(log);
+        try {
+          // Only into a verified directory: an insecure one is what the error may be about.
+          ManageableDir(run_dir).append("wrapper.log", fmt::format("wrapper {}: {}\n", ::getpid(), e.what()));
+        } catch (const std::exception&) {
         }
         throw;
       }

@@ -40,11 +40,16 @@ seconds_text(std::chrono::milliseconds duration)
   return fmt::format("{:g} s", static_cast<double>(duration.count()) / 1000.0);
 }
 
+// The last line of the file `name` of `dir`; "" when it has none, or can't be read safely.
 std::string
-last_line_of(const fs::path& path)
+last_line_of(const ManageableDir& dir, const std::string& name)
 {
-  auto lines = ManageableDir::tail(path, 1);
-  return lines.empty() ? "" : lines.back();
+  try {
+    auto lines = dir.tail(name, 1);
+    return lines.empty() ? "" : lines.back();
+  } catch (const Error& e) {
+    return e.what();
+  }
 }
 
 // How many manageables a batch of start_all/end_all may hold: k_batch, or fewer when the limit of open
@@ -364,6 +369,8 @@ Controller::launch(const std::string& id)
     throw SystemError(fmt::format("manageable '{}': {}, so its wrapper could not record the task's state; free some "
                                   "space, then start it", id, disk_full_text(dir.path(), *free)));
   }
+  // Nothing planted: no symlink (stdout -> a file of someone else) nor a file of another user.
+  dir.check_entries();
   auto manageable = instantiate(dir);
   dir.make_stdin();
   const auto token = new_token();
@@ -425,7 +432,7 @@ Controller::finish(PendingStart& p)
     process::signal_process(launched.launcher_pid, SIGKILL);
     process::wait(launched.launcher_pid);
   }
-  const auto log_line = last_line_of(dir.wrapper_log_path());
+  const auto log_line = last_line_of(dir, "wrapper.log");
   const auto detail = log_line.empty() ? std::string() : ": " + log_line;
   if (const auto& launcher_exit = p.launcher_exit) {
     throw BackendError(fmt::format("manageable '{}': the backend's process (pid {}) exited ({}) before the wrapper "
@@ -881,7 +888,7 @@ Controller::status(const std::string& id, std::size_t output_lines)
     const bool end_unrecorded = !status.active && run && !run->finished_at && run->error.empty();
     status.note = disk_full_note(dir.path(), *free, status.active, end_unrecorded, end_unrecorded ? "" : status.note);
   }
-  status.output = ManageableDir::tail(dir.stdout_path(), output_lines);
+  status.output = dir.tail("stdout", output_lines);
   return status;
 }
 
@@ -889,6 +896,7 @@ int
 Controller::run_wrapper(const fs::path& dir_path, const std::string& token)
 {
   const ManageableDir dir(dir_path);
+  dir.verify();  // before any thread: the wrapper's files are opened only relative to this directory
   ::unsetenv("SPMI_WRAPPER_TOKEN");  // the wrapper's own (see launch()); its task gets task_marker()
   return instantiate(dir)->run(dir, token);
 }

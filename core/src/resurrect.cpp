@@ -194,7 +194,7 @@ Controller::resurrect(const std::vector<std::string>& ids, bool dry_run)
   if (report.outcomes.empty()) {
     log += fmt::format("{} boot {}: nothing selected\n", now, report.boot_id.substr(0, 8));
   }
-  append_file(report.log_path, log);
+  m_store.append("resurrect.log", log);
   return report;
 }
 

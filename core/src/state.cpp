@@ -4,6 +4,8 @@
 #include <spmi/process.hpp>
 #include <spmi/state.hpp>
 
+#include "secure_dir.hpp"
+
 #include <fmt/format.h>
 
 #include <dirent.h>
@@ -97,13 +99,14 @@ write_and_close(Fd& fd, const std::string& data, bool sync)
   return !(sync && ::fsync(fd.get()) != 0) && ::close(fd.release()) == 0;
 }
 
-// Creates `path` (which must not exist) with `data`; no fsync.
+// Creates the file `name` (which must not exist) in the directory `dir_fd` (named `dir`) with `data`;
+// no fsync.
 void
-write_new_file(const fs::path& path, const std::string& data)
+write_new_file(int dir_fd, const fs::path& dir, const std::string& name, const std::string& data)
 {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  Fd fd(::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0 || !write_and_close(fd, data, false)) {
-    throw_errno("cannot write " + path.string());
+    throw_errno("cannot write " + (dir / name).string());
   }
 }
 
@@ -155,7 +158,81 @@ DirLock::~DirLock()
   }
 }
 
-ManageableDir::ManageableDir(fs::path path) : m_path(std::move(path)) {}
+ManageableDir::ManageableDir(fs::path path)
+  : m_path(std::move(path)),
+    m_slot(std::make_shared<detail::DirSlot>(
+      std::make_shared<detail::DirSlot>(nullptr, m_path.has_parent_path() ? m_path.parent_path() : fs::path(".")),
+      m_path))
+{
+}
+
+ManageableDir::ManageableDir(std::shared_ptr<detail::DirSlot> root, const std::string& id)
+  : m_path(root->path / id), m_slot(std::make_shared<detail::DirSlot>(std::move(root), m_path))
+{
+}
+
+void
+ManageableDir::verify() const
+{
+  dir_fd();
+}
+
+int
+ManageableDir::dir_fd() const
+{
+  const auto dir = m_slot->get();
+  if (!dir) {
+    throw StateError(fmt::format("manageable '{}' is not loaded ({} does not exist)", id(), m_path.string()));
+  }
+  return dir->fd();
+}
+
+int
+ManageableDir::open_file(const std::string& name, int flags, unsigned mode, FileKind kind) const
+{
+  dir_fd();
+  return m_slot->get()->open_file(name, flags, static_cast<mode_t>(mode), kind);
+}
+
+bool
+ManageableDir::stat_file(const std::string& name, struct ::stat& st) const
+{
+  return ::fstatat(dir_fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+void
+ManageableDir::append(const std::string& name, const std::string& data) const
+{
+  dir_fd();
+  m_slot->get()->append(name, data);
+}
+
+void
+ManageableDir::write_file(const std::string& name, const std::string& data) const
+{
+  dir_fd();
+  m_slot->get()->write_atomic(name, data);
+}
+
+bool
+ManageableDir::rename_file(const std::string& from, const std::string& to) const
+{
+  const int fd = dir_fd();
+  return ::renameat(fd, from.c_str(), fd, to.c_str()) == 0;
+}
+
+bool
+ManageableDir::remove_file(const std::string& name) const
+{
+  return ::unlinkat(dir_fd(), name.c_str(), 0) == 0;
+}
+
+void
+ManageableDir::check_entries() const
+{
+  dir_fd();
+  m_slot->get()->check_entries();
+}
 
 namespace {
 
@@ -180,14 +257,20 @@ DirLock
 lock_file(const ManageableDir& dir, bool wait)
 {
   const auto path = dir.path() / "lock";
-  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  Fd fd(dir.open_file("lock", O_RDWR | O_CREAT));
   if (fd.get() < 0) {
     if (errno == ENOENT) {
       throw StateError(fmt::format("manageable '{}' is not loaded (it was cleaned meanwhile)", dir.id()));
     }
     throw_errno("cannot open " + path.string());
   }
-  return lock_open_file(fd, path, wait);
+  auto lock = lock_open_file(fd, path, wait);
+  // Cleaned (renamed away) while we waited: the verified directory is no longer the manageable's.
+  struct stat held {};
+  if (lock.fd() >= 0 && (::fstat(lock.fd(), &held) != 0 || held.st_nlink == 0)) {
+    throw StateError(fmt::format("manageable '{}' is not loaded (it was cleaned meanwhile)", dir.id()));
+  }
+  return lock;
 }
 
 } // namespace
@@ -197,7 +280,8 @@ StateStore::lock_resurrect() const
 {
   ensure_root();
   const auto path = m_root / ".resurrect.lock";
-  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  root_fd();
+  Fd fd(m_slot->get()->open_file(".resurrect.lock", O_RDWR | O_CREAT, 0600, FileKind::regular));
   if (fd.get() < 0) {
     throw_errno("cannot open " + path.string());
   }
@@ -222,7 +306,8 @@ StateStore::lock_store() const
 {
   ensure_root();
   const auto path = m_root / ".store.lock";
-  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  root_fd();
+  Fd fd(m_slot->get()->open_file(".store.lock", O_RDWR | O_CREAT, 0600, FileKind::regular));
   if (fd.get() < 0) {
     throw_errno("cannot open " + path.string());
   }
@@ -242,20 +327,28 @@ StateStore::lock_store() const
 void
 StateStore::remove_leftovers() const
 {
-  DIR* dir = ::opendir(m_root.c_str());
+  const auto root = m_slot->get();
+  const int dup_fd = root ? ::fcntl(root->fd(), F_DUPFD_CLOEXEC, 0) : -1;
+  DIR* dir = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
   if (!dir) {
+    if (dup_fd >= 0) {
+      ::close(dup_fd);
+    }
     return;
   }
-  std::vector<fs::path> leftovers;
+  ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
+  std::vector<std::string> leftovers;
   while (const dirent* entry = ::readdir(dir)) {
     if (is_leftover(entry->d_name)) {
-      leftovers.push_back(m_root / entry->d_name);
+      leftovers.emplace_back(entry->d_name);
     }
   }
   ::closedir(dir);
-  for (const auto& path : leftovers) {
-    std::error_code ec;
-    fs::remove_all(path, ec);  // best effort: the next command tries again
+  for (const auto& name : leftovers) {
+    try {
+      root->remove_tree(name);  // never following a link; best effort: the next command tries again
+    } catch (const Error&) {
+    }
   }
 }
 
@@ -284,15 +377,19 @@ void
 ManageableDir::make_stdin() const
 {
   const auto path = stdin_path();
-  if (::mkfifo(path.c_str(), 0600) == 0) {
+  const int fd = dir_fd();
+  if (::mkfifoat(fd, "stdin", 0600) == 0) {
     return;
   }
   if (errno != EEXIST) {
     throw_errno("cannot create the stdin FIFO " + path.string());
   }
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode)) {
-    throw SystemError(fmt::format("{} is not a FIFO; remove it and start again", path.string()));
+  if (::fstatat(fd, "stdin", &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    throw_errno("cannot stat " + path.string());
+  }
+  if (const auto problem = strict::file_problem(path, st, ::geteuid(), FileKind::fifo); !problem.empty()) {
+    throw StateError(problem);
   }
 }
 
@@ -300,7 +397,7 @@ bool
 ManageableDir::is_active() const
 {
   const auto path = m_path / "alive";
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(open_file("alive", O_RDONLY));
   if (fd.get() < 0) {
     return false;
   }
@@ -317,7 +414,7 @@ bool
 ManageableDir::hold_alive_lock(int* held_fd) const
 {
   const auto path = m_path / "alive";
-  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  Fd fd(open_file("alive", O_RDWR | O_CREAT));
   if (fd.get() < 0) {
     throw_errno("cannot open " + path.string());
   }
@@ -340,10 +437,10 @@ ManageableDir::hold_alive_lock(int* held_fd) const
 bool
 ManageableDir::adopt_alive_lock(int fd) const
 {
-  const auto path = m_path / "alive";
   struct stat held {};
   struct stat named {};
-  if (fd < 0 || ::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0 || held.st_dev != named.st_dev ||
+  if (fd < 0 || ::fstat(fd, &held) != 0 || !stat_file("alive", named) || !S_ISREG(named.st_mode) ||
+      held.st_dev != named.st_dev ||
       held.st_ino != named.st_ino) {
     return false;
   }
@@ -362,7 +459,7 @@ ManageableDir::adopt_alive_lock(int fd) const
 json
 ManageableDir::read_meta() const
 {
-  auto text = read_file(meta_path());
+  auto text = m_slot->get() ? m_slot->get()->read("manageable.json") : std::nullopt;
   if (!text) {
     throw StateError(fmt::format("manageable '{}' is not loaded", id()));
   }
@@ -372,7 +469,8 @@ ManageableDir::read_meta() const
 std::optional<LaunchRecord>
 ManageableDir::read_launch() const
 {
-  auto text = read_file(launch_path());
+  dir_fd();
+  auto text = m_slot->get()->read("launch.json");
   if (!text) {
     return std::nullopt;
   }
@@ -396,7 +494,8 @@ ManageableDir::read_launch() const
 std::optional<RunRecord>
 ManageableDir::read_run() const
 {
-  auto text = read_file(run_path());
+  dir_fd();
+  auto text = m_slot->get()->read("run.json");
   if (!text) {
     return std::nullopt;
   }
@@ -451,7 +550,7 @@ ManageableDir::write_launch(const LaunchRecord& record) const
          {"cwd", record.cwd},
          {"wanted", record.wanted},
          {"ended_by", record.ended_by}};
-  write_file_atomic(launch_path(), j.dump() + "\n");
+  write_file("launch.json", j.dump() + "\n");
 }
 
 void
@@ -480,14 +579,14 @@ ManageableDir::write_run(const RunRecord& record) const
     times.push_back(to_epoch(t));
   }
   j["restart_times"] = std::move(times);
-  write_file_atomic(run_path(), j.dump() + "\n");
+  write_file("run.json", j.dump() + "\n");
 }
 
 std::vector<std::string>
-ManageableDir::tail(const fs::path& path, std::size_t lines)
+ManageableDir::tail(const std::string& name, std::size_t lines) const
 {
   std::vector<std::string> result;
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(open_file(name, O_RDONLY));
   if (fd.get() < 0 || lines == 0) {
     return result;
   }
@@ -537,40 +636,61 @@ StateStore::default_root()
   return fs::path(home) / ".spmi";
 }
 
-StateStore::StateStore(fs::path root) : m_root(std::move(root)) {}
+StateStore::StateStore(fs::path root)
+  : m_root(std::move(root)), m_slot(std::make_shared<detail::DirSlot>(nullptr, m_root))
+{
+}
+
+int
+StateStore::root_fd() const
+{
+  const auto root = m_slot->get();
+  if (!root) {
+    throw StateError(fmt::format("the state directory {} does not exist", m_root.string()));
+  }
+  return root->fd();
+}
 
 void
 StateStore::ensure_root() const
 {
-  if (::mkdir(m_root.c_str(), 0700) == 0 || errno == EEXIST) {
-    return;
-  }
-  if (errno == ENOENT) {
-    std::error_code ec;
-    fs::create_directories(m_root.parent_path(), ec);
-    if (::mkdir(m_root.c_str(), 0700) == 0 || errno == EEXIST) {
-      return;
+  if (::mkdir(m_root.c_str(), 0700) != 0 && errno != EEXIST) {
+    bool made = false;
+    if (errno == ENOENT) {
+      std::error_code ec;
+      fs::create_directories(m_root.parent_path(), ec);
+      made = ::mkdir(m_root.c_str(), 0700) == 0 || errno == EEXIST;
+    }
+    if (!made) {
+      throw_errno("cannot create the state directory " + m_root.string() + " (set SPMI_PATH to another place?)");
     }
   }
-  throw_errno("cannot create the state directory " + m_root.string() + " (set SPMI_PATH to another place?)");
+  root_fd();  // verified before anything is put in it
 }
 
 std::vector<std::string>
 StateStore::ids() const
 {
   std::vector<std::string> result;
-  DIR* dir = ::opendir(m_root.c_str());
+  const auto root = m_slot->get();
+  if (!root) {
+    return result;
+  }
+  const int dup_fd = ::fcntl(root->fd(), F_DUPFD_CLOEXEC, 0);
+  DIR* dir = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
   if (!dir) {
-    if (errno == ENOENT) {
-      return result;
+    if (dup_fd >= 0) {
+      ::close(dup_fd);
     }
     throw_errno("cannot read the state directory " + m_root.string());
   }
+  ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
   while (const dirent* entry = ::readdir(dir)) {
     if (entry->d_name[0] == '.' || !is_valid_id(entry->d_name)) {
       continue;
     }
-    if (entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN) {
+    // A symlink is listed too: it is refused, with its fix, where it is used.
+    if (entry->d_type != DT_DIR && entry->d_type != DT_LNK && entry->d_type != DT_UNKNOWN) {
       continue;
     }
     result.emplace_back(entry->d_name);
@@ -583,15 +703,32 @@ StateStore::ids() const
 bool
 StateStore::contains(const std::string& id) const
 {
+  if (!is_valid_id(id)) {
+    return false;
+  }
+  const auto root = m_slot->get();
   struct stat st {};
-  return is_valid_id(id) && ::lstat((m_root / id).c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
-         ::access((m_root / id / "manageable.json").c_str(), F_OK) == 0;
+  if (!root || ::fstatat(root->fd(), id.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return false;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return true;  // refused, naming the link and its fix, when it is used
+  }
+  return S_ISDIR(st.st_mode) &&
+         ::fstatat(root->fd(), (id + "/manageable.json").c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 ManageableDir
 StateStore::dir(const std::string& id) const
 {
-  return ManageableDir(m_root / id);
+  return ManageableDir(m_slot, id);
+}
+
+void
+StateStore::append(const std::string& name, const std::string& data) const
+{
+  root_fd();
+  m_slot->get()->append(name, data);
 }
 
 void
@@ -605,16 +742,21 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
                                    descriptor.id));
     }
   }
-  const auto store_lock = lock_store();
+  const auto store_lock = lock_store();  // verifies the root (ensure_root)
+  const auto root = m_slot->get();
+  const int root_fd = root->fd();
   std::vector<fs::path> placed;
   std::vector<fs::path> staged;
   auto roll_back = [&] {
-    std::error_code ec;
-    for (const auto& path : placed) {
-      fs::remove_all(path, ec);
-    }
-    for (const auto& path : staged) {
-      fs::remove_all(path, ec);
+    for (const auto& list : {&placed, &staged}) {
+      for (const auto& path : *list) {
+        try {
+          if (!path.empty()) {
+            root->remove_tree(path.filename().string());
+          }
+        } catch (const Error&) {
+        }
+      }
     }
   };
   try {
@@ -624,11 +766,16 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
     const auto suffix = unique_suffix();
     for (const auto& descriptor : descriptors) {
       throw_if_interrupted(staged.size(), descriptors.size());
-      const auto temp = m_root / fmt::format(".load-{}-{}-{}", descriptor.id, suffix, staged.size());
-      if (::mkdir(temp.c_str(), 0700) != 0) {
+      const auto temp_name = fmt::format(".load-{}-{}-{}", descriptor.id, suffix, staged.size());
+      const auto temp = m_root / temp_name;
+      if (::mkdirat(root_fd, temp_name.c_str(), 0700) != 0) {
         throw_errno("cannot create " + temp.string());
       }
       staged.push_back(temp);
+      Fd temp_fd(::openat(root_fd, temp_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (temp_fd.get() < 0) {
+        throw_errno("cannot open " + temp.string());
+      }
       const auto& source = descriptor.source;
       json meta{{"type", descriptor.type},
                 {"id", descriptor.id},
@@ -639,26 +786,22 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
                 {"body", descriptor.body}};
       // The staging directory is private until it is renamed into place, so its files are written in
       // place: no temporary name and rename per file (the syncfs below makes them durable).
-      write_new_file(temp / ("descriptor." + descriptor.format), descriptor.text);
+      write_new_file(temp_fd.get(), temp, "descriptor." + descriptor.format, descriptor.text);
       // No lock file and no stdin FIFO yet: lock() and start create them when first needed. Each inode
       // counts here: ext4's inode allocator is most of what a large load costs.
       // Written last: a directory without manageable.json is not a manageable.
-      write_new_file(temp / "manageable.json", meta.dump() + "\n");
+      write_new_file(temp_fd.get(), temp, "manageable.json", meta.dump() + "\n");
     }
     // One sync of the file system for the whole batch, before any of it becomes visible.
-    if (const int root_fd = ::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); root_fd >= 0) {
-      const int rc = ::syncfs(root_fd);
-      ::close(root_fd);
-      if (rc != 0) {
-        throw_errno("cannot sync " + m_root.string());
-      }
+    if (::syncfs(root_fd) != 0) {
+      throw_errno("cannot sync " + m_root.string());
     }
     // The last moment to give up: from here on every directory is put in place (an interrupt is only
     // recorded while interrupts are deferred, see process::DeferredInterrupts).
     throw_if_interrupted(staged.size(), descriptors.size());
     for (std::size_t i = 0; i < descriptors.size(); ++i) {
       const auto target = m_root / descriptors[i].id;
-      if (::renameat2(AT_FDCWD, staged[i].c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
+      if (::renameat2(root_fd, staged[i].filename().c_str(), root_fd, descriptors[i].id.c_str(), RENAME_NOREPLACE) != 0) {
         if (errno == EEXIST || errno == ENOTEMPTY) {
           throw StateError(fmt::format("{}: manageable '{}' is already loaded; `spmi clean {}` first or use another id",
                                        descriptors[i].source.string(), descriptors[i].id, descriptors[i].id));
@@ -679,14 +822,15 @@ StateStore::remove(const std::string& id) const
 {
   const auto store_lock = lock_store();
   const auto source = m_root / id;
-  const auto trash = m_root / (".clean-" + id + "-" + unique_suffix());
-  if (::rename(source.c_str(), trash.c_str()) != 0) {
+  const auto trash = ".clean-" + id + "-" + unique_suffix();
+  const int fd = root_fd();
+  if (::renameat(fd, id.c_str(), fd, trash.c_str()) != 0) {
     throw_errno("cannot remove " + source.string());
   }
-  std::error_code ec;
-  fs::remove_all(trash, ec);
-  if (ec) {
-    throw SystemError(fmt::format("removed '{}', but could not delete {}: {}", id, trash.string(), ec.message()));
+  try {
+    m_slot->get()->remove_tree(trash);  // never following a link out of the store
+  } catch (const Error& e) {
+    throw SystemError(fmt::format("removed '{}', but could not delete it: {}", id, e.what()));
   }
 }
 

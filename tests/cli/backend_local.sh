@@ -97,12 +97,12 @@ pass clean
 
 # Refused: a wrapper that dies before it writes its run record is reported at once (the wrapper is
 # the launcher core watches), not after the start timeout; nothing is left active. Here the wrapper
-# can't create its alive lock: a dangling symlink in its place.
+# can't take its alive lock: it is handed a descriptor that is not its alive file, as a replacement for
+# a killed wrapper would be (a planted symlink no longer does: `start` refuses it before launching).
 task_toml broken.toml lt_broken 'sleep 300' local
 run 0 load broken.toml
-ln -s /nonexistent/alive "$SPMI_PATH/lt_broken/alive"
 start=$(date +%s%N)
-run 1 start lt_broken
+SPMI_ALIVE_FD=99 run 1 start lt_broken
 elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
 err_has "manageable 'lt_broken': the backend's process (pid"
 err_has "before the wrapper started"

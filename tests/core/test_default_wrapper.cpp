@@ -172,12 +172,21 @@ class OutputFileTest : public ::testing::Test
 protected:
   void SetUp() override
   {
-    m_dir = fs::temp_directory_path() / ("spmi-output-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(m_dir);
+    // A manageable's directory "m" in a store of its own: both private, as StrictModes want them.
+    m_base = fs::temp_directory_path() / ("spmi-output-" + std::to_string(::getpid()) + "-" +
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    m_dir = m_base / "m";
+    fs::remove_all(m_base);
     fs::create_directories(m_dir);
+    fs::permissions(m_base, fs::perms::owner_all);
+    fs::permissions(m_dir, fs::perms::owner_all);
   }
-  void TearDown() override { fs::remove_all(m_dir); }
+  void TearDown() override { fs::remove_all(m_base); }
+  // An output file `path` (in m_dir), opened relative to the verified directory.
+  OutputFile output(const fs::path& path, std::uint64_t max_size, int kept, bool timestamps) const
+  {
+    return OutputFile(spmi::ManageableDir(m_dir), path.filename().string(), max_size, kept, timestamps);
+  }
   static std::string read(const fs::path& path)
   {
     std::ifstream in(path, std::ios::binary);
@@ -185,13 +194,14 @@ protected:
     text << in.rdbuf();
     return text.str();
   }
+  fs::path m_base;
   fs::path m_dir;
 };
 
 TEST_F(OutputFileTest, RotatesAtLineBoundariesKeepingAtMostKept)
 {
   const auto path = m_dir / "stdout";
-  OutputFile file(path, 100, 2, false);
+  auto file = output(path, 100, 2, false);
   file.open();
   std::string all;
   for (int i = 0; i < 50; ++i) {
@@ -216,7 +226,7 @@ TEST_F(OutputFileTest, RotatesAtLineBoundariesKeepingAtMostKept)
 TEST_F(OutputFileTest, LongLinesAreSplitAndNothingIsLost)
 {
   const auto path = m_dir / "out";
-  OutputFile file(path, 64, 100, false);
+  auto file = output(path, 64, 100, false);
   file.open();
   const std::string line(150, 'x');
   file.write(line + "\nshort\n", std::chrono::system_clock::now());
@@ -236,7 +246,7 @@ TEST_F(OutputFileTest, LongLinesAreSplitAndNothingIsLost)
 TEST_F(OutputFileTest, TimestampsPrefixEveryLineEvenAcrossWrites)
 {
   const auto path = m_dir / "out";
-  OutputFile file(path, 0, 5, true);
+  auto file = output(path, 0, 5, true);
   file.open();
   const auto t = spmi::from_epoch(1795633632.345);
   file.write("a\nb", t);
@@ -250,7 +260,7 @@ TEST_F(OutputFileTest, ContinuesAnExistingFile)
 {
   const auto path = m_dir / "out";
   std::ofstream(path) << std::string(90, 'y');  // no newline: a line still open
-  OutputFile file(path, 100, 1, false);
+  auto file = output(path, 100, 1, false);
   file.open();
   EXPECT_EQ(file.size(), 90u);
   file.write("zzzzzzzzzzzzzzzzzzzz\n", std::chrono::system_clock::now());  // 21 bytes: does not fit
@@ -263,20 +273,21 @@ TEST_F(OutputFileTest, ContinuesAnExistingFile)
 TEST_F(OutputFileTest, WritesAgainAfterAFailedRotation)
 {
   const auto path = m_dir / "out";
-  OutputFile file(path, 10, 1, false);
+  auto file = output(path, 10, 1, false);
   file.open();
   file.write("12345678\n", std::chrono::system_clock::now());
-  fs::remove_all(m_dir);
+  fs::create_directories(m_dir / "out.1" / "x");  // the rotation can't rename `out` over it
   EXPECT_THROW(file.write("abc\n", std::chrono::system_clock::now()), spmi::SystemError);
-  fs::create_directories(m_dir);
+  fs::remove_all(m_dir / "out.1");
   file.write("def\n", std::chrono::system_clock::now());
   EXPECT_EQ(read(path), "def\n");
+  EXPECT_EQ(read(m_dir / "out.1"), "12345678\n");
 }
 
 TEST_F(OutputFileTest, KeptZeroKeepsOnlyTheCurrentFile)
 {
   const auto path = m_dir / "out";
-  OutputFile file(path, 10, 0, false);
+  auto file = output(path, 10, 0, false);
   file.open();
   file.write("12345678\nabcdefgh\n", std::chrono::system_clock::now());
   EXPECT_EQ(read(path), "abcdefgh\n");

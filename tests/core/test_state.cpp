@@ -80,6 +80,20 @@ protected:
     out << text;
   }
 
+  // The directory of a manageable "m" in the store under m_root (made on first use), for tail_of().
+  fs::path manageable_dir() const
+  {
+    fs::create_directories(m_root / "m");
+    fs::permissions(m_root, fs::perms::owner_all);
+    fs::permissions(m_root / "m", fs::perms::owner_all);
+    return m_root / "m";
+  }
+  // The last `lines` lines of the file `name` of manageable_dir().
+  std::vector<std::string> tail_of(const std::string& name, std::size_t lines) const
+  {
+    return spmi::StateStore(m_root).dir("m").tail(name, lines);
+  }
+
   fs::path m_dir;
   fs::path m_root;
 };
@@ -428,29 +442,30 @@ TEST_F(StateTest, IsActiveFollowsAliveLock)
 // tail returns the last lines of a file that ends with a newline.
 TEST_F(StateTest, TailLastLines)
 {
-  write_text(m_dir / "out", "one\ntwo\n\nfour\nfive\n");
-  EXPECT_EQ(spmi::ManageableDir::tail(m_dir / "out", 2), (std::vector<std::string>{"four", "five"}));
-  EXPECT_EQ(spmi::ManageableDir::tail(m_dir / "out", 3), (std::vector<std::string>{"", "four", "five"}));
-  EXPECT_EQ(spmi::ManageableDir::tail(m_dir / "out", 100),
+  write_text(manageable_dir() / "out", "one\ntwo\n\nfour\nfive\n");
+  EXPECT_EQ(tail_of("out", 2), (std::vector<std::string>{"four", "five"}));
+  EXPECT_EQ(tail_of("out", 3), (std::vector<std::string>{"", "four", "five"}));
+  EXPECT_EQ(tail_of("out", 100),
             (std::vector<std::string>{"one", "two", "", "four", "five"}));
-  EXPECT_TRUE(spmi::ManageableDir::tail(m_dir / "out", 0).empty());
+  EXPECT_TRUE(tail_of("out", 0).empty());
 }
 
 // tail keeps a last line that has no trailing newline.
 TEST_F(StateTest, TailWithoutTrailingNewline)
 {
-  write_text(m_dir / "out", "one\ntwo\nthree");
-  EXPECT_EQ(spmi::ManageableDir::tail(m_dir / "out", 2), (std::vector<std::string>{"two", "three"}));
-  write_text(m_dir / "single", "only");
-  EXPECT_EQ(spmi::ManageableDir::tail(m_dir / "single", 5), (std::vector<std::string>{"only"}));
+  write_text(manageable_dir() / "out", "one\ntwo\nthree");
+  EXPECT_EQ(tail_of("out", 2), (std::vector<std::string>{"two", "three"}));
+  write_text(manageable_dir() / "single", "only");
+  EXPECT_EQ(tail_of("single", 5), (std::vector<std::string>{"only"}));
 }
 
 // tail of a missing or empty file is empty.
 TEST_F(StateTest, TailMissingOrEmptyFile)
 {
-  EXPECT_TRUE(spmi::ManageableDir::tail(m_dir / "absent", 10).empty());
-  write_text(m_dir / "empty", "");
-  EXPECT_TRUE(spmi::ManageableDir::tail(m_dir / "empty", 10).empty());
+  manageable_dir();
+  EXPECT_TRUE(tail_of("absent", 10).empty());
+  write_text(manageable_dir() / "empty", "");
+  EXPECT_TRUE(tail_of("empty", 10).empty());
 }
 
 // tail of a file over its 64 KiB window returns only whole lines, ending with the last one.
@@ -460,10 +475,10 @@ TEST_F(StateTest, TailLargeFileWholeLines)
   for (int i = 0; i < 10000; ++i) {
     text += "line " + std::to_string(10000 + i) + "\n";  // 11 bytes each
   }
-  write_text(m_dir / "big", text);
-  const auto last = spmi::ManageableDir::tail(m_dir / "big", 2);
+  write_text(manageable_dir() / "big", text);
+  const auto last = tail_of("big", 2);
   EXPECT_EQ(last, (std::vector<std::string>{"line 19998", "line 19999"}));
-  const auto all = spmi::ManageableDir::tail(m_dir / "big", 100000);
+  const auto all = tail_of("big", 100000);
   ASSERT_FALSE(all.empty());
   EXPECT_LT(all.size(), 10000u);
   for (const auto& line : all) {

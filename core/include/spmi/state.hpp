@@ -16,6 +16,12 @@
 /// ~~~
 /// A manageable is active exactly while some process holds the lock on its `alive` file, so liveness
 /// needs no process per manageable and can't be fooled by a reused PID or a reboot.
+///
+/// StrictModes: the root and each manageable's directory must be real directories (no symlink) owned by
+/// the effective user and not writable by group or others, and the root's existing ancestors owned by
+/// root or that user and not writable by others unless sticky; every file is opened relative to its
+/// verified directory's descriptor (openat, O_NOFOLLOW) and must be a regular file (stdin a FIFO) owned
+/// by the user. Anything else is refused with a StateError that names the path and the fix.
 #pragma once
 
 #include <spmi/export.hpp>
@@ -25,13 +31,28 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+struct stat;
+
 namespace spmi {
 
 struct Descriptor;
+class StateStore;
+
+namespace detail {
+struct DirSlot;
+} // namespace detail
+
+/// What a file of the store must be (see ManageableDir::open_file()).
+enum class FileKind
+{
+  regular,  ///< a regular file
+  fifo      ///< a FIFO (the `stdin` of a manageable)
+};
 
 /// The clock of every time spmi records.
 using Clock = std::chrono::system_clock;
@@ -128,13 +149,15 @@ private:
   int m_fd = -1;
 };
 
-/// One manageable's directory.
+/// One manageable's directory. Copies share one verified descriptor of it, opened on first use: every
+/// file is opened relative to that descriptor, so the directory a copy checked is the one it uses.
 class SPMI_API ManageableDir
 {
 public:
-  /// The directory at `path` (`$SPMI_PATH/<id>`); touches nothing on disk.
+  /// The directory at `path` (`$SPMI_PATH/<id>`), its parent verified as a store's root when first
+  /// used (as the wrapper, `spmi __run <dir>`, does); touches nothing on disk until then.
   explicit ManageableDir(std::filesystem::path path);
-  /// The directory.
+  /// The directory. For messages and display: files are opened through open_file().
   const std::filesystem::path& path() const { return m_path; }
   /// The manageable's ID: the directory's name.
   std::string id() const { return m_path.filename().string(); }
@@ -152,23 +175,54 @@ public:
   /// `stdin`: the FIFO the task reads (made by make_stdin() before each launch).
   std::filesystem::path stdin_path() const { return m_path / "stdin"; }
   /// Makes the `stdin` FIFO (mode 0600) unless it exists.
-  /// @throws SystemError when it can't be made, or `stdin` exists and is not a FIFO.
+  /// @throws StateError when `stdin` exists and is not a FIFO of the user; SystemError when it can't be made.
   void make_stdin() const;
   /// `wrapper.log`: what the wrapper process logs.
   std::filesystem::path wrapper_log_path() const { return m_path / "wrapper.log"; }
 
+  /// Opens (and on first use verifies) the directory and the store's root.
+  /// @throws StateError when either is insecure (owner, mode, symlink; the message says the fix) or the
+  /// directory does not exist; SystemError when it can't be opened.
+  void verify() const;
+  /// Opens the file `name` of this directory: openat() relative to the verified directory with
+  /// `flags` | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY (`mode` when it creates it), then checks that it is a
+  /// `kind` file owned by the user and writable by no one else.
+  /// @return the descriptor (the caller closes it), or -1 with errno set when open() failed otherwise
+  /// (ENOENT: it does not exist and `flags` lack O_CREAT).
+  /// @throws StateError when the file is a symlink, of another kind or insecure (naming it and the fix),
+  /// or the directory is (see verify()).
+  int open_file(const std::string& name, int flags, unsigned mode = 0600, FileKind kind = FileKind::regular) const;
+  /// lstat() of the entry `name` of this directory (fstatat, never following a link) into `st`.
+  /// @return false with errno set when it can't (ENOENT: no such entry). @throws as verify().
+  bool stat_file(const std::string& name, struct ::stat& st) const;
+  /// Appends `data` to the file `name` (created with mode 0600 when missing) in one write.
+  /// @throws StateError as open_file(); SystemError when it can't be written.
+  void append(const std::string& name, const std::string& data) const;
+  /// Replaces the file `name` atomically (a temporary file made with O_EXCL in this directory, fsync,
+  /// rename). @throws StateError as verify(); SystemError when it can't be written.
+  void write_file(const std::string& name, const std::string& data) const;
+  /// Renames the entry `from` of this directory to `to`, replacing it. @return false with errno set when
+  /// rename() failed (ENOENT: no `from`). @throws as verify().
+  bool rename_file(const std::string& from, const std::string& to) const;
+  /// Removes the file `name` (never what a link points to). @return false with errno set when unlink()
+  /// failed (ENOENT: no such file). @throws as verify().
+  bool remove_file(const std::string& name) const;
+  /// Refuses any entry of the directory that is a symlink or owned by another user (`start` checks this
+  /// before it launches). @throws StateError naming the entry and the fix, or as verify().
+  void check_entries() const;
+
   /// Takes the exclusive command lock, waiting for other spmi commands.
-  /// @throws StateError when the directory is gone (cleaned meanwhile).
+  /// @throws StateError when the directory is gone (cleaned meanwhile) or insecure.
   /// @throws SystemError when the lock file can't be opened or locked.
   DirLock lock() const;
   /// Takes the exclusive command lock if no other process holds it, without waiting.
   /// @return the lock, or an empty DirLock (fd() -1) when another command holds it.
-  /// @throws StateError when the directory is gone (cleaned meanwhile).
+  /// @throws StateError when the directory is gone (cleaned meanwhile) or insecure.
   /// @throws SystemError when the lock file can't be opened or locked.
   DirLock try_lock() const;
 
   /// True while a wrapper holds the alive lock. Never blocks, never takes the lock.
-  /// @throws SystemError when the lock can't be tested.
+  /// @throws StateError when the directory or `alive` is insecure; SystemError when it can't be tested.
   bool is_active() const;
   /// Called by the wrapper: takes the alive lock and keeps it until the process exits. False when
   /// another process already holds it. @throws SystemError when the lock file can't be opened or locked.
@@ -195,11 +249,18 @@ public:
   /// Replaces the run record (atomically). @throws SystemError when it can't be written.
   void write_run(const RunRecord& record) const;
 
-  /// Last `lines` lines of the file at `path` (at most the last 64 KiB are read).
-  static std::vector<std::string> tail(const std::filesystem::path& path, std::size_t lines);
+  /// Last `lines` lines of the file `name` of this directory (at most the last 64 KiB are read); none
+  /// when it does not exist. @throws StateError when it is insecure (see open_file()).
+  std::vector<std::string> tail(const std::string& name, std::size_t lines) const;
 
 private:
+  friend class StateStore;
+  ManageableDir(std::shared_ptr<detail::DirSlot> root, const std::string& id);
+  // The verified directory's descriptor (see verify()).
+  int dir_fd() const;
+
   std::filesystem::path m_path;
+  std::shared_ptr<detail::DirSlot> m_slot;
 };
 
 /// The whole store.
@@ -209,16 +270,19 @@ public:
   /// $SPMI_PATH, else ~/.spmi.
   static std::filesystem::path default_root();
 
-  /// The store under `root`; touches nothing on disk.
+  /// The store under `root`; touches nothing on disk (the root is opened and verified on first use).
   explicit StateStore(std::filesystem::path root);
   /// Its root directory.
   const std::filesystem::path& root() const { return m_root; }
 
-  /// Creates the root (mode 0700, and its parents) if missing. @throws SystemError when it can't.
+  /// Creates the root (mode 0700, and its parents) if missing, then verifies it.
+  /// @throws SystemError when it can't be made; StateError when it (or a parent) is insecure.
   void ensure_root() const;
-  /// IDs of every registered manageable, sorted.
+  /// IDs of every registered manageable, sorted (entries that are symlinks included, so that they are
+  /// reported). @throws StateError when the root (or a parent) is insecure.
   std::vector<std::string> ids() const;
-  /// True when a manageable `id` is registered.
+  /// True when a manageable `id` is registered (or a symlink stands in its place, to be refused when
+  /// used). @throws StateError when the root (or a parent) is insecure.
   bool contains(const std::string& id) const;
   /// The directory of manageable `id`, whether or not it is registered.
   ManageableDir dir(const std::string& id) const;
@@ -248,11 +312,17 @@ public:
   DirLock lock_resurrect() const;
   /// `resurrect.log`: what each `spmi resurrect` did, one timestamped line per manageable.
   std::filesystem::path resurrect_log_path() const { return m_root / "resurrect.log"; }
+  /// Appends `data` to the root's file `name` (e.g. `resurrect.log`), created with mode 0600 when
+  /// missing. @throws StateError when it or the root is insecure; SystemError when it can't be written.
+  void append(const std::string& name, const std::string& data) const;
 
 private:
   void remove_leftovers() const;
+  // The verified root's descriptor. @throws StateError when it does not exist or is insecure.
+  int root_fd() const;
 
   std::filesystem::path m_root;
+  std::shared_ptr<detail::DirSlot> m_slot;
 };
 
 /// Writes `data` to `path` atomically: a temporary file in the same directory, fsync, rename.

@@ -7,6 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <csignal>
 #include <cmath>
@@ -97,8 +100,15 @@ public:
   LaunchResult launch(const LaunchSpec& spec) override
   {
     const auto script = spec.dir->path() / "slurm-job.sh";
-    write_file_atomic(script, k_job_script);
+    spec.dir->write_file("slurm-job.sh", k_job_script);
+    // sbatch opens --output by its path: the file is made (or checked) here first, relative to the
+    // verified directory, so it is a regular file of the user and never a planted link.
     const auto log = (spec.dir->path() / "slurm.log").string();
+    const int log_fd = spec.dir->open_file("slurm.log", O_WRONLY | O_CREAT | O_APPEND);
+    if (log_fd < 0) {
+      throw_errno("cannot open " + log);
+    }
+    ::close(log_fd);
     std::vector<std::string> argv = {"sbatch", "--parsable", "--job-name=" + spec.session_name,
                                      "--chdir=" + std::filesystem::current_path().string(), "--output=" + log,
                                      "--error=" + log, "--export=ALL"};

@@ -46,13 +46,14 @@ to_ms(double seconds)
   return std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000)));
 }
 
-// Opens `path` for appending; throws SystemError.
+// Opens the file `name` of `dir` for appending (relative to the verified directory); throws
+// SystemError, or StateError when it is insecure (a planted symlink).
 int
-open_output(const std::filesystem::path& path)
+open_output(const ManageableDir& dir, const std::string& name)
 {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const int fd = dir.open_file(name, O_WRONLY | O_CREAT | O_APPEND);
   if (fd < 0) {
-    throw_errno("cannot open " + path.string());
+    throw_errno("cannot open " + (dir.path() / name).string());
   }
   return fd;
 }
@@ -66,9 +67,9 @@ public:
   OutputPump(const ManageableDir& dir, bool mixed, std::uint64_t max_size, int kept, bool timestamps)
     : m_log(dir)
   {
-    m_streams.push_back(std::make_unique<Stream>(dir.stdout_path(), max_size, kept, timestamps));
+    m_streams.push_back(std::make_unique<Stream>(dir, "stdout", max_size, kept, timestamps));
     if (!mixed) {
-      m_streams.push_back(std::make_unique<Stream>(dir.stderr_path(), max_size, kept, timestamps));
+      m_streams.push_back(std::make_unique<Stream>(dir, "stderr", max_size, kept, timestamps));
     }
     for (auto& stream : m_streams) {
       int fds[2];
@@ -125,8 +126,8 @@ public:
 private:
   struct Stream
   {
-    Stream(fs::path path, std::uint64_t max_size, int kept, bool timestamps)
-      : file(std::move(path), max_size, kept, timestamps)
+    Stream(const ManageableDir& dir, std::string name, std::uint64_t max_size, int kept, bool timestamps)
+      : file(dir, std::move(name), max_size, kept, timestamps)
     {
     }
     wrapper::OutputFile file;
@@ -474,13 +475,13 @@ private:
         options.task.stdout_fd = pump->out_fd();
         options.task.stderr_fd = pump->err_fd();
       } else {
-        out = open_output(dir.stdout_path());
-        err = m_mixed_stdout ? out : open_output(dir.stderr_path());
+        out = open_output(dir, "stdout");
+        err = m_mixed_stdout ? out : open_output(dir, "stderr");
         options.task.stdout_fd = out;
         options.task.stderr_fd = err;
       }
       // Read-write, so opening never blocks and writers (connect) always find a reader.
-      const int in = ::open(dir.stdin_path().c_str(), O_RDWR | O_CLOEXEC);
+      const int in = dir.open_file("stdin", O_RDWR, 0, FileKind::fifo);
       if (in < 0) {
         throw_errno("cannot open the stdin FIFO " + dir.stdin_path().string());
       }

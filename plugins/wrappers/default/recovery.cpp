@@ -19,11 +19,10 @@ namespace spmi::wrapper {
 void
 append_log(const ManageableDir& dir, const std::string& line)
 {
-  const int fd = ::open(dir.wrapper_log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    const auto text = line + "\n";
-    [[maybe_unused]] auto n = ::write(fd, text.data(), text.size());
-    ::close(fd);
+  try {
+    dir.append("wrapper.log", line + "\n");
+  } catch (const Error&) {
+    // Nowhere safe to log to (an insecure or full directory): the record or start reports it.
   }
 }
 

@@ -202,8 +202,9 @@ timestamp_prefix(std::chrono::system_clock::time_point t)
   return fmt::format("{}.{:03}Z ", buffer, millis);
 }
 
-OutputFile::OutputFile(std::filesystem::path path, std::uint64_t max_size, int kept, bool timestamps)
-  : m_path(std::move(path)), m_max(max_size), m_kept(kept), m_timestamps(timestamps)
+OutputFile::OutputFile(spmi::ManageableDir dir, std::string name, std::uint64_t max_size, int kept, bool timestamps)
+  : m_dir(std::move(dir)), m_name(std::move(name)), m_path(m_dir.path() / m_name), m_max(max_size), m_kept(kept),
+    m_timestamps(timestamps)
 {
 }
 
@@ -217,7 +218,8 @@ OutputFile::~OutputFile()
 void
 OutputFile::open()
 {
-  m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  // Read-write: the last byte of a previous run's file is read on this same descriptor.
+  m_fd = m_dir.open_file(m_name, O_RDWR | O_CREAT | O_APPEND);
   if (m_fd < 0) {
     throw_errno("cannot open " + m_path.string());
   }
@@ -230,12 +232,8 @@ OutputFile::open()
   if (m_size > 0) {
     // Continue a previous run's file: is its last line finished?
     char last = '\n';
-    const int rfd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (rfd >= 0) {
-      if (::pread(rfd, &last, 1, static_cast<off_t>(m_size - 1)) == 1) {
-        m_line_start = last == '\n';
-      }
-      ::close(rfd);
+    if (::pread(m_fd, &last, 1, static_cast<off_t>(m_size - 1)) == 1) {
+      m_line_start = last == '\n';
     }
   }
 }
@@ -245,20 +243,18 @@ OutputFile::rotate()
 {
   ::close(m_fd);
   m_fd = -1;
-  auto numbered = [&](int n) { return std::filesystem::path(m_path.string() + "." + std::to_string(n)); };
-  std::error_code ec;
+  // All within the verified directory (renameat/unlinkat relative to it), never following a link.
+  auto numbered = [&](int n) { return m_name + "." + std::to_string(n); };
   if (m_kept <= 0) {
-    std::filesystem::remove(m_path, ec);
+    m_dir.remove_file(m_name);
   } else {
-    std::filesystem::remove(numbered(m_kept), ec);
+    m_dir.remove_file(numbered(m_kept));
     for (int n = m_kept - 1; n >= 1; --n) {
-      if (std::filesystem::exists(numbered(n), ec)) {
-        if (::rename(numbered(n).c_str(), numbered(n + 1).c_str()) != 0) {
-          throw_errno("cannot rename " + numbered(n).string());
-        }
+      if (!m_dir.rename_file(numbered(n), numbered(n + 1)) && errno != ENOENT) {
+        throw_errno("cannot rename " + (m_dir.path() / numbered(n)).string());
       }
     }
-    if (::rename(m_path.c_str(), numbered(1).c_str()) != 0) {
+    if (!m_dir.rename_file(m_name, numbered(1))) {
       throw_errno("cannot rename " + m_path.string());
     }
   }

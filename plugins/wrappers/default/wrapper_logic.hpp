@@ -4,6 +4,8 @@
 // output file.
 #pragma once
 
+#include <spmi/state.hpp>
+
 #include <nlohmann/json_fwd.hpp>
 
 #include <chrono>
@@ -59,7 +61,8 @@ bool is_env_name(std::string_view name);
 // "2026-11-25T19:07:12.345Z " for `t` (UTC, milliseconds, with the trailing space).
 std::string timestamp_prefix(std::chrono::system_clock::time_point t);
 
-// Writes a task's output to `path`, optionally prefixing each line with a timestamp, and rotates by size:
+// Writes a task's output to the file `name` of a manageable's directory (opened only relative to that
+// verified directory, see ManageableDir::open_file()), optionally prefixing each line with a timestamp, and rotates by size:
 // when the next line would not fit in max_size bytes, `path` is renamed to path.1 (path.1 to path.2, ...;
 // path.<kept> is deleted) and a fresh `path` is created, so followers see the inode change. A file never
 // exceeds max_size: a line is split only when it does not fit into an empty file (or was begun in the
@@ -67,12 +70,12 @@ std::string timestamp_prefix(std::chrono::system_clock::time_point t);
 class OutputFile
 {
 public:
-  OutputFile(std::filesystem::path path, std::uint64_t max_size, int kept, bool timestamps);
+  OutputFile(spmi::ManageableDir dir, std::string name, std::uint64_t max_size, int kept, bool timestamps);
   ~OutputFile();
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
 
-  // Opens (appending) the file. Throws spmi::SystemError.
+  // Opens (appending) the file. Throws spmi::SystemError, or spmi::StateError when it is insecure.
   void open();
   // Writes `data` read at time `now`, opening the file again first if a rotation could not (so output
   // comes back once a full disk has room). Throws spmi::SystemError.
@@ -85,7 +88,9 @@ private:
   void rotate();
   void put(std::string_view data);
 
-  std::filesystem::path m_path;
+  spmi::ManageableDir m_dir;
+  std::string m_name;
+  std::filesystem::path m_path;  // for messages
   std::uint64_t m_max;
   int m_kept;
   bool m_timestamps;
