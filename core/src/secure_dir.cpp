@@ -21,43 +21,10 @@
 namespace spmi {
 
 namespace fs = std::filesystem;
+using strict::OwnedFd;
+using strict::unique_suffix;
 
 namespace {
-
-// A file descriptor closed on destruction.
-class OwnedFd
-{
-public:
-  explicit OwnedFd(int fd = -1) : m_fd(fd) {}
-  ~OwnedFd()
-  {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  void reset(int fd)
-  {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-    m_fd = fd;
-  }
-  int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-
-private:
-  int m_fd;
-};
-
-std::string
-temp_suffix()
-{
-  static std::atomic<unsigned> counter{0};
-  static const unsigned seed = std::random_device{}();
-  return fmt::format("{}-{}-{}", ::getpid(), seed, counter++);
-}
 
 // Walks from "/" down to `parent` (a resolved, absolute path), checking each directory on its
 // descriptor; returns the descriptor of `parent` (O_PATH). The first problem found goes to `problem`
@@ -301,7 +268,7 @@ write_all(int fd, const std::string& data)
 void
 SecureDir::write_atomic(const std::string& name, const std::string& data, bool sync) const
 {
-  const auto temp = "." + name + ".tmp-" + temp_suffix();
+  const auto temp = "." + name + ".tmp-" + unique_suffix();
   const auto temp_path = m_path / temp;
   OwnedFd fd(::openat(m_fd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
@@ -442,5 +409,13 @@ DirSlot::get()
 }
 
 } // namespace detail
+
+std::string
+strict::unique_suffix()
+{
+  static std::atomic<unsigned> counter{0};
+  static const unsigned seed = std::random_device{}();
+  return fmt::format("{}-{}-{}", ::getpid(), seed, counter++);
+}
 
 } // namespace spmi

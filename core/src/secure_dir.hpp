@@ -19,6 +19,7 @@
 
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -26,10 +27,42 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace spmi {
 
 namespace strict {
+
+// A file descriptor closed on destruction.
+class OwnedFd
+{
+public:
+  explicit OwnedFd(int fd = -1) : m_fd(fd) {}
+  ~OwnedFd()
+  {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+  void reset(int fd)
+  {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = fd;
+  }
+  int get() const { return m_fd; }
+  int release() { return std::exchange(m_fd, -1); }
+
+private:
+  int m_fd;
+};
+
+// A name part unique among the processes and calls of this machine ("<pid>-<seed>-<counter>"), for
+// temporary, staging and trash entries.
+std::string unique_suffix();
 
 // What is wrong with the directory `path` of the state whose lstat()/fstat() is `st`, for the effective
 // user `euid`; "" when nothing. `root` says whether it is the store's root (its fix may be another

@@ -30,33 +30,8 @@ using json = nlohmann::json;
 
 namespace {
 
-// A file descriptor closed on destruction.
-class Fd
-{
-public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd()
-  {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-
-private:
-  int m_fd;
-};
-
-std::string
-unique_suffix()
-{
-  static std::atomic<unsigned> counter{0};
-  static const unsigned seed = std::random_device{}();
-  return fmt::format("{}-{}-{}", ::getpid(), seed, counter++);
-}
+using Fd = strict::OwnedFd;
+using strict::unique_suffix;
 
 json
 parse_state_file(const fs::path& path, const std::string& text)

@@ -67,3 +67,37 @@ shared_dir() {
   chmod 0777 "$T/$1"
   echo "$T/$1"
 }
+
+# For the tests of linear time: each timed command must answer within budget_ms.
+# The budget is CPU time (user + system) of spmi, so that a busy machine (CI runs tests in parallel)
+# can't fail it; the wall clock only has to stay under a bound that catches a hang. A sanitizer build
+# is many times slower.
+budget_ms=1000 wall_ms=10000
+[ -n "${SPMI_TEST_SANITIZED:-}" ] && budget_ms=30000 wall_ms=120000
+# timed_spmi OUT ARGS...: runs spmi ARGS, stdout to OUT and stderr to $T/err, killed after $wall_ms;
+# sets rc (its exit status), cpu (the CPU milliseconds it used, user + system) and wall (milliseconds).
+timed_spmi() {
+  local out=$1; shift
+  local TIMEFORMAT='%3R %3U %3S' real user sys
+  rc=0
+  { time timeout -s KILL $((wall_ms / 1000)) "$SPMI" "$@" >"$out" 2>"$T/err" </dev/null || rc=$?; } 2>"$T/time"
+  # The last line: bash reports a job it had to kill ("Killed ...") on the lines before.
+  read -r real user sys < <(tail -n 1 "$T/time")
+  [[ "$real $user $sys" =~ ^[0-9]+\.[0-9]{3}\ [0-9]+\.[0-9]{3}\ [0-9]+\.[0-9]{3}$ ]] ||
+    fail "spmi $*: cannot read its times from: $(cat "$T/time") (exit status $rc)"
+  wall=$((10#${real/./})) cpu=$((10#${user/./} + 10#${sys/./}))
+}
+
+# hold_ofd_lock FILE: a background process holds an OFD write lock on FILE (as a wrapper holds `alive`),
+# until it is killed; its pid is in $locker.
+hold_ofd_lock() {
+  python3 - "$1" >"$T/locker.out" <<'EOF' &
+import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
+print("locked", flush=True)
+time.sleep(600)
+EOF
+  locker=$!
+  wait_for 10 grep -qx locked "$T/locker.out" || fail "the lock holder did not lock $1"
+}

@@ -6,24 +6,6 @@
 # do (backreferences, lookaround) is a clear usage error.
 source "$(dirname "$0")/common.sh"
 
-# The budget is CPU time (user + system) of spmi, so that a busy machine (CI runs tests in parallel)
-# can't fail it; the wall clock only has to stay under a bound that catches a hang. A sanitizer build
-# is many times slower.
-budget_ms=1000 wall_ms=10000
-[ -n "${SPMI_TEST_SANITIZED:-}" ] && budget_ms=30000 wall_ms=120000
-# timed_spmi OUT ARGS...: runs spmi ARGS, stdout to OUT and stderr to $T/err, killed after $wall_ms;
-# sets rc (its exit status), cpu (the CPU milliseconds it used, user + system) and wall (milliseconds).
-timed_spmi() {
-  local out=$1; shift
-  local TIMEFORMAT='%3R %3U %3S' real user sys
-  rc=0
-  { time timeout -s KILL $((wall_ms / 1000)) "$SPMI" "$@" >"$out" 2>"$T/err" </dev/null || rc=$?; } 2>"$T/time"
-  # The last line: bash reports a job it had to kill ("Killed ...") on the lines before.
-  read -r real user sys < <(tail -n 1 "$T/time")
-  [[ "$real $user $sys" =~ ^[0-9]+\.[0-9]{3}\ [0-9]+\.[0-9]{3}\ [0-9]+\.[0-9]{3}$ ]] ||
-    fail "spmi $*: cannot read its times from: $(cat "$T/time") (exit status $rc)"
-  wall=$((10#${real/./})) cpu=$((10#${user/./} + 10#${sys/./}))
-}
 
 long=aaaaaaaaaaaaaaaaaaaaaaaaaaaa  # 28 characters
 [ ${#long} = 28 ] || fail "test setup: the ID is ${#long} characters"

@@ -36,15 +36,7 @@ run 0 load job.toml
 
 # What makes the manageable look active: whoever holds an OFD lock on alive.
 : >"$SPMI_PATH/job/alive"
-python3 - "$SPMI_PATH/job/alive" >"$T/locker.out" <<'EOF' &
-import fcntl, os, struct, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR)
-fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
-print("locked", flush=True)
-time.sleep(600)
-EOF
-locker=$!
-wait_for 10 grep -qx locked "$T/locker.out" || fail "the lock holder did not lock alive"
+hold_ofd_lock "$SPMI_PATH/job/alive"
 
 plant() { # BACKEND_ID QUEUED: launch.json and a matching run.json (wrapper: the lock holder)
   python3 - "$SPMI_PATH/job" "$1" "$2" "${locker:-0}" <<'EOF'
@@ -104,15 +96,7 @@ victim_job=$(sbatch --parsable --job-name="victim-$TAG" --output=/dev/null --wra
   fail "cannot submit the victim job"
 victim_job=${victim_job%%;*}
 wait_for 20 sh -c "squeue -h -j $victim_job -t R | grep -q ." || fail "the victim job $victim_job does not run"
-python3 - "$SPMI_PATH/job/alive" >"$T/locker.out" <<'EOF' &
-import fcntl, os, struct, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR)
-fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
-print("locked", flush=True)
-time.sleep(600)
-EOF
-locker=$!
-wait_for 10 grep -qx locked "$T/locker.out" || fail "the lock holder did not lock alive"
+hold_ofd_lock "$SPMI_PATH/job/alive"
 for id in "--user=root" "-uroot"; do
   plant "$id" 0
   run 1 kill job

@@ -33,15 +33,7 @@ run 0 stop web
 token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$SPMI_PATH/web/launch.json")
 
 # Whatever holds an OFD lock on alive makes web look active (the attacker's own process, where it can).
-python3 - "$SPMI_PATH/web/alive" >"$T/locker.out" <<'EOF' &
-import fcntl, os, struct, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR)
-fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
-print("locked", flush=True)
-time.sleep(600)
-EOF
-locker=$!
-wait_for 10 grep -qx locked "$T/locker.out" || fail "the lock holder did not lock $SPMI_PATH/web/alive"
+hold_ofd_lock "$SPMI_PATH/web/alive"
 wait_for 5 is_active web || fail "web does not look active while alive is locked"
 
 plant() { # PID START_TIME BOOT [CGROUP]: a run.json naming PID as web's wrapper
