@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -235,17 +237,30 @@ bool
 TaskGroup::kill(std::chrono::milliseconds timeout) const
 {
   // cgroup.kill deals with concurrent forks itself; the loop is for kernels before 5.14 and the fallback.
+  // Without a cgroup, a process SIGKILLed is done only once it is gone or a zombie: while it exits, its
+  // environment (the marker) can no longer be read, so a scan alone would miss it (pid -> start time).
+  std::map<pid_t, unsigned long long> killed;
   auto round = [&] {
     if (m_cgroup.empty() || !cgroup::kill_all(m_cgroup)) {
       for (pid_t pid : members()) {
         ::kill(pid, SIGKILL);
+        if (const auto info = detail::read_proc(pid)) {
+          killed.emplace(pid, info->start_ticks);
+        }
       }
     }
+  };
+  auto all_exited = [&] {
+    for (auto it = killed.begin(); it != killed.end();) {
+      const auto info = detail::read_proc(it->first);
+      it = !info || info->start_ticks != it->second ? killed.erase(it) : std::next(it);
+    }
+    return killed.empty();
   };
   round();
   return wait_until(
     [&] {
-      if (empty()) {
+      if (empty() && all_exited()) {
         return true;
       }
       round();

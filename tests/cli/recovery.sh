@@ -38,8 +38,17 @@ B=8
 field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$SPMI_PATH/$1/run.json" 2>/dev/null; }
 state_of() { "$SPMI" list 2>/dev/null | awk -v id="$1" '$1 == id { print $2 }'; }
 is_state() { [ "$(state_of "$1")" = "$2" ]; }
-# Alive and not a zombie (an orphan waits for whatever pid 1 is here to reap it; it is dead all the same).
-alive() { [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'; }
+# Alive: neither a zombie (an orphan waits for whatever pid 1 is here to reap it; it is dead all the same)
+# nor exiting (PF_EXITING, 0x4 in the flags, field 9 of stat: a SIGKILLed process has left its cgroup and
+# closed its files some moments before it turns into a zombie; it runs no code of its own any more).
+alive() {
+  local rest
+  rest=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$rest" ] || return 1
+  set -- $rest  # state ppid pgrp session tty_nr tpgid flags ...
+  case $1 in Z | X) return 1 ;; esac
+  (( ($7 & 4) == 0 ))
+}
 # Task processes of tree $1 (a two-digit prefix), by their tagged command lines.
 procs() { pgrep -f "^sleep 1$1[1-3]\.$TAG\$" | sort -n || true; }
 count() { procs "$1" | wc -l; }
