@@ -189,7 +189,7 @@ CrashScope::report(int signo) const noexcept
   write_all(STDERR_FILENO, name, name_size);
   write_all(STDERR_FILENO, "\n", 1);
   if (m_log_path[0] != '\0') {
-    const int fd = ::open(m_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    const int fd = ::open(m_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd >= 0) {
       write_all(fd, m_log_line, m_log_line_size);
       write_all(fd, name, name_size);
