@@ -226,21 +226,7 @@ SecureDir::read(const std::string& name) const
     }
     throw_errno("cannot read " + path.string());
   }
-  std::string result;
-  char buffer[16384];
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_errno("cannot read " + path.string());
-    }
-    if (n == 0) {
-      return result;
-    }
-    result.append(buffer, static_cast<std::size_t>(n));
-  }
+  return strict::read_all(fd.get(), path);
 }
 
 namespace {
@@ -409,6 +395,26 @@ DirSlot::get()
 }
 
 } // namespace detail
+
+std::string
+strict::read_all(int fd, const fs::path& path)
+{
+  std::string result;
+  char buffer[16384];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("cannot read " + path.string());
+    }
+    if (n == 0) {
+      return result;
+    }
+    result.append(buffer, static_cast<std::size_t>(n));
+  }
+}
 
 std::string
 strict::unique_suffix()

@@ -60,6 +60,10 @@ private:
   int m_fd;
 };
 
+// The rest of the open file `fd` (read to its end); `path` names it in the error.
+// @throws SystemError when a read fails.
+std::string read_all(int fd, const std::filesystem::path& path);
+
 // A name part unique among the processes and calls of this machine ("<pid>-<seed>-<counter>"), for
 // temporary, staging and trash entries.
 std::string unique_suffix();

@@ -841,22 +841,7 @@ read_file(const fs::path& path)
     }
     throw_errno("cannot read " + path.string());
   }
-  std::string result;
-  char buffer[16384];
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_errno("cannot read " + path.string());
-    }
-    if (n == 0) {
-      break;
-    }
-    result.append(buffer, static_cast<std::size_t>(n));
-  }
-  return result;
+  return strict::read_all(fd.get(), path);
 }
 
 std::optional<std::uint64_t>
