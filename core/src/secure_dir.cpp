@@ -289,15 +289,10 @@ namespace {
 bool
 empty_directory(int fd)
 {
-  const int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  DIR* dir = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
+  DIR* dir = strict::list_dir(fd);
   if (!dir) {
-    if (dup_fd >= 0) {
-      ::close(dup_fd);
-    }
     return false;
   }
-  ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
   bool ok = true;
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
@@ -340,15 +335,10 @@ SecureDir::remove_tree(const std::string& name) const
 void
 SecureDir::check_entries() const
 {
-  const int dup_fd = ::fcntl(m_fd, F_DUPFD_CLOEXEC, 0);
-  DIR* dir = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
+  DIR* dir = strict::list_dir(m_fd);
   if (!dir) {
-    if (dup_fd >= 0) {
-      ::close(dup_fd);
-    }
     throw_errno("cannot read " + m_path.string());
   }
-  ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
   const uid_t euid = m_euid;
   std::string problem;
   while (const dirent* entry = ::readdir(dir)) {
@@ -395,6 +385,23 @@ DirSlot::get()
 }
 
 } // namespace detail
+
+DIR*
+strict::list_dir(int fd)
+{
+  const int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  DIR* dir = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
+  if (!dir) {
+    if (dup_fd >= 0) {
+      const int saved = errno;
+      ::close(dup_fd);
+      errno = saved;
+    }
+    return nullptr;
+  }
+  ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
+  return dir;
+}
 
 std::string
 strict::read_all(int fd, const fs::path& path)

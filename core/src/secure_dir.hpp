@@ -17,6 +17,7 @@
 #include <spmi/export.hpp>
 #include <spmi/state.hpp>
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -59,6 +60,10 @@ public:
 private:
   int m_fd;
 };
+
+// A listing of the directory `fd` from its first entry, on a descriptor of its own (close it with
+// closedir); nullptr with errno set when it can't be made. `fd` itself is left open and unmoved.
+DIR* list_dir(int fd);
 
 // The rest of the open file `fd` (read to its end); `path` names it in the error.
 // @throws SystemError when a read fails.

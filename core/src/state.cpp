@@ -303,15 +303,10 @@ void
 StateStore::remove_leftovers() const
 {
   const auto root = m_slot->get();
-  const int dup_fd = root ? ::fcntl(root->fd(), F_DUPFD_CLOEXEC, 0) : -1;
-  DIR* dir = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
+  DIR* dir = root ? strict::list_dir(root->fd()) : nullptr;
   if (!dir) {
-    if (dup_fd >= 0) {
-      ::close(dup_fd);
-    }
     return;
   }
-  ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
   std::vector<std::string> leftovers;
   while (const dirent* entry = ::readdir(dir)) {
     if (is_leftover(entry->d_name)) {
@@ -651,15 +646,10 @@ StateStore::ids() const
   if (!root) {
     return result;
   }
-  const int dup_fd = ::fcntl(root->fd(), F_DUPFD_CLOEXEC, 0);
-  DIR* dir = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
+  DIR* dir = strict::list_dir(root->fd());
   if (!dir) {
-    if (dup_fd >= 0) {
-      ::close(dup_fd);
-    }
     throw_errno("cannot read the state directory " + m_root.string());
   }
-  ::rewinddir(dir);  // a dup shares the offset of the verified descriptor: start over
   while (const dirent* entry = ::readdir(dir)) {
     if (entry->d_name[0] == '.' || !is_valid_id(entry->d_name)) {
       continue;

@@ -79,13 +79,18 @@ for signal in INT TERM HUP; do
 done
 pass "$trials interrupted loads: $none registered nothing, $all registered all $n, none half"
 
+# Starts a load of all the descriptors and SIGKILLs it once it has staged over 50 directories.
+kill_load_while_staging() {
+  "$SPMI" load "$T"/many/*.toml >/dev/null 2>&1 </dev/null &
+  local pid=$!
+  wait_for 30 bash -c "[ \$(find '$SPMI_PATH' -maxdepth 1 -name '.load-*' 2>/dev/null | wc -l) -gt 50 ]" \
+    || fail "no staging directories appeared"
+  kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
+}
+
 # SIGKILL during staging: its staging directories stay until the next load or clean takes the store's lock.
 reset_store
-"$SPMI" load "$T"/many/*.toml >/dev/null 2>&1 </dev/null &
-pid=$!
-wait_for 30 bash -c "[ \$(find '$SPMI_PATH' -maxdepth 1 -name '.load-*' 2>/dev/null | wc -l) -gt 50 ]" \
-  || fail "no staging directories appeared"
-kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
+kill_load_while_staging
 [ "$(count)" = 0 ] || [ "$(count)" = $n ] || echo "NOTE: SIGKILL landed among the renames: $(count) registered (SIGKILL cannot be deferred)"
 left=$(leftovers)
 [ "$left" -gt 0 ] || fail "the killed load left no staging directories to test with"
@@ -96,11 +101,7 @@ pass "a load after a SIGKILLed one removed its $left staging directories"
 
 # The same for clean.
 reset_store
-"$SPMI" load "$T"/many/*.toml >/dev/null 2>&1 </dev/null &
-pid=$!
-wait_for 30 bash -c "[ \$(find '$SPMI_PATH' -maxdepth 1 -name '.load-*' 2>/dev/null | wc -l) -gt 50 ]" \
-  || fail "no staging directories appeared"
-kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
+kill_load_while_staging
 run 0 load "$T/one.toml"
 mkdir "$SPMI_PATH/.load-x-1-2-3" "$SPMI_PATH/.clean-y-1-2"
 run 0 clean later
