@@ -564,6 +564,9 @@ cmd_status(Controller& controller, const std::vector<std::string>& patterns, con
           entry["fields"].push_back({{"key", field.key}, {"value", field.value}});
         }
         entry["note"] = s.note.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.note);
+        // Plugins' own fields and facts, each under its class name (never mixed with spmi's keys).
+        entry["plugins"] = nlohmann::ordered_json::parse(s.plugins.dump());
+        entry["facts"] = nlohmann::ordered_json::parse(s.facts.dump());
         entry["output"] = s.output;
         list.push_back(std::move(entry));
         ++shown;

@@ -814,13 +814,16 @@ Controller::status(const std::string& id, std::size_t output_lines)
   const auto launch = dir.read_launch();
   const auto run = dir.read_run();
   try {
-    status.fields = instantiate(dir)->status_fields(launch);
+    auto report = instantiate(dir)->status(StatusQuery{dir, launch, run, status.active});
+    status.fields = std::move(report.lines);
+    status.plugins = std::move(report.plugins);
   } catch (const PluginError&) {
     throw;  // exit 4, naming the plugin
   } catch (const Error& e) {
     status.note = e.what();
   }
   if (run) {
+    status.facts = run->facts;
     status.pid = run->pid > 0 ? std::optional<long>(run->pid) : std::nullopt;
     if (status.active) {
       status.since = run->started_at;

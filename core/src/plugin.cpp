@@ -14,6 +14,28 @@ Backend::~Backend() = default;
 Wrapper::~Wrapper() = default;
 Manageable::~Manageable() = default;
 
+std::map<std::string, QueueState>
+Backend::queue_states(const std::vector<std::string>&)
+{
+  return {};
+}
+
+bool
+Backend::cancel(const LaunchRecord&)
+{
+  return false;
+}
+
+void
+Backend::add_status(const StatusQuery&, StatusReport&) const
+{
+}
+
+void
+Wrapper::add_status(const StatusQuery&, StatusReport&) const
+{
+}
+
 LaunchResult
 launch_detached(const std::vector<std::string>& argv, std::string_view backend)
 {

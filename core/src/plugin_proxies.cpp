@@ -46,9 +46,9 @@ public:
   {
     return guarded_call(m_origin, "stop_timeout", [&] { return m_object->stop_timeout(); });
   }
-  std::vector<StatusField> status_fields(const std::optional<LaunchRecord>& launch) const override
+  StatusReport status(const StatusQuery& query) const override
   {
-    return guarded_call(m_origin, "status_fields", [&] { return m_object->status_fields(launch); });
+    return guarded_call(m_origin, "status", [&] { return m_object->status(query); });
   }
   bool autostart() const override
   {
@@ -95,6 +95,10 @@ public:
   {
     return guarded_call(m_origin, "cancel", [&] { return m_object->cancel(launch); });
   }
+  void add_status(const StatusQuery& query, StatusReport& report) const override
+  {
+    guarded_call(m_origin, "add_status", [&] { m_object->add_status(query, report); });
+  }
 
 private:
   std::unique_ptr<Backend> m_object;
@@ -140,6 +144,10 @@ public:
   bool autostart() const override
   {
     return guarded_call(m_origin, "autostart", [&] { return m_object->autostart(); });
+  }
+  void add_status(const StatusQuery& query, StatusReport& report) const override
+  {
+    guarded_call(m_origin, "add_status", [&] { m_object->add_status(query, report); });
   }
 
 private:

@@ -503,6 +503,9 @@ ManageableDir::read_run() const
     record.cgroup = field<std::string>(j, "cgroup", "");
     record.boot_id = field<std::string>(j, "boot_id", "");
     record.recoveries = field<int>(j, "recoveries", 0);
+    if (j.contains("facts") && j["facts"].is_object()) {
+      record.facts = j["facts"];
+    }
     return record;
   } catch (const json::exception& e) {
     throw StateError(fmt::format("{}: corrupt state file ({})", run_path().string(), e.what()));
@@ -549,6 +552,7 @@ ManageableDir::write_run(const RunRecord& record) const
     times.push_back(to_epoch(t));
   }
   j["restart_times"] = std::move(times);
+  j["facts"] = record.facts.is_object() ? record.facts : json::object();
   write_file("run.json", j.dump() + "\n");
 }
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace spmi::process {
@@ -109,10 +110,15 @@ supervise(const SuperviseOptions& options)
   while (true) {
     siginfo_t info{};
     int signo;
+    const auto wakeup = !main_status && options.next_wakeup ? options.next_wakeup() : std::nullopt;
     if (main_status) {
       // The main process is gone: poll what is left of the group.
       const timespec tick{0, 50 * 1000 * 1000};
       signo = ::sigtimedwait(&waitable, &info, &tick);
+    } else if (wakeup) {
+      const auto left = std::max(std::chrono::nanoseconds(0), *wakeup - std::chrono::steady_clock::now());
+      const timespec timeout{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
+      signo = ::sigtimedwait(&waitable, &info, &timeout);
     } else {
       signo = ::sigwaitinfo(&waitable, &info);
     }
@@ -138,6 +144,9 @@ supervise(const SuperviseOptions& options)
       }
     }
     if (!main_status) {
+      if (wakeup && std::chrono::steady_clock::now() >= *wakeup && options.on_wakeup) {
+        options.on_wakeup();
+      }
       continue;
     }
     if (group.empty()) {

@@ -89,7 +89,7 @@ every_call(spmi::Manageable*& m, spmi::Backend*& b, spmi::Wrapper*& w, std::func
     {"FaultyManageable.run", "run", [&] { m->run(dir, "token"); }},
     {"FaultyManageable.end", "end", [&] { m->end(dir, launch, run, spmi::Ending::graceful); }},
     {"FaultyManageable.stop_timeout", "stop_timeout", [&] { m->stop_timeout(); }},
-    {"FaultyManageable.status_fields", "status_fields", [&] { m->status_fields(launch); }},
+    {"FaultyManageable.status", "status", [&] { m->status({dir, std::optional(launch), std::optional(run)}); }},
     {"FaultyManageable.autostart", "autostart", [&] { m->autostart(); }},
     {"FaultyBackend.create", "its factory", create_b},
     {"FaultyBackend.type", "type", [&] { b->type(); }},
@@ -97,6 +97,7 @@ every_call(spmi::Manageable*& m, spmi::Backend*& b, spmi::Wrapper*& w, std::func
     {"FaultyBackend.signal", "signal", [&] { b->signal(dir, launch, run, SIGTERM); }},
     {"FaultyBackend.queue_states", "queue_states", [&] { b->queue_states({"1"}); }},
     {"FaultyBackend.cancel", "cancel", [&] { b->cancel(launch); }},
+    {"FaultyBackend.add_status", "add_status", [&] { spmi::StatusReport r; b->add_status({dir, std::optional(launch), std::optional(run)}, r); }},
     {"FaultyWrapper.create", "its factory", create_w},
     {"FaultyWrapper.type", "type", [&] { w->type(); }},
     {"FaultyWrapper.command", "command", [&] { w->command(); }},
@@ -104,6 +105,7 @@ every_call(spmi::Manageable*& m, spmi::Backend*& b, spmi::Wrapper*& w, std::func
     {"FaultyWrapper.stop_timeout", "stop_timeout", [&] { w->stop_timeout(); }},
     {"FaultyWrapper.run", "run", [&] { w->run(dir, "token"); }},
     {"FaultyWrapper.autostart", "autostart", [&] { w->autostart(); }},
+    {"FaultyWrapper.add_status", "add_status", [&] { spmi::StatusReport r; w->add_status({dir, std::optional(launch), std::optional(run)}, r); }},
   };
 }
 
@@ -117,7 +119,9 @@ TEST_F(PluginGuardTest, ForwardsEveryCall)
   EXPECT_TRUE(m->end(*m_dir, m_launch, m_run, spmi::Ending::kill));
   EXPECT_FALSE(m->end(*m_dir, m_launch, m_run, spmi::Ending::graceful));
   EXPECT_EQ(m->stop_timeout(), 1234ms);
-  const auto fields = m->status_fields(m_launch);
+  const std::optional<spmi::LaunchRecord> launch(m_launch);
+  const std::optional<spmi::RunRecord> run(m_run);
+  const auto fields = m->status({*m_dir, launch, run}).lines;
   ASSERT_EQ(fields.size(), 1u);
   EXPECT_EQ(fields[0].key, "Canned");
   EXPECT_EQ(fields[0].value, "backend-id");

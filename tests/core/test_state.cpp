@@ -268,6 +268,7 @@ TEST_F(StateTest, RunRecordRoundTrip)
   run.restarts = 3;
   run.next_attempt = spmi::from_epoch(1700000012.25);
   run.failed = true;
+  run.facts["DeadlineWrapper"] = {{"timeouts", 2}, {"timed_out", true}};
   dir.write_run(run);
 
   const auto read = dir.read_run();
@@ -283,6 +284,19 @@ TEST_F(StateTest, RunRecordRoundTrip)
   EXPECT_EQ(read->restarts, 3);
   EXPECT_EQ(read->next_attempt, run.next_attempt);
   EXPECT_TRUE(read->failed);
+  EXPECT_EQ(read->facts, run.facts);
+}
+
+// Plugin facts: absent in older records (an empty object then), and never anything but an object.
+TEST_F(StateTest, RunRecordFactsOfOlderAndOddRecords)
+{
+  const spmi::StateStore store(m_root);
+  store.register_all({descriptor("x")});
+  const auto dir = store.dir("x");
+  dir.write_file("run.json", R"({"token": "t", "pid": 7, "started_at": 1.0})");
+  EXPECT_EQ(dir.read_run()->facts, nlohmann::json::object());
+  dir.write_file("run.json", R"({"token": "t", "pid": 7, "started_at": 1.0, "facts": [1, 2]})");
+  EXPECT_EQ(dir.read_run()->facts, nlohmann::json::object());
 }
 
 // A RunRecord of a task still running keeps its absent fields absent.

@@ -45,12 +45,12 @@ run 0 start web
 wait_for 5 is_active web || fail "web did not start after the crash"
 pass "SIGSEGV in launch: named, exit 139; web inactive, then startable"
 
-# status: a stack overflow in the manageable's status_fields (reported from the alternate stack).
+# status: a stack overflow in the manageable's status (reported from the alternate stack).
 run 0 start fm
-crash 139 FaultyManageable status_fields fm overflow SIGSEGV status fm
+crash 139 FaultyManageable status fm overflow SIGSEGV status fm
 run 0 status fm
 out_has "Active: active"
-pass "stack overflow in status_fields: named, exit 139"
+pass "stack overflow in status: named, exit 139"
 
 # stop: abort() in the backend's signal; nothing was signalled, and the lock died with the process.
 crash 134 FaultyBackend signal web abort SIGABRT stop web

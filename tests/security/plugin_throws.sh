@@ -61,13 +61,13 @@ wait_for 5 is_active web || fail "web did not start after the failed attempts"
 run 0 start fm
 pass "start works afterwards"
 
-# status: the manageable's status_fields, and the task's call of its backend's type().
-plugin_fault 4 FaultyManageable status_fields fm int status fm
-plugin_fault 4 FaultyManageable status_fields fm runtime status fm
+# status: the manageable's status, and the task's call of its backend's type().
+plugin_fault 4 FaultyManageable status fm int status fm
+plugin_fault 4 FaultyManageable status fm runtime status fm
 plugin_fault 4 FaultyBackend type web int status web
 run 0 status web
 out_has "Active: active"
-pass "status: exceptions in status_fields and a nested type() are plugin errors"
+pass "status: exceptions in status and a nested type() are plugin errors"
 
 # stop: the backend's signal throws; nothing was signalled, so it is still active and stops later.
 plugin_fault 4 FaultyBackend signal web int stop web

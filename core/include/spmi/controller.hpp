@@ -54,7 +54,11 @@ struct SPMI_API ManageableStatus
   TimePoint since;                        ///< start of the run when active, else its end (or load time)
   /// its directory in the state store
   std::filesystem::path path;
-  std::vector<StatusField> fields;        ///< from the manageable: backend, wrapper, command
+  std::vector<StatusField> fields;        ///< from the manageable and its plugins: backend, wrapper, command...
+  /// what plugins add to `status --json`, one object per plugin by class name (StatusReport::plugins)
+  nlohmann::json plugins = nlohmann::json::object();
+  /// what plugins recorded about the latest run, by class name (RunRecord::facts)
+  nlohmann::json facts = nlohmann::json::object();
   /// the task's pid in its latest run
   std::optional<long> pid;
   /// when inactive: the exit code of the last run, if it exited

@@ -82,6 +82,24 @@ struct SPMI_API StatusField
   std::string value;
 };
 
+/// What `spmi status` asks plugins about: one manageable, its latest records.
+struct SPMI_API StatusQuery
+{
+  const ManageableDir& dir;                   ///< the manageable's directory
+  const std::optional<LaunchRecord>& launch;  ///< its latest launch, if any
+  const std::optional<RunRecord>& run;        ///< its latest run record, if any (facts included)
+  bool active = false;                        ///< a wrapper runs it now
+};
+
+/// What plugins add to `spmi status`: lines shown between the header and the output, in order, and
+/// fields of `status --json` under "plugins", each plugin under its class name (e.g.
+/// `report.plugins["SlurmBackend"] = {{"partition", "debug"}}`).
+struct SPMI_API StatusReport
+{
+  std::vector<StatusField> lines;                        ///< "Key: value" lines, in order
+  nlohmann::json plugins = nlohmann::json::object();  ///< one object per plugin, by class name
+};
+
 /// Runs the wrapper process somewhere: in a screen session, a tmux pane, a batch job...
 class SPMI_API Backend
 {
@@ -103,10 +121,15 @@ public:
   /// For backends that queue: the state of each queued launch by backend ID, from one query of the
   /// scheduler; IDs it doesn't know are left out. Others return an empty map.
   /// @throws BackendError when the scheduler can't be asked.
-  virtual std::map<std::string, QueueState> queue_states(const std::vector<std::string>& backend_ids) = 0;
-  /// Cancels a queued launch that has not started. False when there was nothing to cancel.
+  /// By default none: a backend that never queues needs not override it.
+  virtual std::map<std::string, QueueState> queue_states(const std::vector<std::string>& backend_ids);
+  /// Cancels a queued launch that has not started. False when there was nothing to cancel (the default,
+  /// for a backend that never queues).
   /// @throws BackendError when cancelling fails or launch.backend_id has not the form the backend issues.
-  virtual bool cancel(const LaunchRecord& launch) = 0;
+  virtual bool cancel(const LaunchRecord& launch);
+  /// Adds this backend's lines and JSON fields (under its class name) to `spmi status`. By default
+  /// nothing. Called in the CLI's process: ask nothing slow, spawn nothing that can hang.
+  virtual void add_status(const StatusQuery& query, StatusReport& report) const;
 };
 
 /// Runs the task inside the wrapper process and records what happens to it.
@@ -133,6 +156,9 @@ public:
   /// True when `spmi resurrect` should start the task again after a reboot if it was running and no
   /// user stopped it (the descriptor's `autostart`; by default on when a restart policy is set).
   virtual bool autostart() const { return false; }
+  /// Adds this wrapper's lines and JSON fields (under its class name) to `spmi status`, e.g. from the
+  /// facts it recorded in query.run->facts. By default nothing.
+  virtual void add_status(const StatusQuery& query, StatusReport& report) const;
 };
 
 /// The signal that asks a wrapper to SIGKILL its whole task tree (SIGKILL itself can't be passed on).
@@ -160,8 +186,9 @@ public:
   virtual bool end(const ManageableDir& dir, const LaunchRecord& launch, const RunRecord& run, Ending how) = 0;
   /// How long `stop` waits before it kills.
   virtual std::chrono::milliseconds stop_timeout() const = 0;
-  /// The lines `status` shows after "Path": backend type and ID, wrapper type, command...
-  virtual std::vector<StatusField> status_fields(const std::optional<LaunchRecord>& launch) const = 0;
+  /// What `status` shows after "Path" (backend type and ID, wrapper type, command...) and the JSON
+  /// fields of its plugins; a manageable made of plugins asks each of them (Backend::add_status()...).
+  virtual StatusReport status(const StatusQuery& query) const = 0;
   /// True when `spmi resurrect` starts it again after a reboot (see Wrapper::autostart()).
   virtual bool autostart() const { return false; }
 };

@@ -143,13 +143,18 @@ struct SPMI_API SuperviseOptions
                                                     ///< before it is passed on
   std::function<void(pid_t)> on_reaped;             ///< called with each child reaped but the main process
                                                     ///< (the wrapper starts a new watchdog if it was that)
+  /// While the main process runs: when on_wakeup is next due (nullopt: not at all). Asked again after
+  /// every signal and every wake-up.
+  std::function<std::optional<std::chrono::steady_clock::time_point>()> next_wakeup;
+  std::function<void()> on_wakeup;                  ///< called once the time next_wakeup gave has come
 };
 
 /// Runs a task as its supervisor, in the calling process (the wrapper), and returns how the task's main
 /// process ended, once no member of its group is left:
 /// - the main process starts in the group (its cgroup) in a session of its own;
 /// - every signal this process receives is passed on to every member; kill_request_signal SIGKILLs them;
-/// - when the main process ends, what is left gets SIGTERM, then SIGKILL after leftover_grace.
+/// - when the main process ends, what is left gets SIGTERM, then SIGKILL after leftover_grace;
+/// - while the main process runs, on_wakeup is called at the times next_wakeup says (timers of hooks).
 /// The signals it waits for are blocked while it runs and the caller's mask is restored on return; a
 /// caller that blocks them itself beforehand keeps signals that arrive later pending for itself.
 /// @throws SystemError when the task can't be started.

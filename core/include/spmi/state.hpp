@@ -125,6 +125,9 @@ struct SPMI_API RunRecord
   std::string boot_id;                  ///< the boot the wrapper ran in (process::boot_id())
   int recoveries = 0;                   ///< times a killed wrapper was replaced by its watchdog
   /// @}
+  /// What plugins record about the run, an object with one entry per plugin under its class name
+  /// (e.g. `{"DeadlineWrapper": {"timeouts": 1}}`; see Attempt::facts()). `status --json` shows it.
+  nlohmann::json facts = nlohmann::json::object();
 };
 
 /// Lock guard for the `lock` file of a manageable (flock, exclusive). Movable, released on destruction.

@@ -59,14 +59,18 @@ public:
   std::chrono::milliseconds stop_timeout() const override { return m_wrapper->stop_timeout(); }
   bool autostart() const override { return m_wrapper->autostart(); }
 
-  std::vector<StatusField> status_fields(const std::optional<LaunchRecord>& launch) const override
+  StatusReport status(const StatusQuery& query) const override
   {
-    return {
+    StatusReport report;
+    report.lines = {
       {"Backend type", m_backend->type()},
-      {"Backend ID", launch ? launch->backend_id : "-"},
+      {"Backend ID", query.launch ? query.launch->backend_id : "-"},
       {"Wrapper type", m_wrapper->type()},
       {"Command", m_wrapper->command()},
     };
+    m_backend->add_status(query, report);
+    m_wrapper->add_status(query, report);
+    return report;
   }
 
 private:

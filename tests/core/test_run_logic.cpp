@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The DefaultWrapper's pure logic (plugins/wrappers/default/wrapper_logic.cpp): restart decisions and
+// The run protocol's pure logic (core/src/run/logic.cpp): restart decisions and
 // backoff, sizes, env_file parsing, timestamps and size-rotated output files.
-#include "wrapper_logic.hpp"
+#include "../../core/src/run/logic.hpp"
 
 #include <spmi/errors.hpp>
 #include <spmi/state.hpp>

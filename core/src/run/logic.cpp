@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "wrapper_logic.hpp"
+#include "logic.hpp"
 
 #include <spmi/errors.hpp>
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// The DefaultWrapper's pure logic, kept apart from its processes so unit tests can reach it: restart
+// The run protocol's pure logic, kept apart from its processes so unit tests can reach it: restart
 // decisions and backoff, sizes with suffixes, env_file parsing, line timestamps, and the size-rotated
 // output file.
 #pragma once
 
+#include <spmi/run_protocol.hpp>
 #include <spmi/state.hpp>
 
 #include <nlohmann/json_fwd.hpp>
@@ -19,7 +20,7 @@
 
 namespace spmi::wrapper {
 
-enum class RestartPolicy { no, on_failure, always };
+using spmi::RestartPolicy;
 
 // "no", "on-failure", "always"; nullopt otherwise.
 std::optional<RestartPolicy> parse_restart_policy(std::string_view text);

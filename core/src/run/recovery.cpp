@@ -89,7 +89,7 @@ exec_successor(const ManageableDir& dir, const std::string& token, int alive_fd)
 
 void
 after_wrapper_killed(const ManageableDir& dir, const std::string& token, process::TaskGroup& group, int alive_fd,
-                     const RestartSettings& settings)
+                     const RunSettings& settings)
 {
   auto run = dir.read_run();
   if (!run || run->token != token) {
@@ -113,10 +113,10 @@ after_wrapper_killed(const ManageableDir& dir, const std::string& token, process
     dir.write_run(*run);
     return;
   }
-  const int recent = recent_restarts(run->restart_times, settings.window, now);
-  const bool wanted = settings.policy != RestartPolicy::no && !wanted_down(dir, token);
+  const int recent = recent_restarts(run->restart_times, settings.restart_window, now);
+  const bool wanted = settings.restart != RestartPolicy::no && !wanted_down(dir, token);
   if (wanted && recent < settings.max_restarts && alive_fd >= 0) {
-    const auto delay = backoff_delay(settings.delay, settings.delay_max, recent);
+    const auto delay = backoff_delay(settings.restart_delay, settings.restart_delay_max, recent);
     run->next_attempt = now + delay;
     run->restarts += 1;
     run->recoveries += 1;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// What the DefaultWrapper does about the user's wishes and about its own death: a task the user ended
+// What the run protocol does about the user's wishes and about its own death: a task the user ended
 // is never restarted; a SIGKILLed wrapper is replaced by its watchdog when a restart policy allows it.
 #pragma once
 
-#include "wrapper_logic.hpp"
+#include "logic.hpp"
 
 #include <spmi/membership.hpp>
 #include <spmi/state.hpp>
@@ -13,16 +13,6 @@
 #include <vector>
 
 namespace spmi::wrapper {
-
-/// The restart settings of a wrapper.
-struct RestartSettings
-{
-  RestartPolicy policy = RestartPolicy::no;
-  std::chrono::milliseconds delay{1000};
-  std::chrono::milliseconds delay_max{60000};
-  int max_restarts = 5;
-  std::chrono::milliseconds window{300000};
-};
 
 /// The environment variable through which a replaced wrapper hands its alive lock to its successor.
 inline constexpr const char* k_alive_fd_variable = "SPMI_ALIVE_FD";
@@ -43,7 +33,7 @@ int inherited_alive_fd();
 /// (a restart policy that allows another attempt, the user still wants it up, nothing survived) that
 /// takes over `alive_fd` and starts the task after its backoff, or records that the wrapper was killed.
 void after_wrapper_killed(const ManageableDir& dir, const std::string& token, process::TaskGroup& group, int alive_fd,
-                          const RestartSettings& settings);
+                          const RunSettings& settings);
 
 /// Appends a line to the manageable's wrapper.log (best effort: a full disk drops it).
 void append_log(const ManageableDir& dir, const std::string& line);

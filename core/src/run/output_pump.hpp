@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+// The run protocol's output: the task's stdout/stderr, through pipes into size-rotated, optionally
+// timestamped files (OutputPump), or straight into the files when nothing needs to come between.
+#pragma once
+
+#include "logic.hpp"
+
+#include <spmi/state.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace spmi::wrapper {
+
+// Opens the file `name` of `dir` for appending (relative to the verified directory); throws
+// SystemError, or StateError when it is insecure (a planted symlink).
+int open_output(const ManageableDir& dir, const std::string& name);
+
+// Reads the task's output from pipes (one, or two when stdout and stderr are apart) and writes it to
+// the output files, rotated and timestamped, in a thread of its own. drain() reads what is left in the
+// pipes once the task's tree is gone, so nothing is lost when an attempt ends. The caller blocks the
+// signals it waits for before constructing it: the thread inherits that mask.
+class OutputPump
+{
+public:
+  OutputPump(const ManageableDir& dir, bool mixed, std::uint64_t max_size, int kept, bool timestamps);
+  ~OutputPump();
+  OutputPump(const OutputPump&) = delete;
+  OutputPump& operator=(const OutputPump&) = delete;
+
+  int out_fd() const { return m_streams[0]->write_fd; }
+  int err_fd() const { return m_streams.back()->write_fd; }
+
+  // Copies everything the pipes hold to the files; an unfinished timestamped line is ended.
+  void drain();
+
+private:
+  struct Stream
+  {
+    Stream(const ManageableDir& dir, std::string name, std::uint64_t max_size, int kept, bool timestamps)
+      : file(dir, std::move(name), max_size, kept, timestamps)
+    {
+    }
+    OutputFile file;
+    int read_fd = -1;
+    int write_fd = -1;
+    bool failed = false;
+  };
+
+  bool read_some(Stream& stream);
+  template<typename Write>
+  void guarded(Stream& stream, Write write);
+  void loop();
+
+  const ManageableDir& m_log;
+  std::vector<std::unique_ptr<Stream>> m_streams;
+  int m_wake[2] = {-1, -1};
+  std::mutex m_mutex;
+  std::thread m_thread;
+};
+
+} // namespace spmi::wrapper

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+// run_protocol(): the wrapper process's frame around the attempts (the alive lock, the run record's
+// identity, membership, the watchdog), and ProtocolWrapper, a Wrapper made of it.
+#include "recovery.hpp"
+#include "runner.hpp"
+
+#include <spmi/errors.hpp>
+#include <spmi/names.hpp>
+#include <spmi/recorded.hpp>
+#include <spmi/run_protocol.hpp>
+
+#include <fmt/format.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+namespace spmi {
+
+namespace {
+
+// Blocks every signal the wrapper waits for (in the calling thread) and restores the mask on exit.
+class BlockedSignals
+{
+public:
+  BlockedSignals()
+  {
+    sigfillset(&m_set);
+    for (int signo : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS, SIGKILL, SIGSTOP}) {
+      sigdelset(&m_set, signo);
+    }
+    ::pthread_sigmask(SIG_BLOCK, &m_set, &m_previous);
+  }
+  ~BlockedSignals() { ::pthread_sigmask(SIG_SETMASK, &m_previous, nullptr); }
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
+  const sigset_t& set() const { return m_set; }
+
+private:
+  sigset_t m_set;
+  sigset_t m_previous;
+};
+
+// The run record a wrapper starts with: its predecessor's (a killed wrapper replaced by its watchdog),
+// else a new one; with this wrapper's identity, which `stop`/`kill` check before they signal it.
+RunRecord
+initial_record(const ManageableDir& dir, const std::string& token, bool replacement)
+{
+  RunRecord record;
+  if (replacement) {
+    try {
+      record = dir.read_run().value_or(RunRecord{});
+    } catch (const Error&) {
+    }
+  }
+  record.token = token;
+  record.wrapper_pid = ::getpid();
+  record.wrapper_start_time = process::start_time(::getpid()).value_or(0);
+  record.boot_id = process::boot_id();
+  if (!replacement) {
+    record.started_at = Clock::now();
+  }
+  return record;
+}
+
+} // namespace
+
+int
+run_protocol(const ManageableDir& dir, const std::string& token, const RunSettings& settings, const RunHooks& hooks)
+{
+  using wrapper::append_log;
+  // A wrapper that replaces a killed one takes over the alive lock its watchdog kept.
+  const int inherited = wrapper::inherited_alive_fd();
+  int alive_fd = inherited;
+  if (inherited >= 0 ? !dir.adopt_alive_lock(inherited) : !dir.hold_alive_lock(&alive_fd)) {
+    append_log(dir, fmt::format("wrapper {}: another wrapper is running this manageable; not starting", ::getpid()));
+    return 75;
+  }
+  // Signals stay blocked for the whole run: supervise() takes them while a task runs, the backoff
+  // wait takes them between attempts, and none can end the wrapper before it has recorded the end.
+  const BlockedSignals blocked;
+  RunRecord record = initial_record(dir, token, inherited >= 0);
+  try {
+    process::become_subreaper();  // orphans of the task come back to us, whatever their session
+  } catch (const Error&) {
+  }
+  auto group = process::TaskGroup::create(dir.id() + "-" + token, token);
+  record.membership = group.mode();
+  record.membership_note = group.note();
+  record.cgroup = group.cgroup().string();
+  auto start_watchdog = [&, alive_fd] {
+    record.watchdog_pid = process::start_watchdog(
+      [&, alive_fd] { wrapper::after_wrapper_killed(dir, token, group, alive_fd, settings); });
+    group.set_watchdog(static_cast<pid_t>(record.watchdog_pid));
+  };
+  start_watchdog();
+  std::unique_ptr<wrapper::Runner> runner;
+  // A watchdog that died (killed by someone) is replaced at once, so a later SIGKILL of this wrapper is
+  // still answered.
+  auto on_reaped = [&](pid_t pid) {
+    if (pid == record.watchdog_pid) {
+      start_watchdog();
+      append_log(dir, fmt::format("wrapper {}: its watchdog (pid {}) died; started another (pid {})", ::getpid(), pid,
+                                  record.watchdog_pid));
+      runner->record_run();
+    }
+  };
+  runner = std::make_unique<wrapper::Runner>(dir, token, settings, hooks, group, record, blocked.set(), on_reaped);
+  const int status = runner->run();
+  process::stop_watchdog(static_cast<pid_t>(record.watchdog_pid));
+  group.remove();
+  return status;
+}
+
+ProtocolWrapper::ProtocolWrapper(const PluginContext& context, std::initializer_list<std::string_view> own_keys)
+  : m_settings(RunSettings::from_section(context, own_keys))
+{
+}
+
+int
+ProtocolWrapper::run(const ManageableDir& dir, const std::string& token)
+{
+  RunHooks hooks;
+  hooks.facts_key = class_name_for(type(), PluginKind::wrapper);
+  hooks.on_start = [this](Attempt& attempt) { on_start(attempt); };
+  hooks.on_end = [this](Attempt& attempt, const process::ExitStatus& status) { on_end(attempt, status); };
+  return run_protocol(dir, token, m_settings, hooks);
+}
+
+void
+ProtocolWrapper::on_start(Attempt&)
+{
+}
+
+void
+ProtocolWrapper::on_end(Attempt&, const process::ExitStatus&)
+{
+}
+
+} // namespace spmi

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: MIT
+#include "runner.hpp"
+
+#include "output_pump.hpp"
+#include "recovery.hpp"
+
+#include <spmi/errors.hpp>
+#include <spmi/plugin.hpp>
+#include <spmi/state.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+namespace spmi::wrapper {
+
+namespace {
+
+std::string
+describe(const process::ExitStatus& status)
+{
+  return status.signal != 0 ? fmt::format("killed by {}", process::signal_name(status.signal))
+                            : fmt::format("exit code {}", status.code);
+}
+
+} // namespace
+
+Runner::Runner(const ManageableDir& dir, const std::string& token, const RunSettings& settings, const RunHooks& hooks,
+               process::TaskGroup& group, RunRecord& record, const sigset_t& waitable,
+               std::function<void(pid_t)> on_reaped)
+  : m_dir(dir), m_token(token), m_settings(settings), m_hooks(hooks), m_group(group), m_record(record),
+    m_waitable(waitable), m_on_reaped(std::move(on_reaped))
+{
+}
+
+void
+Runner::record_run() const
+{
+  try {
+    m_dir.write_run(m_record);
+  } catch (const Error& e) {
+    append_log(m_dir, fmt::format("wrapper {}: cannot record the run: {}", ::getpid(), e.what()));
+  }
+}
+
+int
+Runner::fail_start(const std::string& message)
+{
+  m_record.finished_at = Clock::now();
+  m_record.error = message;
+  append_log(m_dir, m_record.error);
+  record_run();
+  return 1;
+}
+
+nlohmann::json&
+Runner::facts()
+{
+  auto& mine = m_record.facts[m_hooks.facts_key.empty() ? std::string("wrapper") : m_hooks.facts_key];
+  if (!mine.is_object()) {
+    mine = nlohmann::json::object();
+  }
+  return mine;
+}
+
+void
+Runner::signal(int signo)
+{
+  if (signo == SIGKILL) {
+    m_group.kill(std::chrono::milliseconds(0));
+  } else {
+    m_group.signal(signo);
+  }
+}
+
+void
+Runner::stop()
+{
+  m_group.signal(m_settings.stop_signal);
+  if (!m_kill_at) {
+    m_kill_at = std::chrono::steady_clock::now() + m_settings.stop_timeout;
+  }
+}
+
+void
+Runner::at(std::chrono::steady_clock::time_point when, std::function<void(Attempt&)> action)
+{
+  m_timer_at = when;
+  m_timer = std::move(action);
+}
+
+void
+Runner::log(const std::string& line)
+{
+  append_log(m_dir, fmt::format("wrapper {}: {}", ::getpid(), line));
+}
+
+std::optional<Runner::SteadyTime>
+Runner::next_wakeup() const
+{
+  if (m_timer_at && m_kill_at) {
+    return std::min(*m_timer_at, *m_kill_at);
+  }
+  return m_timer_at ? m_timer_at : m_kill_at;
+}
+
+void
+Runner::wake_up()
+{
+  const auto now = std::chrono::steady_clock::now();
+  if (m_kill_at && now >= *m_kill_at) {
+    m_kill_at.reset();
+    m_group.kill(std::chrono::milliseconds(0));
+  }
+  if (m_timer_at && now >= *m_timer_at) {
+    auto action = std::move(m_timer);
+    m_timer_at.reset();
+    m_timer = nullptr;
+    if (action) {
+      action(*this);
+      record_run();  // what the timer recorded (facts) is on disk at once
+    }
+  }
+}
+
+void
+Runner::prepare_task(process::SpawnOptions& task) const
+{
+  task.argv = m_settings.argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", m_settings.command} : m_settings.argv;
+  task.new_session = true;
+  task.extra_env = environment();
+  if (!m_settings.cwd) {
+    return;
+  }
+  const auto& cwd = *m_settings.cwd;
+  struct stat st {};
+  std::string reason;
+  if (::stat(cwd.c_str(), &st) != 0) {
+    reason = std::strerror(errno);
+  } else if (!S_ISDIR(st.st_mode)) {
+    reason = "not a directory";
+  } else if (::access(cwd.c_str(), X_OK) != 0) {
+    reason = std::strerror(errno);
+  }
+  if (!reason.empty()) {
+    throw std::runtime_error(fmt::format("{}: cannot use '{}' as the working directory ({}); create it or fix the path",
+                                         m_settings.cwd_where, cwd.string(), reason));
+  }
+  task.cwd = cwd;
+}
+
+std::vector<std::string>
+Runner::environment() const
+{
+  std::vector<std::string> result;
+  if (const auto& file = m_settings.env_file) {
+    const auto& where = m_settings.env_file_where;
+    const int fd = ::open(file->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      throw std::runtime_error(fmt::format("{}: cannot read '{}' ({}); create it or fix the path", where,
+                                           file->string(), std::strerror(errno)));
+    }
+    ::close(fd);
+    std::optional<std::string> text;
+    try {
+      text = read_file(*file);
+    } catch (const Error& e) {
+      throw std::runtime_error(fmt::format("{}: {}", where, e.what()));
+    }
+    try {
+      for (const auto& [name, value] : parse_env_file(text.value_or(""), file->string())) {
+        result.push_back(name + "=" + value);
+      }
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(fmt::format("{} (named by {})", e.what(), where));
+    }
+  }
+  for (const auto& [name, value] : m_settings.env) {
+    result.push_back(name + "=" + value);
+  }
+  result.push_back("SPMI_ID=" + m_dir.id());
+  return result;
+}
+
+process::SuperviseOptions
+Runner::supervise_options(process::SpawnOptions task)
+{
+  process::SuperviseOptions options;
+  options.task = std::move(task);
+  options.marker_env = process::task_marker(m_token);
+  options.group = &m_group;
+  options.kill_request_signal = kill_request_signal();
+  options.on_signal = [this](int signo) { m_kill_requested = m_kill_requested || signo == kill_request_signal(); };
+  options.on_reaped = m_on_reaped;
+  options.on_started = [this](pid_t pid) {
+    m_record.pid = pid;
+    m_timer_at.reset();
+    m_timer = nullptr;
+    m_kill_at.reset();
+    record_run();
+    if (m_hooks.on_start) {
+      m_hooks.on_start(*this);
+      record_run();
+    }
+  };
+  options.next_wakeup = [this] { return next_wakeup(); };
+  options.on_wakeup = [this] { wake_up(); };
+  return options;
+}
+
+int
+Runner::run()
+{
+  process::SpawnOptions task;
+  try {
+    prepare_task(task);
+  } catch (const std::exception& e) {
+    return fail_start(e.what());
+  }
+  auto options = supervise_options(std::move(task));
+  std::unique_ptr<OutputPump> pump;
+  try {
+    if (m_settings.max_output_size > 0 || m_settings.timestamps) {
+      pump = std::make_unique<OutputPump>(m_dir, m_settings.mixed_stdout, m_settings.max_output_size,
+                                          m_settings.output_files_kept, m_settings.timestamps);
+      options.task.stdout_fd = pump->out_fd();
+      options.task.stderr_fd = pump->err_fd();
+    } else {
+      options.task.stdout_fd = open_output(m_dir, "stdout");
+      options.task.stderr_fd = m_settings.mixed_stdout ? options.task.stdout_fd : open_output(m_dir, "stderr");
+    }
+    // Read-write, so opening never blocks and writers (connect) always find a reader.
+    options.task.stdin_fd = m_dir.open_file("stdin", O_RDWR, 0, FileKind::fifo);
+    if (options.task.stdin_fd < 0) {
+      throw_errno("cannot open the stdin FIFO " + m_dir.stdin_path().string());
+    }
+    // A replacement for a killed wrapper first waits out the backoff its watchdog set.
+    if (m_record.next_attempt && !wait_backoff(*m_record.next_attempt)) {
+      m_record.next_attempt.reset();
+      pump.reset();
+      record_run();
+      return 0;
+    }
+    m_record.next_attempt.reset();
+    m_record.finished_at.reset();
+    m_record.started_at = m_record.restarts > 0 ? Clock::now() : m_record.started_at;
+    while (true) {
+      const auto status = process::supervise(options);
+      if (pump) {
+        pump->drain();  // all the attempt wrote is in the files before its end is recorded
+      }
+      if (m_hooks.on_end) {
+        m_hooks.on_end(*this, status);
+      }
+      if (!next_attempt(status)) {
+        break;
+      }
+    }
+  } catch (const Error& e) {
+    pump.reset();
+    return fail_start(fmt::format("the wrapper could not start the command: {}", e.what()));
+  }
+  pump.reset();
+  record_run();
+  return 0;
+}
+
+bool
+Runner::ended_by_user() const
+{
+  return m_kill_requested || wanted_down(m_dir, m_token);
+}
+
+bool
+Runner::next_attempt(const process::ExitStatus& status)
+{
+  const auto now = Clock::now();
+  m_record.finished_at = now;
+  m_record.exit_code.reset();
+  m_record.exit_signal.reset();
+  if (status.signal != 0) {
+    m_record.exit_signal = status.signal;
+  } else {
+    m_record.exit_code = status.code;
+  }
+  if (!wants_restart(m_settings.restart, status.code, status.signal, ended_by_user())) {
+    return false;
+  }
+  const int recent = recent_restarts(m_record.restart_times, m_settings.restart_window, now);
+  if (recent >= m_settings.max_restarts) {
+    m_record.failed = true;
+    append_log(m_dir, fmt::format("wrapper {}: the command ended ({}) after {} restarts within {} s; giving up "
+                                  "(max_restarts = {})",
+                                  ::getpid(), describe(status), recent, m_settings.restart_window.count() / 1000.0,
+                                  m_settings.max_restarts));
+    return false;
+  }
+  const auto delay = backoff_delay(m_settings.restart_delay, m_settings.restart_delay_max, recent);
+  m_record.next_attempt = now + delay;
+  record_run();
+  if (!wait_backoff(now + delay)) {
+    m_record.next_attempt.reset();
+    return false;
+  }
+  m_record.restart_times.push_back(Clock::now());
+  m_record.next_attempt.reset();
+  m_record.restarts += 1;
+  m_record.finished_at.reset();
+  m_record.started_at = Clock::now();
+  return true;
+}
+
+bool
+Runner::is_ending_signal(int signo) const
+{
+  return signo == m_settings.stop_signal || signo == kill_request_signal() || signo == SIGINT || signo == SIGTERM ||
+         signo == SIGHUP || signo == SIGQUIT;
+}
+
+bool
+Runner::wait_backoff(TimePoint deadline)
+{
+  while (true) {
+    // Leftover children of the last attempt are reaped as they come.
+    pid_t reaped;
+    while ((reaped = ::waitpid(-1, nullptr, WNOHANG)) > 0) {
+      if (m_on_reaped) {
+        m_on_reaped(reaped);
+      }
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      return true;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
+    const timespec timeout{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
+    siginfo_t info{};
+    const int signo = ::sigtimedwait(&m_waitable, &info, &timeout);
+    if (signo == kill_request_signal()) {
+      m_kill_requested = true;
+      return false;
+    }
+    // A stop (the user wrote wanted down first) ends the wait; the hang-up of a closed terminal does not.
+    if (signo > 0 && is_ending_signal(signo) && wanted_down(m_dir, m_token)) {
+      return false;
+    }
+  }
+}
+
+} // namespace spmi::wrapper
