@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-// The run protocol's pure logic, kept apart from its processes so unit tests can reach it: restart
+// The run protocol's pure logic, kept apart from its processes so unit tests can reach it (exported
+// for them, not part of the SDK): restart
 // decisions and backoff, sizes with suffixes, env_file parsing, line timestamps, and the size-rotated
 // output file.
 #pragma once
 
+#include <spmi/export.hpp>
 #include <spmi/run_protocol.hpp>
 #include <spmi/state.hpp>
 
@@ -23,19 +25,19 @@ namespace spmi::wrapper {
 using spmi::RestartPolicy;
 
 // "no", "on-failure", "always"; nullopt otherwise.
-std::optional<RestartPolicy> parse_restart_policy(std::string_view text);
+SPMI_API std::optional<RestartPolicy> parse_restart_policy(std::string_view text);
 
 // Whether an attempt that ended so should be followed by another, before counting limits. A task the
 // user stopped or killed is never restarted.
-bool wants_restart(RestartPolicy policy, int exit_code, int exit_signal, bool stopped_by_user);
+SPMI_API bool wants_restart(RestartPolicy policy, int exit_code, int exit_signal, bool stopped_by_user);
 
 // Delay before the next attempt when `recent` restarts already happened within the window:
 // initial * 2^recent, at most `max`.
-std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial, std::chrono::milliseconds max, int recent);
+SPMI_API std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial, std::chrono::milliseconds max, int recent);
 
 // Bytes from "1048576", "512K", "10M", "1G" (binary multiples, case-insensitive, optional "B" or "iB"
 // after the suffix: "10MB", "10MiB"). nullopt when malformed, zero or too large.
-std::optional<std::uint64_t> parse_size(std::string_view text);
+SPMI_API std::optional<std::uint64_t> parse_size(std::string_view text);
 
 // Output is bounded by default, as supervisord's is (50 MiB, 10 backups): each stream rotates when it
 // would grow past k_default_max_output_size, keeping k_default_output_files_kept old files.
@@ -47,20 +49,20 @@ constexpr std::uint64_t k_min_output_size = 1024;
 // The value of the max_output_size key, `node` (nullptr when the key is absent: the default). 0 or "0"
 // is 0, no limit; else whole bytes or a parse_size() string, at least k_min_output_size. nullopt when
 // it is none of these.
-std::optional<std::uint64_t> max_output_size(const nlohmann::json* node);
+SPMI_API std::optional<std::uint64_t> max_output_size(const nlohmann::json* node);
 
 // Parses an env_file's text: KEY=VALUE lines; blank lines and lines starting with '#' (after spaces)
 // are skipped; an optional leading "export " is allowed; a value wrapped in matching single or double
 // quotes loses them (no escapes, no expansion). Throws std::invalid_argument("<where>:<line>: ...")
 // for a line without '=', with a NUL byte or with a key that is not [A-Za-z_][A-Za-z0-9_]*; the message
 // names the file and line number only, never the line's text (an env_file often holds secrets).
-std::vector<std::pair<std::string, std::string>> parse_env_file(std::string_view text, const std::string& where);
+SPMI_API std::vector<std::pair<std::string, std::string>> parse_env_file(std::string_view text, const std::string& where);
 
 // True when `name` is a valid environment variable name: [A-Za-z_][A-Za-z0-9_]*.
-bool is_env_name(std::string_view name);
+SPMI_API bool is_env_name(std::string_view name);
 
 // "2026-11-25T19:07:12.345Z " for `t` (UTC, milliseconds, with the trailing space).
-std::string timestamp_prefix(std::chrono::system_clock::time_point t);
+SPMI_API std::string timestamp_prefix(std::chrono::system_clock::time_point t);
 
 // Writes a task's output to the file `name` of a manageable's directory (opened only relative to that
 // verified directory, see ManageableDir::open_file()), optionally prefixing each line with a timestamp, and rotates by size:
@@ -68,7 +70,7 @@ std::string timestamp_prefix(std::chrono::system_clock::time_point t);
 // path.<kept> is deleted) and a fresh `path` is created, so followers see the inode change. A file never
 // exceeds max_size: a line is split only when it does not fit into an empty file (or was begun in the
 // current one and outgrows it). max_size 0 means no rotation.
-class OutputFile
+class SPMI_API OutputFile
 {
 public:
   OutputFile(spmi::ManageableDir dir, std::string name, std::uint64_t max_size, int kept, bool timestamps);
