@@ -2,6 +2,8 @@
 // cgroup v2: finding a writable hierarchy, making a run's directories, reading and ending members.
 #include "cgroup.hpp"
 
+#include <spmi/unique_fd.hpp>
+
 #include "proc_scan.hpp"
 
 #include <fmt/format.h>
@@ -164,12 +166,9 @@ make_dir(const fs::path& path, std::string& error)
 bool
 write_text(const fs::path& path, const std::string& text, std::string* error)
 {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  const bool ok = fd && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
   const int saved = errno;
-  if (fd >= 0) {
-    ::close(fd);
-  }
   if (!ok && error) {
     *error = fmt::format("cannot write {}: {}", path.string(), std::strerror(saved));
   }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "elf_symbols.hpp"
 
+#include <spmi/unique_fd.hpp>
+
 #include <fmt/format.h>
 
 #include <elf.h>
@@ -24,18 +26,15 @@ class ElfFile
 public:
   explicit ElfFile(const std::filesystem::path& path) : m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC))
   {
-    if (m_fd < 0) {
+    if (!m_fd) {
       throw std::runtime_error(fmt::format("cannot open: {}", std::strerror(errno)));
     }
     struct stat st {};
-    if (::fstat(m_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (::fstat(m_fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
       throw std::runtime_error("not a regular file");
     }
     m_size = static_cast<std::uint64_t>(st.st_size);
   }
-  ~ElfFile() { ::close(m_fd); }
-  ElfFile(const ElfFile&) = delete;
-  ElfFile& operator=(const ElfFile&) = delete;
 
   // Reads `length` bytes at `offset`, refusing anything past the end of the file.
   void read(std::uint64_t offset, std::uint64_t length, void* out) const
@@ -45,7 +44,7 @@ public:
     }
     auto* bytes = static_cast<char*>(out);
     while (length > 0) {
-      const ssize_t n = ::pread(m_fd, bytes, length, static_cast<off_t>(offset));
+      const ssize_t n = ::pread(m_fd.get(), bytes, length, static_cast<off_t>(offset));
       if (n < 0 && errno == EINTR) {
         continue;
       }
@@ -69,7 +68,7 @@ public:
   }
 
 private:
-  int m_fd;
+  UniqueFd m_fd;  // closed on every path, a throwing constructor's included
   std::uint64_t m_size = 0;
 };
 

@@ -52,9 +52,8 @@ namespace {
 bool
 foreign(pid_t pid, const std::string& token, const std::string& proc_root)
 {
-  const auto environ = proc_root + "/" + std::to_string(pid) + "/environ";
   for (const char* name : {"SPMI_RUN_TOKEN=", "SPMI_WRAPPER_TOKEN="}) {
-    const auto value = environ_value(environ, name);
+    const auto value = environ_value(pid, name, proc_root);
     if (value && *value != token) {
       return true;
     }
@@ -103,7 +102,7 @@ group_members(const GroupSpec& spec, const std::map<pid_t, ProcInfo>& procs,
       if (spec.main_pid > 1 && (info.session == spec.main_pid || info.pgrp == spec.main_pid)) {
         members.insert(pid);
       } else if (spec.include_marked && !spec.token.empty() &&
-                 environ_value(proc_root + "/" + std::to_string(pid) + "/environ", "SPMI_RUN_TOKEN=") == spec.token) {
+                 environ_value(pid, "SPMI_RUN_TOKEN=", proc_root) == spec.token) {
         members.insert(pid);
       }
     }
@@ -178,8 +177,8 @@ TaskGroup::create(const std::string& name, const std::string& token)
   if (cgroup::make_dir(probe.base, error) && cgroup::make_dir(unit, error) && cgroup::make_dir(unit / "supervisor", error) &&
       cgroup::make_dir(unit / "task", error) &&
       cgroup::write_text(unit / "supervisor" / "cgroup.procs", std::to_string(::getpid()), &error)) {
-    group.m_procs_fd = ::open((unit / "task" / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-    if (group.m_procs_fd >= 0) {
+    group.m_procs_fd.reset(::open((unit / "task" / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    if (group.m_procs_fd) {
       group.m_cgroup = unit / "task";
       // Where to go back before removing the run's directories: where we came from, or the base when
       // we came from our own supervisor/ (a wrapper that replaced a killed one).
@@ -287,56 +286,20 @@ TaskGroup::remove() const
   }
 }
 
-TaskGroup::TaskGroup(TaskGroup&& other) noexcept
-  : m_cgroup(std::move(other.m_cgroup)), m_origin(std::move(other.m_origin)), m_base(std::move(other.m_base)),
-    m_note(std::move(other.m_note)),
-    m_token(std::move(other.m_token)), m_procs_fd(std::exchange(other.m_procs_fd, -1)),
-    m_supervisor(other.m_supervisor), m_watchdog(other.m_watchdog), m_main(other.m_main),
-    m_include_marked(other.m_include_marked)
-{
-}
-
-TaskGroup&
-TaskGroup::operator=(TaskGroup&& other) noexcept
-{
-  if (this != &other) {
-    if (m_procs_fd >= 0) {
-      ::close(m_procs_fd);
-    }
-    m_cgroup = std::move(other.m_cgroup);
-    m_origin = std::move(other.m_origin);
-    m_base = std::move(other.m_base);
-    m_note = std::move(other.m_note);
-    m_token = std::move(other.m_token);
-    m_procs_fd = std::exchange(other.m_procs_fd, -1);
-    m_supervisor = other.m_supervisor;
-    m_watchdog = other.m_watchdog;
-    m_main = other.m_main;
-    m_include_marked = other.m_include_marked;
-  }
-  return *this;
-}
-
-TaskGroup::~TaskGroup()
-{
-  if (m_procs_fd >= 0) {
-    ::close(m_procs_fd);
-  }
-}
+TaskGroup::TaskGroup(TaskGroup&& other) noexcept = default;
+TaskGroup& TaskGroup::operator=(TaskGroup&& other) noexcept = default;
+TaskGroup::~TaskGroup() = default;
 
 std::vector<ProcessInfo>
 describe_processes(const std::vector<pid_t>& pids)
 {
   std::vector<ProcessInfo> result;
   for (pid_t pid : pids) {
-    std::string data;
-    if (!detail::read_proc(pid) || !detail::read_small_file(fmt::format("/proc/{}/cmdline", pid), data)) {
+    auto command = detail::read_proc(pid) ? detail::read_cmdline(pid) : std::nullopt;
+    if (!command) {
       continue;
     }
-    std::replace(data.begin(), data.end(), '\0', ' ');
-    while (!data.empty() && data.back() == ' ') {
-      data.pop_back();
-    }
+    std::string data = std::move(*command);
     if (data.size() > 80) {
       data = data.substr(0, 77) + "...";
     }

@@ -4,6 +4,7 @@
 #include "plugin_guard.hpp"
 
 #include <spmi/errors.hpp>
+#include <spmi/unique_fd.hpp>
 
 #include <fmt/format.h>
 
@@ -189,12 +190,12 @@ CrashScope::report(int signo) const noexcept
   write_all(STDERR_FILENO, name, name_size);
   write_all(STDERR_FILENO, "\n", 1);
   if (m_log_path[0] != '\0') {
-    const int fd = ::open(m_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd >= 0) {
-      write_all(fd, m_log_line, m_log_line_size);
-      write_all(fd, name, name_size);
-      write_all(fd, "\n", 1);
-      ::close(fd);
+    // UniqueFd only calls close(), which is async-signal-safe.
+    const UniqueFd fd(::open(m_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (fd) {
+      write_all(fd.get(), m_log_line, m_log_line_size);
+      write_all(fd.get(), name, name_size);
+      write_all(fd.get(), "\n", 1);
     }
   }
 }

@@ -3,13 +3,13 @@
 #include <spmi/errors.hpp>
 #include <spmi/process.hpp>
 #include <spmi/recorded.hpp>
+#include <spmi/unique_fd.hpp>
 
 #include "cgroup.hpp"
 #include "proc_scan.hpp"
 
 #include <fmt/format.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -24,25 +24,6 @@ namespace spmi::process {
 namespace fs = std::filesystem;
 
 namespace {
-
-// A descriptor closed on scope exit.
-class Fd
-{
-public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd()
-  {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
 
 // glibc 2.36 has no wrappers for these.
 int
@@ -86,29 +67,24 @@ lock_problem(pid_t pid, const fs::path& alive)
   if (::stat(alive.c_str(), &named) != 0) {
     return fmt::format("{} can't be read ({})", alive.string(), std::strerror(errno));
   }
-  const auto fds = fmt::format("/proc/{}/fd", pid);
-  DIR* dir = ::opendir(fds.c_str());
-  if (!dir) {
+  const auto fds = detail::list_fds(pid);
+  if (!fds) {
     return fmt::format("its open files can't be read ({})", std::strerror(errno));
   }
   bool open = false;
   bool locked = false;
-  while (const dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] == '.') {
-      continue;
-    }
+  for (int fd : *fds) {
     struct stat st {};
-    if (::stat((fds + "/" + entry->d_name).c_str(), &st) != 0 || st.st_dev != named.st_dev ||
+    if (::stat(detail::proc_path(pid, "fd/" + std::to_string(fd)).c_str(), &st) != 0 || st.st_dev != named.st_dev ||
         st.st_ino != named.st_ino) {
       continue;
     }
     open = true;
-    if (holds_ofd_lock(fmt::format("/proc/{}/fdinfo/{}", pid, entry->d_name))) {
+    if (holds_ofd_lock(detail::proc_path(pid, "fdinfo/" + std::to_string(fd)))) {
       locked = true;
       break;
     }
   }
-  ::closedir(dir);
   if (locked) {
     return "";
   }
@@ -181,7 +157,7 @@ refuse(const ManageableDir& dir, const RunRecord& run, const std::string& why)
 std::optional<std::uint64_t>
 start_time(pid_t pid)
 {
-  const auto info = pid > 0 ? detail::read_proc(pid) : std::nullopt;
+  const auto info = detail::read_proc(pid);
   return info ? std::optional<std::uint64_t>(info->start_ticks) : std::nullopt;
 }
 
@@ -199,7 +175,7 @@ signal_wrapper(const ManageableDir& dir, const RunRecord& run, int signo)
   // through the pidfd succeeds afterwards (it fails with ESRCH once that process has ended, whoever has
   // its pid by then).
   const auto pid = static_cast<pid_t>(run.wrapper_pid);
-  const Fd pidfd(run.wrapper_pid > 1 && run.wrapper_pid == pid ? pidfd_open(pid) : -1);
+  const UniqueFd pidfd(run.wrapper_pid > 1 && run.wrapper_pid == pid ? pidfd_open(pid) : -1);
   const int open_error = pidfd.get() < 0 ? errno : 0;
   if (pidfd.get() < 0 && open_error == ESRCH) {
     return false;

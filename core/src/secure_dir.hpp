@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // StrictModes for the state under $SPMI_PATH (internal to the core; state.cpp is its one user).
+// secure_dir.cpp opens and verifies the directories, secure_dir_files.cpp works on the files in them,
+// secure_dir_checks.cpp says what is wrong with an entry.
 //
 // Every directory of the store is opened once, checked on its descriptor (fstat) and then used only
 // through that descriptor: files are opened with openat(O_NOFOLLOW) relative to it and checked in turn,
@@ -16,6 +18,7 @@
 
 #include <spmi/export.hpp>
 #include <spmi/state.hpp>
+#include <spmi/unique_fd.hpp>
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -34,32 +37,14 @@ namespace spmi {
 
 namespace strict {
 
-// A file descriptor closed on destruction.
-class OwnedFd
-{
-public:
-  explicit OwnedFd(int fd = -1) : m_fd(fd) {}
-  ~OwnedFd()
-  {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  void reset(int fd)
-  {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-    m_fd = fd;
-  }
-  int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
+// The store's descriptors are UniqueFd; this name stays while state.cpp still uses it.
+using OwnedFd = UniqueFd;
 
-private:
-  int m_fd;
-};
+// What is wrong with the entry `name` of the directory `dir_fd` (named `path`) that openat() refused
+// with `error` (ELOOP, ENOTDIR, ENXIO, EISDIR), as a directory of the store (`directory`) or a file of
+// `kind`; "" when that error is not about what the entry is.
+std::string entry_problem(int dir_fd, const std::string& name, const std::filesystem::path& path, int error,
+                          bool directory, FileKind kind, uid_t euid);
 
 // A listing of the directory `fd` from its first entry, on a descriptor of its own (close it with
 // closedir); nullptr with errno set when it can't be made. `fd` itself is left open and unmoved.
@@ -99,12 +84,12 @@ public:
   std::shared_ptr<const SecureDir> open_child(const std::string& name) const;
 
   // Takes over `fd`, the verified directory `path`, whose files must belong to `euid`.
-  SecureDir(int fd, std::filesystem::path path, uid_t euid) : m_fd(fd), m_path(std::move(path)), m_euid(euid) {}
-  ~SecureDir();
-  SecureDir(const SecureDir&) = delete;
-  SecureDir& operator=(const SecureDir&) = delete;
+  SecureDir(UniqueFd fd, std::filesystem::path path, uid_t euid)
+    : m_fd(std::move(fd)), m_path(std::move(path)), m_euid(euid)
+  {
+  }
 
-  int fd() const { return m_fd; }
+  int fd() const { return m_fd.get(); }
   const std::filesystem::path& path() const { return m_path; }
 
   // See ManageableDir::open_file().
@@ -125,7 +110,7 @@ public:
 private:
   [[noreturn]] void refuse_entry(const std::string& name, FileKind kind) const;
 
-  int m_fd;
+  UniqueFd m_fd;
   std::filesystem::path m_path;
   uid_t m_euid;  // the effective user when the root was opened (asked once per store, not per file)
 };

@@ -5,6 +5,7 @@
 #include <spmi/process.hpp>
 #include <spmi/startup.hpp>
 #include <spmi/state.hpp>
+#include <spmi/unique_fd.hpp>
 
 #include <fmt/format.h>
 
@@ -21,21 +22,18 @@ namespace {
 
 constexpr std::chrono::seconds k_tool_timeout{30};
 
-// An anonymous file (memfd) holding `text`, rewound; closed on destruction.
+// An anonymous file (memfd) holding `text`, rewound; closed on destruction (`fd` is `owned.get()`).
 struct MemFile
 {
+  UniqueFd owned;
   int fd = -1;
-  explicit MemFile(const std::string& text)
+  explicit MemFile(const std::string& text) : owned(::memfd_create("spmi-startup", MFD_CLOEXEC)), fd(owned.get())
   {
-    fd = ::memfd_create("spmi-startup", MFD_CLOEXEC);
-    if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+    if (!owned || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
         ::lseek(fd, 0, SEEK_SET) != 0) {
       throw_errno("cannot make a memory file for a tool's input or output");
     }
   }
-  ~MemFile() { ::close(fd); }
-  MemFile(const MemFile&) = delete;
-  MemFile& operator=(const MemFile&) = delete;
   std::string read_all() const
   {
     std::string text;

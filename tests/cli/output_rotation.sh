@@ -3,7 +3,7 @@
 # max_output_size / output_files_kept: the wrapper rotates stdout and stderr by renaming (stdout ->
 # stdout.1 -> ...), keeps at most output_files_kept old files, none larger than max_output_size, and
 # loses no line; timestamps = true prefixes every line; connect follows across rotations and stdin
-# still reaches the task; logs -f follows the rotations too.
+# still reaches the task; logs -f follows the rotations too; both read a truncated file from its start.
 source "$(dirname "$0")/common.sh"
 BACKEND=${BACKEND:-local}
 
@@ -119,4 +119,27 @@ seq 1 300 | sed 's/^/tick line number /' | cmp -s - "$T/follow" || fail "logs -f
 [ -e "$SPMI_PATH/ticks/stdout.2" ] || fail "ticks rotated fewer than 2 times"
 pass "logs -f follows the wrapper's rotations; every line once, in order"
 run 0 stop ticks
+
+# A file truncated in place (`truncate -s 0`, logrotate's copytruncate) is read again from its start by
+# both followers: what the task writes after the cut is shorter than what they had read, so a follower
+# that kept its old offset would wait for the file to grow past it and show nothing.
+task_toml trunc.toml trunc "printf '%0600d\\n' 0; echo ready; while [ ! -e '$T/cut' ]; do sleep 0.05; done; echo 'after the cut'; sleep 60" "$BACKEND" \
+  'max_output_size = 0'
+run 0 load trunc.toml
+run 0 start trunc
+wait_for 10 grep -qx ready "$SPMI_PATH/trunc/stdout" || fail "trunc did not start"
+"$SPMI" logs trunc -f -n 1 >"$T/trunc.logs" 2>&1 &
+logs_pid=$!
+{ sleep 15; } | "$SPMI" connect trunc >"$T/trunc.connect" 2>&1 &
+connect_pid=$!
+wait_for 10 grep -qx ready "$T/trunc.logs" || fail "logs -f did not start: $(cat "$T/trunc.logs")"
+wait_for 10 grep -qx ready "$T/trunc.connect" || fail "connect did not start: $(cat "$T/trunc.connect")"
+truncate -s 0 "$SPMI_PATH/trunc/stdout"
+touch "$T/cut"
+wait_for 10 grep -qx "after the cut" "$T/trunc.logs" || fail "logs -f lost the truncated file: $(tail -2 "$T/trunc.logs")"
+wait_for 10 grep -qx "after the cut" "$T/trunc.connect" || fail "connect lost the truncated file: $(tail -2 "$T/trunc.connect")"
+kill -INT $logs_pid; kill -INT $connect_pid
+wait $logs_pid $connect_pid 2>/dev/null || true
+pass "logs -f and connect read a truncated file again from its start"
+run 0 stop trunc
 echo "output_rotation ($BACKEND): all passed"

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <spmi/export.hpp>
+#include <spmi/unique_fd.hpp>
 
 #include <sys/types.h>
 
@@ -66,7 +67,7 @@ public:
   /// The task cgroup directory; empty in fallback.
   const std::filesystem::path& cgroup() const { return m_cgroup; }
   /// An open `cgroup.procs` of the task cgroup for SpawnOptions::cgroup_procs_fd; -1 in fallback.
-  int procs_fd() const { return m_procs_fd; }
+  int procs_fd() const { return m_procs_fd.get(); }
 
   /// Records the pids that membership depends on.
   void set_main(pid_t pid) { m_main = pid; }
@@ -104,7 +105,7 @@ private:
   std::filesystem::path m_base;    ///< where run directories are made
   std::string m_note;
   std::string m_token;
-  int m_procs_fd = -1;
+  UniqueFd m_procs_fd;
   pid_t m_supervisor = 0;
   pid_t m_watchdog = 0;
   pid_t m_main = 0;

@@ -2,6 +2,25 @@
 /// \file
 /// The one module that starts processes, waits for them and sends signals. Nothing else in spmi calls
 /// fork, exec, posix_spawn, waitpid or kill. No shell command line is ever built here: argv vectors only.
+/// (Sources: process.cpp starts and waits, process_signals.cpp signals, process_tree.cpp reads what
+/// /proc says of other processes through the one /proc reader, supervisor.cpp is supervise() and the
+/// watchdog, recorded.cpp the verified signal to a recorded wrapper.)
+///
+/// Why not Boost.Process: spmi uses Boost (DLL, headers), but Boost.Process 1.74 (Debian 12's) does not
+/// do what a supervisor needs here, and each gap would be a hand-written extension run in the child:
+/// - it always forks (or vforks) and execs, where spawn() uses posix_spawn, which is safe in a process
+///   with threads; and where spmi must fork (to move the child into its task cgroup before exec, since
+///   glibc 2.36 has no posix_spawnattr_setcgroup_np), only async-signal-safe calls run in the child, while
+///   Boost's extension points (`on_exec_setup`, `limit_handles`, which lists /dev/fd with opendir) run
+///   arbitrary C++ there;
+/// - it leaves the child the caller's signal mask and dispositions: the wrapper blocks every signal to
+///   take them with sigwaitinfo, so its task would start with them blocked. spawn() resets both;
+/// - it has no setsid() (only process groups), which a task and the watchdog need to be out of the
+///   wrapper's session;
+/// - `child` knows a pid only, not a pidfd (signal_wrapper() signals through one), its destructor kills
+///   a child still running, and its waits change SIGCHLD's action, which the wrapper's loop owns;
+/// - exact descriptor inheritance (0-2 as given, or /dev/null, and nothing else, whatever the caller has
+///   open without FD_CLOEXEC) is posix_spawn's addclosefrom_np or close_range here, one call each.
 #pragma once
 
 #include <spmi/export.hpp>

@@ -4,6 +4,7 @@
 #include <spmi/errors.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/process.hpp>
+#include <spmi/unique_fd.hpp>
 
 #include <fmt/format.h>
 
@@ -104,11 +105,9 @@ public:
     // sbatch opens --output by its path: the file is made (or checked) here first, relative to the
     // verified directory, so it is a regular file of the user and never a planted link.
     const auto log = (spec.dir->path() / "slurm.log").string();
-    const int log_fd = spec.dir->open_file("slurm.log", O_WRONLY | O_CREAT | O_APPEND);
-    if (log_fd < 0) {
+    if (!UniqueFd(spec.dir->open_file("slurm.log", O_WRONLY | O_CREAT | O_APPEND))) {
       throw_errno("cannot open " + log);
     }
-    ::close(log_fd);
     std::vector<std::string> argv = {"sbatch", "--parsable", "--job-name=" + spec.session_name,
                                      "--chdir=" + std::filesystem::current_path().string(), "--output=" + log,
                                      "--error=" + log, "--export=ALL"};
