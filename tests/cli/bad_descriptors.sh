@@ -67,7 +67,9 @@ check_refused kept.toml "kept.toml: task.wrapper.output_files_kept: 2.5 is not a
 task_toml units.toml units 'true' local 'stop_timeout = "1m"' 'restart_delay = "500ms"' 'restart_delay_max = "1.5m"' \
   'restart_window = "2h"' 'stop_signal = 15' 'max_output_size = "1MiB"' 'env = { A_1 = "x" }'
 run 0 load units.toml
-err_has "Registered 1 manageables"
+err_has "Loaded 1 manageable"
+run 0 list
+out_has "units"
 pass "durations, sizes and signals: forms with units load, bad values name the file and key"
 
 echo "bad_descriptors: all passed"
