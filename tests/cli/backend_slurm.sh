@@ -90,7 +90,7 @@ pass "sbatch refusal, sbatch missing"
 # The backend's own keys are checked at load.
 slurm_task g.toml sl_g 'true' 'cpus_per_task = 0'
 run 3 load g.toml
-err_has "g.toml: task.backend.cpus_per_task: expected a whole number from 1, got 0"
+err_has "g.toml: task.backend.cpus_per_task: 0 is out of range; use a whole number from 1 to 1000000"
 slurm_task h.toml sl_h 'true' 'sbatch_options = "--qos=low"'
 run 3 load h.toml
 err_has "h.toml: task.backend.sbatch_options: expected an array of strings"

@@ -56,4 +56,20 @@ check_refused missing.toml "missing.toml: cannot read"
 task_toml dup.toml good 'true'
 run 3 load good.toml dup.toml
 err_has "dup.toml: task.id: 'good' is also the ID in good.toml"
+# Durations, sizes and signals are read the same way by every key: a bad one names the file and key.
+task_toml delay.toml delay 'true' local 'restart_delay = "x"'
+check_refused delay.toml "delay.toml: task.wrapper.restart_delay: 'x' is not a duration; use a number of seconds, or a number with ms, s, m, h or d"
+task_toml window.toml window 'true' local 'restart_window = "400d"'
+check_refused window.toml "window.toml: task.wrapper.restart_window: '400d' is out of range; use 0.001 to 31536000 seconds"
+task_toml kept.toml kept 'true' local 'output_files_kept = 2.5'
+check_refused kept.toml "kept.toml: task.wrapper.output_files_kept: 2.5 is not a whole number; use a whole number from 0 to 1000"
+# ... and the forms with units load.
+task_toml units.toml units 'true' local 'stop_timeout = "1m"' 'restart_delay = "500ms"' 'restart_delay_max = "1.5m"' \
+  'restart_window = "2h"' 'stop_signal = 15' 'max_output_size = "1MiB"' 'env = { A_1 = "x" }'
+run 0 load units.toml
+err_has "Loaded 1 manageable"
+run 0 list
+out_has "units"
+pass "durations, sizes and signals: forms with units load, bad values name the file and key"
+
 echo "bad_descriptors: all passed"

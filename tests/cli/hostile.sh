@@ -317,9 +317,9 @@ CASES = [
      ["{f}: task.wrapper.mixed_stdout: expected true or false, got a string"], {}),
     ("mixed_null", (*WR, "mixed_stdout"), NUL,
      ["{f}: task.wrapper.mixed_stdout: expected true or false, got null"], {}),
-    # task.wrapper.stop_signal: a number is not a string (the string "15" is accepted).
-    ("signal_integer", (*WR, "stop_signal"), 15,
-     ["{f}: task.wrapper.stop_signal: expected a string, got an integer"], {}),
+    # task.wrapper.stop_signal: a name or a number (15 and "15" are accepted).
+    ("signal_integer", (*WR, "stop_signal"), 999,
+     ["{f}: task.wrapper.stop_signal: unknown signal '999'; use a name such as SIGINT or SIGTERM"], {}),
     ("signal_unknown", (*WR, "stop_signal"), "SIGBOGUS",
      ["{f}: task.wrapper.stop_signal: unknown signal 'SIGBOGUS'; use a name such as SIGINT or SIGTERM"], {}),
     ("signal_empty", (*WR, "stop_signal"), "",
@@ -328,10 +328,13 @@ CASES = [
      ["{f}: task.wrapper.stop_signal: unknown signal '999'"], {}),
     ("signal_zero", (*WR, "stop_signal"), "0", ["{f}: task.wrapper.stop_signal: unknown signal '0'"], {}),
     ("signal_array", (*WR, "stop_signal"), ["SIGINT"],
-     ["{f}: task.wrapper.stop_signal: expected a string, got an array"], {}),
+     ["{f}: task.wrapper.stop_signal: expected a signal name such as \"SIGTERM\" or a number, got an array"], {}),
     # task.wrapper.stop_timeout
-    ("timeout_string", (*WR, "stop_timeout"), "5",
-     ["{f}: task.wrapper.stop_timeout: expected a number, got a string"], {}),
+    # task.wrapper.stop_timeout: seconds, or a string with a unit ("5" and "1m" are accepted).
+    ("timeout_string", (*WR, "stop_timeout"), "5x",
+     ["{f}: task.wrapper.stop_timeout: '5x' is not a duration; use a number of seconds, or a number with ms, s, m, h or d"], {}),
+    ("timeout_unit_range", (*WR, "stop_timeout"), "2d",
+     ["{f}: task.wrapper.stop_timeout: '2d' is out of range; use 0 to 86400 seconds"], {}),
     ("timeout_negative", (*WR, "stop_timeout"), -1,
      ["{f}: task.wrapper.stop_timeout: -1 is out of range; use 0 to 86400 seconds"], {}),
     ("timeout_1e9", (*WR, "stop_timeout"), Raw(toml="1e9", yaml="1e9", json="1e9"),
@@ -339,9 +342,9 @@ CASES = [
     ("timeout_86401", (*WR, "stop_timeout"), 86401,
      ["{f}: task.wrapper.stop_timeout: 86401 is out of range; use 0 to 86400 seconds"], {}),
     ("timeout_bool", (*WR, "stop_timeout"), True,
-     ["{f}: task.wrapper.stop_timeout: expected a number, got a boolean"], {}),
+     ["{f}: task.wrapper.stop_timeout: expected a number of seconds or a string such as \"30s\", got a boolean"], {}),
     ("timeout_null", (*WR, "stop_timeout"), NUL,
-     ["{f}: task.wrapper.stop_timeout: expected a number, got null"], {}),
+     ["{f}: task.wrapper.stop_timeout: expected a number of seconds or a string such as \"30s\", got null"], {}),
     ("timeout_huge_integer", (*WR, "stop_timeout"), Raw(yaml="99999999999999999999", json="99999999999999999999"),
      ["{f}: task.wrapper.stop_timeout: 1e+20 is out of range; use 0 to 86400 seconds"], {}),
     # TOML nan/inf: refused as not finite.
@@ -384,10 +387,10 @@ index = []
 for fmt in ("toml", "yaml", "json"):
     with open(f"{out_dir}/good.{fmt}", "w") as f:
         f.write(EMIT[fmt](good(f"good_{fmt}")))
-    # Boundaries that must be accepted: a 64-character ID, stop_timeout 0 and 86400, a numeric signal.
+    # Boundaries that must be accepted: a 64-character ID, stop_timeout 86400 (as "1d"), a numeric signal.
     edge = good("e" * 63 + fmt[0])
-    edge["task"]["wrapper"]["stop_timeout"] = 86400
-    edge["task"]["wrapper"]["stop_signal"] = "15"
+    edge["task"]["wrapper"]["stop_timeout"] = "1d"
+    edge["task"]["wrapper"]["stop_signal"] = 15
     with open(f"{out_dir}/edge.{fmt}", "w") as f:
         f.write(EMIT[fmt](edge))
     for name, path, value, expect, opts in CASES:

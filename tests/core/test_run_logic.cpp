@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The run protocol's pure logic (core/src/run/logic.cpp): restart decisions and
-// backoff, sizes, env_file parsing, timestamps and size-rotated output files.
+// backoff, env_file parsing, timestamps and size-rotated output files.
 #include "../../core/src/run/logic.hpp"
 
 #include <spmi/errors.hpp>
@@ -55,59 +55,11 @@ TEST(WrapperLogic, BackoffDoublesUpToTheCap)
   EXPECT_EQ(backoff_delay(2s, 2s, 3), 2s);
 }
 
-TEST(WrapperLogic, Sizes)
-{
-  EXPECT_EQ(parse_size("1024"), 1024u);
-  EXPECT_EQ(parse_size("4K"), 4096u);
-  EXPECT_EQ(parse_size("4k"), 4096u);
-  EXPECT_EQ(parse_size("10M"), 10u << 20);
-  EXPECT_EQ(parse_size("10MB"), 10u << 20);
-  EXPECT_EQ(parse_size("10MiB"), 10u << 20);
-  EXPECT_EQ(parse_size("2G"), 2ull << 30);
-  EXPECT_EQ(parse_size("100B"), 100u);
-  EXPECT_EQ(parse_size(""), std::nullopt);
-  EXPECT_EQ(parse_size("0"), std::nullopt);
-  EXPECT_EQ(parse_size("M"), std::nullopt);
-  EXPECT_EQ(parse_size("10T"), std::nullopt);
-  EXPECT_EQ(parse_size("10 M"), std::nullopt);
-  EXPECT_EQ(parse_size("-5"), std::nullopt);
-  EXPECT_EQ(parse_size("1.5M"), std::nullopt);
-  EXPECT_EQ(parse_size("99999999999999999999999"), std::nullopt);
-  EXPECT_EQ(parse_size("17179869184G"), std::nullopt);  // 2^64 bytes
-}
-
 // Output is bounded by default as supervisord's is: 50 MiB per stream, 10 old files kept.
 TEST(WrapperLogic, OutputIsBoundedByDefault)
 {
-  EXPECT_EQ(max_output_size(nullptr), 50ull * 1024 * 1024);
   EXPECT_EQ(k_default_max_output_size, 50ull * 1024 * 1024);
   EXPECT_EQ(k_default_output_files_kept, 10);
-}
-
-TEST(WrapperLogic, MaxOutputSizeZeroMeansNoLimit)
-{
-  const nlohmann::json number = 0;
-  const nlohmann::json text = "0";
-  EXPECT_EQ(max_output_size(&number), 0u);
-  EXPECT_EQ(max_output_size(&text), 0u);
-}
-
-TEST(WrapperLogic, MaxOutputSizeValues)
-{
-  auto size = [](const nlohmann::json& node) { return max_output_size(&node); };
-  EXPECT_EQ(size(1024), 1024u);
-  EXPECT_EQ(size("1K"), 1024u);
-  EXPECT_EQ(size("10M"), 10u << 20);
-  EXPECT_EQ(size(1023), std::nullopt);  // too small to hold a line
-  EXPECT_EQ(size("1023"), std::nullopt);
-  EXPECT_EQ(size(1), std::nullopt);
-  EXPECT_EQ(size(-1), std::nullopt);
-  EXPECT_EQ(size(2048.5), std::nullopt);
-  EXPECT_EQ(size(true), std::nullopt);
-  EXPECT_EQ(size("0K"), std::nullopt);
-  EXPECT_EQ(size("00"), std::nullopt);
-  EXPECT_EQ(size("lots"), std::nullopt);
-  EXPECT_EQ(size(nullptr), std::nullopt);  // a null value is not the key left out
 }
 
 TEST(WrapperLogic, EnvFile)

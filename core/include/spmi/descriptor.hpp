@@ -7,10 +7,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace spmi {
 
@@ -49,7 +55,24 @@ SPMI_API Descriptor make_descriptor(const nlohmann::json& document,
 /// True when `id` is a safe manageable ID: 1-64 of `[A-Za-z0-9_.-]`, starting with a letter, digit or '_'.
 SPMI_API bool is_valid_id(std::string_view id);
 
+/// Bytes from "1048576", "512K", "10M" or "1G": binary multiples, any case, with an optional "B" or
+/// "iB" after the letter ("10MB", "10MiB"), or "B" alone ("100B"). nullopt when malformed, zero or
+/// larger than 64 bits hold.
+SPMI_API std::optional<std::uint64_t> parse_size(std::string_view text);
+
+/// A rule for the names of a table read by Section::string_table(): a name it refuses is reported as
+/// "\<file\>: \<table\>.\<key\>.\<name\>: '\<name\>' is not \<what\>; use \<how\>".
+struct SPMI_API NameRule
+{
+  std::function<bool(std::string_view)> accepts;  ///< true for a good name
+  std::string what;                               ///< e.g. "a valid variable name"
+  std::string how;                                ///< e.g. "letters, digits and _, not starting with a digit"
+};
+
 /// Typed access to a descriptor table, producing messages like "cal.toml: task.wrapper: missing key 'command'".
+/// Every accessor names the key in its message: "\<file\>: \<table\>.\<key\>: \<what is wrong\>; \<what to do\>".
+/// The optional_* accessors return nullopt when the key is absent (a null value is not absent: it is
+/// refused as the wrong type).
 class SPMI_API Section
 {
 public:
@@ -75,6 +98,48 @@ public:
   bool optional_bool(std::string_view key, bool fallback) const;
   /// Optional number; nullopt when absent. @throws DescriptorError when it is not a finite number.
   std::optional<double> optional_number(std::string_view key) const;
+  /// Optional whole number from `min` to `max`: an integer, or a number with no fractional part (3.0;
+  /// not 3.5). @throws DescriptorError: "\<where\>: expected a whole number from 1 to 10, got a string",
+  /// "\<where\>: 3.5 is not a whole number; use a whole number from 1 to 10", "\<where\>: 0 is out of range;
+  /// use a whole number from 1 to 10" (with `max` = LLONG_MAX the range reads "a whole number, 1 or more").
+  std::optional<long long> optional_integer(std::string_view key,
+                                            long long min,
+                                            long long max = std::numeric_limits<long long>::max()) const;
+  /// Optional size in bytes: a whole number, or a string parse_size() accepts ("512K", "10M", "1GiB").
+  /// 0 (or "0") is accepted only when `zero_means` says what it means (e.g. "no limit"); any other size
+  /// must be at least `min`. @throws DescriptorError: "\<where\>: "10X" is not a size; use bytes (at
+  /// least 1024) or a number with K, M or G ("10M"), or 0 for no limit" (the value as written).
+  std::optional<std::uint64_t> optional_size(std::string_view key,
+                                             std::uint64_t min = 1,
+                                             std::string_view zero_means = {}) const;
+  /// Optional duration from `min` to `max`: a number of seconds (10, 0.5; also as a string, "10"), or
+  /// a string with a unit: "500ms", "30s", "1.5m", "2h", "1d" (spaces before the unit allowed, any
+  /// case). Rounded to milliseconds. @throws DescriptorError: "\<where\>: expected a number of seconds or
+  /// a string such as "30s", got a boolean", "\<where\>: '5x' is not a duration; use a number of seconds,
+  /// or a number with ms, s, m, h or d ("500ms", "30s", "5m")", "\<where\>: 86401 is out of range; use
+  /// 0 to 86400 seconds", and for a number that is not finite as optional_number() does.
+  std::optional<std::chrono::milliseconds> optional_duration(std::string_view key,
+                                                             std::chrono::milliseconds min,
+                                                             std::chrono::milliseconds max) const;
+  /// As optional_duration(), for a key that must be there. @throws DescriptorError also when it is
+  /// missing: "\<where\>: missing key 'deadline'".
+  std::chrono::milliseconds require_duration(std::string_view key, std::chrono::milliseconds min,
+                                             std::chrono::milliseconds max) const;
+  /// Optional signal: a name ("SIGTERM", "TERM", "term") or a number (15 or "15"), as
+  /// process::parse_signal() reads it. @throws DescriptorError: "\<where\>: unknown signal 'X'; use a
+  /// name such as SIGINT or SIGTERM", "\<where\>: expected a signal name such as "SIGTERM" or a number,
+  /// got an array".
+  std::optional<int> optional_signal(std::string_view key) const;
+  /// Optional path: a non-empty string; a relative path is made relative to the directory of file()
+  /// (as systemd units and pm2 ecosystem files do), an absolute one is kept. @throws DescriptorError:
+  /// "\<where\>: empty path; give a path or leave the key out", or as optional_string().
+  std::optional<std::filesystem::path> optional_path(std::string_view key) const;
+  /// Optional table of strings (NAME = "value"), in name order; empty when absent. With `names`, each
+  /// name must pass its rule. @throws DescriptorError: "\<where\>: expected a table of strings
+  /// (NAME = "value"), got a string", "\<where\>.\<name\>: expected a string, got an integer; quote it",
+  /// "\<where\>.\<name\>: '\<name\>' is not \<names.what\>; use \<names.how\>".
+  std::vector<std::pair<std::string, std::string>> string_table(std::string_view key,
+                                                                const NameRule& names = {}) const;
   /// Required sub-table. @throws DescriptorError when missing or not a table.
   Section require_table(std::string_view key) const;
   /// Keys present that are not in `known`, in the tree's (alphabetical) key order.

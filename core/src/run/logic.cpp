@@ -4,7 +4,6 @@
 #include <spmi/errors.hpp>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -59,48 +58,6 @@ backoff_delay(std::chrono::milliseconds initial, std::chrono::milliseconds max, 
   return std::min(delay, max);
 }
 
-std::optional<std::uint64_t>
-parse_size(std::string_view text)
-{
-  std::size_t i = 0;
-  std::uint64_t value = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    if (value > (UINT64_MAX - 9) / 10) {
-      return std::nullopt;
-    }
-    value = value * 10 + static_cast<std::uint64_t>(text[i] - '0');
-    ++i;
-  }
-  if (i == 0) {
-    return std::nullopt;
-  }
-  std::string suffix;
-  for (; i < text.size(); ++i) {
-    suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
-  }
-  int shift = 0;
-  if (!suffix.empty() && suffix != "B") {
-    const char unit = suffix[0];
-    const auto rest = suffix.substr(1);
-    if (rest != "" && rest != "B" && rest != "IB") {
-      return std::nullopt;
-    }
-    if (unit == 'K') {
-      shift = 10;
-    } else if (unit == 'M') {
-      shift = 20;
-    } else if (unit == 'G') {
-      shift = 30;
-    } else {
-      return std::nullopt;
-    }
-  }
-  if (value == 0 || value > (UINT64_MAX >> shift)) {
-    return std::nullopt;
-  }
-  return value << shift;
-}
-
 bool
 is_env_name(std::string_view name)
 {
@@ -113,25 +70,6 @@ is_env_name(std::string_view name)
     }
   }
   return true;
-}
-
-std::optional<std::uint64_t>
-max_output_size(const nlohmann::json* node)
-{
-  if (node == nullptr) {
-    return k_default_max_output_size;
-  }
-  std::optional<std::uint64_t> size;
-  if (node->is_number_unsigned() || (node->is_number_integer() && node->get<long long>() >= 0)) {
-    size = node->get<std::uint64_t>();
-  } else if (node->is_string()) {
-    const auto text = node->get<std::string>();
-    size = text == "0" ? std::optional<std::uint64_t>(0) : parse_size(text);
-  }
-  if (size && *size != 0 && *size < k_min_output_size) {
-    return std::nullopt;
-  }
-  return size;
 }
 
 std::vector<std::pair<std::string, std::string>>

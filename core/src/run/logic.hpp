@@ -9,8 +9,6 @@
 #include <spmi/run_protocol.hpp>
 #include <spmi/state.hpp>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -35,21 +33,12 @@ SPMI_API bool wants_restart(RestartPolicy policy, int exit_code, int exit_signal
 // initial * 2^recent, at most `max`.
 SPMI_API std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial, std::chrono::milliseconds max, int recent);
 
-// Bytes from "1048576", "512K", "10M", "1G" (binary multiples, case-insensitive, optional "B" or "iB"
-// after the suffix: "10MB", "10MiB"). nullopt when malformed, zero or too large.
-SPMI_API std::optional<std::uint64_t> parse_size(std::string_view text);
-
 // Output is bounded by default, as supervisord's is (50 MiB, 10 backups): each stream rotates when it
 // would grow past k_default_max_output_size, keeping k_default_output_files_kept old files.
 constexpr std::uint64_t k_default_max_output_size = 50ull << 20;
 constexpr int k_default_output_files_kept = 10;
-// The smallest max_output_size allowed, 0 (unbounded) aside.
+// The smallest max_output_size allowed, 0 (unbounded) aside (read with Section::optional_size).
 constexpr std::uint64_t k_min_output_size = 1024;
-
-// The value of the max_output_size key, `node` (nullptr when the key is absent: the default). 0 or "0"
-// is 0, no limit; else whole bytes or a parse_size() string, at least k_min_output_size. nullopt when
-// it is none of these.
-SPMI_API std::optional<std::uint64_t> max_output_size(const nlohmann::json* node);
 
 // Parses an env_file's text: KEY=VALUE lines; blank lines and lines starting with '#' (after spaces)
 // are skipped; an optional leading "export " is allowed; a value wrapped in matching single or double

@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <cmath>
 #include <iterator>
 #include <set>
 #include <string_view>
@@ -216,11 +215,8 @@ private:
 
   void add_count_option(const Section& section, std::string_view key, const std::string& flag)
   {
-    if (auto value = section.optional_number(key)) {
-      if (*value < 1 || *value > 1e6 || std::floor(*value) != *value) {
-        throw DescriptorError(fmt::format("{}: expected a whole number from 1, got {}", section.where(key), *value));
-      }
-      m_options.push_back(fmt::format("{}={}", flag, static_cast<long>(*value)));
+    if (auto value = section.optional_integer(key, 1, 1000000)) {
+      m_options.push_back(fmt::format("{}={}", flag, *value));
     }
   }
 

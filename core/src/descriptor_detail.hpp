@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+// What descriptor.cpp, document.cpp and section.cpp share, inside the core only.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace spmi::detail {
+
+// "a table", "a string", "an integer", ... for messages.
+std::string type_name_of(const nlohmann::json& node);
+
+// "a.b" for `key` under `path` ("b" at the top).
+inline std::string
+child_path(const std::string& path, const std::string& key)
+{
+  return path.empty() ? key : path + "." + key;
+}
+
+// Parses `text` as `format` ("toml", "yaml" or "json") into a tree, refusing NUL bytes, documents
+// nested too deep or too large, and duplicate keys; `where` names the source in messages.
+// parse_document() is this plus the check of every string. Throws DescriptorError.
+nlohmann::json parse_text(std::string_view text, std::string_view format, const std::string& where);
+
+} // namespace spmi::detail
