@@ -7,6 +7,7 @@
 #include <spmi/process.hpp>
 #include <spmi/log.hpp>
 #include <spmi/registry.hpp>
+#include <spmi/run_protocol.hpp>
 #include <spmi/state.hpp>
 
 #include <CLI/CLI.hpp>
@@ -116,7 +117,7 @@ main(int argc, char** argv)
   startup->add_option("--method", startup_method, "systemd or cron (default: systemd where it runs, else cron)")
     ->check(CLI::IsMember({"systemd", "cron"}));
   startup->add_flag("--dry-run", dry_run, "Show what would be installed or removed; change nothing");
-  auto* run = app.add_subcommand("__run", "")->group("");  // internal: the wrapper process
+  auto* run = app.add_subcommand(k_wrapper_command, "")->group("");  // internal: the wrapper process
   run->add_option("dir", run_dir)->required();
   run->add_option("token", run_token)->required();
 

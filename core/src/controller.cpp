@@ -376,12 +376,12 @@ Controller::launch(const std::string& id)
   const auto token = new_token();
   // A task that runs `spmi start` must not hand its own marker to the new task, or the new one would
   // count as part of the first one's tree.
-  ::unsetenv("SPMI_RUN_TOKEN");
+  ::unsetenv(process::k_task_marker_name);
   ::unsetenv("SPMI_ID");
   // The new wrapper carries its own run's marker, so that when it ends up below the task that started
   // it (a local backend's wrapper is reparented to that task's wrapper) it is never counted as that
   // task's process (see membership.hpp).
-  ::setenv("SPMI_WRAPPER_TOKEN", token.c_str(), 1);
+  ::setenv(process::k_wrapper_marker_name, token.c_str(), 1);
   const auto launched = manageable->start(dir, token);
   std::error_code cwd_error;
   const auto cwd = std::filesystem::current_path(cwd_error);
@@ -900,7 +900,7 @@ Controller::run_wrapper(const fs::path& dir_path, const std::string& token)
 {
   const ManageableDir dir(dir_path);
   dir.verify();  // before any thread: the wrapper's files are opened only relative to this directory
-  ::unsetenv("SPMI_WRAPPER_TOKEN");  // the wrapper's own (see launch()); its task gets task_marker()
+  ::unsetenv(process::k_wrapper_marker_name);  // the wrapper's own (see launch()); its task gets task_marker()
   return instantiate(dir)->run(dir, token);
 }
 

@@ -27,13 +27,13 @@ namespace fs = std::filesystem;
 std::string
 task_marker(const std::string& token)
 {
-  return "SPMI_RUN_TOKEN=" + token;
+  return std::string(k_task_marker_name) + "=" + token;
 }
 
 std::string
 wrapper_marker(const std::string& token)
 {
-  return "SPMI_WRAPPER_TOKEN=" + token;
+  return std::string(k_wrapper_marker_name) + "=" + token;
 }
 
 CgroupProbe
@@ -52,8 +52,8 @@ namespace {
 bool
 foreign(pid_t pid, const std::string& token, const std::string& proc_root)
 {
-  for (const char* name : {"SPMI_RUN_TOKEN=", "SPMI_WRAPPER_TOKEN="}) {
-    const auto value = environ_value(pid, name, proc_root);
+  for (const char* marker : {k_task_marker_name, k_wrapper_marker_name}) {
+    const auto value = environ_value(pid, std::string(marker) + "=", proc_root);
     if (value && *value != token) {
       return true;
     }
@@ -102,7 +102,7 @@ group_members(const GroupSpec& spec, const std::map<pid_t, ProcInfo>& procs,
       if (spec.main_pid > 1 && (info.session == spec.main_pid || info.pgrp == spec.main_pid)) {
         members.insert(pid);
       } else if (spec.include_marked && !spec.token.empty() &&
-                 environ_value(pid, "SPMI_RUN_TOKEN=", proc_root) == spec.token) {
+                 environ_value(pid, task_marker(""), proc_root) == spec.token) {
         members.insert(pid);
       }
     }

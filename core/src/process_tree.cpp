@@ -60,7 +60,7 @@ tree_usage(const std::vector<TreeRoot>& roots, const std::filesystem::path& proc
     if (root.pid <= 0) {
       continue;
     }
-    const std::string prefix = "SPMI_RUN_TOKEN=";
+    const std::string prefix = task_marker("");
     const std::string token = root.marker_env.rfind(prefix, 0) == 0 ? root.marker_env.substr(prefix.size()) : "";
     const detail::GroupSpec spec{root.cgroup, token, root.pid, root.watchdog, root.main_pid, false};
     for (pid_t pid : detail::group_members(spec, procs, children, base)) {

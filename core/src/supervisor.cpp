@@ -110,13 +110,18 @@ supervise(const SuperviseOptions& options)
   while (true) {
     siginfo_t info{};
     int signo;
-    const auto wakeup = !main_status && options.next_wakeup ? options.next_wakeup() : std::nullopt;
+    // When a hook's timer is due (max: none); a plain time point, which GCC 12 follows better.
+    auto wakeup = std::chrono::steady_clock::time_point::max();
+    if (!main_status && options.next_wakeup) {
+      wakeup = options.next_wakeup().value_or(wakeup);
+    }
+    const bool timed = wakeup != std::chrono::steady_clock::time_point::max();
     if (main_status) {
       // The main process is gone: poll what is left of the group.
       const timespec tick{0, 50 * 1000 * 1000};
       signo = ::sigtimedwait(&waitable, &info, &tick);
-    } else if (wakeup) {
-      const auto left = std::max(std::chrono::nanoseconds(0), *wakeup - std::chrono::steady_clock::now());
+    } else if (timed) {
+      const auto left = std::max(std::chrono::nanoseconds(0), wakeup - std::chrono::steady_clock::now());
       const timespec timeout{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
       signo = ::sigtimedwait(&waitable, &info, &timeout);
     } else {
@@ -144,7 +149,7 @@ supervise(const SuperviseOptions& options)
       }
     }
     if (!main_status) {
-      if (wakeup && std::chrono::steady_clock::now() >= *wakeup && options.on_wakeup) {
+      if (timed && std::chrono::steady_clock::now() >= wakeup && options.on_wakeup) {
         options.on_wakeup();
       }
       continue;

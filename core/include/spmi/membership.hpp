@@ -40,8 +40,13 @@ struct SPMI_API CgroupProbe
 /// when it is writable by us (a subtree systemd delegated to the user).
 SPMI_API CgroupProbe probe_cgroup();
 
-/// The environment variable every process of a task carries ("SPMI_RUN_TOKEN=<token>"), and the one a
+/// The variable whose value, the run's token, marks every process of a task (task_marker()).
+inline constexpr const char* k_task_marker_name = "SPMI_RUN_TOKEN";
+/// The variable whose value, the run's token, marks a wrapper process (wrapper_marker()).
+inline constexpr const char* k_wrapper_marker_name = "SPMI_WRAPPER_TOKEN";
+/// The environment entry every process of a task carries ("SPMI_RUN_TOKEN=<token>"), and the one a
 /// wrapper process carries ("SPMI_WRAPPER_TOKEN=<token>"), so one run never counts another's processes.
+/// These are the only spellings: `list` and `status` find a task's processes by exactly this entry.
 SPMI_API std::string task_marker(const std::string& token);
 /// See task_marker().
 SPMI_API std::string wrapper_marker(const std::string& token);

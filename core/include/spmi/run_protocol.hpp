@@ -138,6 +138,13 @@ struct SPMI_API RunHooks
   std::function<void(Attempt&, const process::ExitStatus&)> on_end;
 };
 
+/// The internal command of the wrapper process: `spmi __run <dir> <token>`.
+inline constexpr const char* k_wrapper_command = "__run";
+/// The argv that starts the wrapper process of the launch `token` of `dir`: spmi's own executable with
+/// k_wrapper_command (what a manageable gives its backend as LaunchSpec::argv).
+/// @throws SystemError when spmi's executable can't be found.
+SPMI_API std::vector<std::string> wrapper_argv(const ManageableDir& dir, const std::string& token);
+
 /// Runs the task as `settings` say in the calling process (the wrapper: `spmi __run <dir> <token>`),
 /// again as its restart policy says, keeping the protocol described at the top of this file.
 /// @return the wrapper's exit status: 0 once the run is recorded as ended, 1 when the task could not

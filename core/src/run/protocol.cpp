@@ -65,6 +65,12 @@ initial_record(const ManageableDir& dir, const std::string& token, bool replacem
 
 } // namespace
 
+std::vector<std::string>
+wrapper_argv(const ManageableDir& dir, const std::string& token)
+{
+  return {process::self_exe().string(), k_wrapper_command, dir.path().string(), token};
+}
+
 int
 run_protocol(const ManageableDir& dir, const std::string& token, const RunSettings& settings, const RunHooks& hooks)
 {

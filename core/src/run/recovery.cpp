@@ -74,13 +74,14 @@ exec_successor(const ManageableDir& dir, const std::string& token, int alive_fd)
   // /proc environ, which the watchdog shares): the new wrapper must carry it too, or when it is below
   // another task's wrapper (started from inside that task) it counts as that task's process in fallback
   // membership and is ended with it.
-  ::setenv("SPMI_WRAPPER_TOKEN", token.c_str(), 1);
-  const auto exe = process::self_exe().string();
-  const std::string run = "__run";
-  const auto path = dir.path().string();
-  char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(run.c_str()), const_cast<char*>(path.c_str()),
-                  const_cast<char*>(token.c_str()), nullptr};
-  ::execv(exe.c_str(), argv);
+  ::setenv(process::k_wrapper_marker_name, token.c_str(), 1);
+  const auto args = wrapper_argv(dir, token);
+  std::vector<char*> argv;
+  for (const auto& arg : args) {
+    argv.push_back(const_cast<char*>(arg.c_str()));
+  }
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
   ::unsetenv(k_alive_fd_variable);
   ::fcntl(alive_fd, F_SETFD, FD_CLOEXEC);
 }

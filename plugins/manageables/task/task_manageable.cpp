@@ -4,6 +4,7 @@
 #include <spmi/plugin.hpp>
 #include <spmi/process.hpp>
 #include <spmi/registry.hpp>
+#include <spmi/run_protocol.hpp>
 
 #include <fmt/format.h>
 
@@ -33,7 +34,7 @@ public:
   LaunchResult start(const ManageableDir& dir, const std::string& token) override
   {
     LaunchSpec spec;
-    spec.argv = {process::self_exe().string(), "__run", dir.path().string(), token};
+    spec.argv = wrapper_argv(dir, token);
     spec.session_name = "spmi." + dir.id();
     spec.dir = &dir;
     auto result = m_backend->launch(spec);
