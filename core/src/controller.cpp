@@ -52,6 +52,13 @@ last_line_of(const ManageableDir& dir, const std::string& name)
   }
 }
 
+// Which backend made `launch`: its type and recorded settings, as a key of Controller::m_backends.
+std::string
+launch_backend_key(const LaunchRecord& launch)
+{
+  return launch.backend_type + '\n' + (launch.backend_settings.is_object() ? launch.backend_settings.dump() : "");
+}
+
 // How many manageables a batch of start_all/end_all may hold: k_batch, or fewer when the limit of open
 // files is low (each pending one holds its lock open; half the room left is kept for everything else).
 std::size_t
@@ -225,12 +232,16 @@ Controller::load(const std::vector<fs::path>& paths)
 }
 
 Backend&
-Controller::backend_for(const std::string& type)
+Controller::backend_for(const ManageableDir& dir, const LaunchRecord& launch)
 {
-  auto& backend = m_backends[type];
+  auto& backend = m_backends[launch_backend_key(launch)];
   if (!backend) {
-    auto& node = *m_documents.emplace_back(std::make_unique<json>(json{{"type", type}}));
-    backend = m_registry.create_backend(type, PluginContext{Section(node, "launch.json", "backend"), m_logger, &m_registry});
+    // A record of an older version has no settings: its backend is made from the type alone, as then.
+    const auto settings = launch.backend_settings.is_object() ? launch.backend_settings
+                                                              : json{{"type", launch.backend_type}};
+    auto& node = *m_documents.emplace_back(std::make_unique<json>(settings));
+    backend = m_registry.create_backend(
+      launch.backend_type, PluginContext{Section(node, dir.launch_path().string(), "backend_settings"), m_logger, &m_registry});
   }
   return *backend;
 }
@@ -238,7 +249,15 @@ Controller::backend_for(const std::string& type)
 std::map<std::string, QueueState>
 Controller::queued_states(const std::vector<std::string>& ids)
 {
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> by_type;  // type -> (id, backend ID)
+  // One query per backend that made launches: launches of one type with other settings (another
+  // cluster, another socket) are asked of a backend made with theirs.
+  struct Queued
+  {
+    ManageableDir dir;
+    LaunchRecord launch;
+    std::vector<std::pair<std::string, std::string>> ids;  // (id, backend ID)
+  };
+  std::map<std::string, Queued> by_backend;
   for (const auto& id : ids) {
     const auto dir = m_store.dir(id);
     try {
@@ -248,20 +267,21 @@ Controller::queued_states(const std::vector<std::string>& ids)
       }
       const auto run = dir.read_run();
       if (!run || run->token != launch->token) {
-        by_type[launch->backend_type].emplace_back(id, launch->backend_id);
+        auto& queued = by_backend.try_emplace(launch_backend_key(*launch), Queued{dir, *launch, {}}).first->second;
+        queued.ids.emplace_back(id, launch->backend_id);
       }
     } catch (const Error&) {
       // A corrupt record is reported where the manageable is shown.
     }
   }
   std::map<std::string, QueueState> result;
-  for (const auto& [type, launches] : by_type) {
+  for (const auto& [key, queued] : by_backend) {
     std::vector<std::string> backend_ids;
-    for (const auto& launch : launches) {
+    for (const auto& launch : queued.ids) {
       backend_ids.push_back(launch.second);
     }
-    const auto states = backend_for(type).queue_states(backend_ids);
-    for (const auto& [id, backend_id] : launches) {
+    const auto states = backend_for(queued.dir, queued.launch).queue_states(backend_ids);
+    for (const auto& [id, backend_id] : queued.ids) {
       const auto it = states.find(backend_id);
       result[id] = it == states.end() ? QueueState::gone : it->second;
     }
@@ -385,8 +405,9 @@ Controller::launch(const std::string& id)
   const auto launched = manageable->start(dir, token);
   std::error_code cwd_error;
   const auto cwd = std::filesystem::current_path(cwd_error);
-  const LaunchRecord launch{token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued,
-                            cwd_error ? std::string() : cwd.string(), "up", ""};
+  LaunchRecord launch{token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued,
+                      cwd_error ? std::string() : cwd.string(), "up", ""};
+  launch.backend_settings = launched.backend_settings;  // the backend asked about it later is made from these
   if (launched.queued) {
     dir.write_launch(launch);  // the scheduler starts the wrapper later; until then it is pending
     return nullptr;
@@ -601,7 +622,7 @@ Controller::begin_end(const std::string& id, bool graceful)
     if (queued.count(id) && queued.at(id) != QueueState::gone) {
       // Pending: cancel the queued launch, then wait for the scheduler to forget it.
       const auto launch = dir.read_launch();
-      backend_for(launch->backend_type).cancel(*launch);
+      backend_for(dir, *launch).cancel(*launch);
       const bool gone = process::wait_until(
         [&] {
           const auto now = queued_states({id});

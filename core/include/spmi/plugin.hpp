@@ -50,6 +50,11 @@ struct SPMI_API LaunchResult
   /// without waiting; until the wrapper runs, the manageable is pending.
   bool queued = false;
   std::string backend_type;  ///< the backend's type name (set by the manageable)
+  /// The backend's descriptor table as used for this launch (`type` included; set by the manageable
+  /// unless the backend set it). `start` records it in LaunchRecord::backend_settings, and the backend
+  /// that later signals, asks about or cancels this launch is made from it, not from the descriptor of
+  /// that moment nor from its type alone.
+  nlohmann::json backend_settings = nullptr;
 };
 
 /// Where a queued launch stands, as its backend's scheduler says.
