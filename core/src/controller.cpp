@@ -7,6 +7,7 @@
 #include <spmi/recorded.hpp>
 
 #include "pattern.hpp"
+#include "start_failure.hpp"
 
 #include <fmt/format.h>
 
@@ -38,18 +39,6 @@ std::string
 seconds_text(std::chrono::milliseconds duration)
 {
   return fmt::format("{:g} s", static_cast<double>(duration.count()) / 1000.0);
-}
-
-// The last line of the file `name` of `dir`; "" when it has none, or can't be read safely.
-std::string
-last_line_of(const ManageableDir& dir, const std::string& name)
-{
-  try {
-    auto lines = dir.tail(name, 1);
-    return lines.empty() ? "" : lines.back();
-  } catch (const Error& e) {
-    return e.what();
-  }
 }
 
 // Which backend made `launch`: its type and recorded settings, as a key of Controller::m_backends.
@@ -369,6 +358,7 @@ struct Controller::PendingStart
   LaunchRecord launch;
   std::optional<RunRecord> run;
   std::optional<process::ExitStatus> launcher_exit;
+  std::uint64_t log_offset = 0;  // wrapper.log's size before the launch: what came after is the launch's
 };
 
 std::unique_ptr<Controller::PendingStart>
@@ -402,6 +392,7 @@ Controller::launch(const std::string& id)
   // it (a local backend's wrapper is reparented to that task's wrapper) it is never counted as that
   // task's process (see membership.hpp).
   ::setenv("SPMI_WRAPPER_TOKEN", token.c_str(), 1);
+  const auto log_offset = wrapper_log_size(dir);
   const auto launched = manageable->start(dir, token);
   std::error_code cwd_error;
   const auto cwd = std::filesystem::current_path(cwd_error);
@@ -414,7 +405,7 @@ Controller::launch(const std::string& id)
   }
   m_logger->debug("manageable '{}': backend ID {}, waiting for the wrapper", id, launched.backend_id);
   return std::unique_ptr<PendingStart>(
-    new PendingStart{id, dir, std::move(lock), std::move(manageable), token, launched, launch, {}, {}});
+    new PendingStart{id, dir, std::move(lock), std::move(manageable), token, launched, launch, {}, {}, log_offset});
 }
 
 bool
@@ -453,18 +444,17 @@ Controller::finish(PendingStart& p)
     process::signal_process(launched.launcher_pid, SIGKILL);
     process::wait(launched.launcher_pid);
   }
-  const auto log_line = last_line_of(dir, "wrapper.log");
-  const auto detail = log_line.empty() ? std::string() : ": " + log_line;
+  // What the launcher and the wrapper wrote to wrapper.log meanwhile says why; a file that is not there
+  // is never named.
   if (const auto& launcher_exit = p.launcher_exit) {
-    throw BackendError(fmt::format("manageable '{}': the backend's process (pid {}) exited ({}) before the wrapper "
-                                   "started{}; see {}",
-                                   id, launched.launcher_pid,
-                                   launcher_exit->signal ? process::signal_name(launcher_exit->signal)
-                                                         : fmt::format("status {}", launcher_exit->code),
-                                   detail, dir.wrapper_log_path().string()));
+    throw BackendError(start_failure(
+      dir, p.log_offset,
+      fmt::format("the backend's process (pid {}) exited ({}) before the wrapper started", launched.launcher_pid,
+                  launcher_exit->signal ? process::signal_name(launcher_exit->signal)
+                                        : fmt::format("status {}", launcher_exit->code))));
   }
-  throw BackendError(fmt::format("manageable '{}': the wrapper did not start within {}{}; see {}", id,
-                                 seconds_text(k_start_timeout), detail, dir.wrapper_log_path().string()));
+  throw BackendError(start_failure(dir, p.log_offset,
+                                   fmt::format("the wrapper did not start within {}", seconds_text(k_start_timeout))));
 }
 
 void
