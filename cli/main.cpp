@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The spmi command line: parses arguments (CLI11) and runs one command.
 #include "commands.hpp"
+#include "wrapper_log.hpp"
 
 #include <spmi/controller.hpp>
 #include <spmi/errors.hpp>
@@ -11,7 +12,6 @@
 #include <spmi/state.hpp>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include <unistd.h>
 
@@ -132,6 +132,12 @@ main(int argc, char** argv)
 
   set_debug(debug);
   set_log_color(!output.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDERR_FILENO) == 1);
+  if (run->parsed()) {
+    // The wrapper's stderr is a backend's terminal, /dev/null or wrapper.log itself: what it logs (its
+    // plugins through PluginContext::logger, and the reason it fails, from the catches below) goes to
+    // wrapper.log, where `start` and the user look.
+    cli::log_to_wrapper_log(*logger(), run_dir);
+  }
   try {
     // The registry outlives every plugin object the controller makes.
     PluginRegistry registry(PluginRegistry::default_dirs());
@@ -144,17 +150,7 @@ main(int argc, char** argv)
       logger()->debug("state directory {}; plugin directories {}", controller.store().root().string(), dirs);
     }
     if (run->parsed()) {
-      try {
-        return controller.run_wrapper(run_dir, run_token);
-      } catch (const std::exception& e) {
-        // The wrapper's stderr is a backend's terminal or /dev/null: keep the reason where start looks.
-        try {
-          // Only into a verified directory: an insecure one is what the error may be about.
-          ManageableDir(run_dir).append("wrapper.log", fmt::format("wrapper {}: {}\n", ::getpid(), e.what()));
-        } catch (const std::exception&) {
-        }
-        throw;
-      }
+      return controller.run_wrapper(run_dir, run_token);
     }
     if (list->parsed()) {
       return cli::cmd_list(controller, output);

@@ -7,6 +7,7 @@
 #include <spmi/recorded.hpp>
 
 #include "pattern.hpp"
+#include "start_failure.hpp"
 
 #include <fmt/format.h>
 
@@ -40,16 +41,11 @@ seconds_text(std::chrono::milliseconds duration)
   return fmt::format("{:g} s", static_cast<double>(duration.count()) / 1000.0);
 }
 
-// The last line of the file `name` of `dir`; "" when it has none, or can't be read safely.
+// Which backend made `launch`: its type and recorded settings, as a key of Controller::m_backends.
 std::string
-last_line_of(const ManageableDir& dir, const std::string& name)
+launch_backend_key(const LaunchRecord& launch)
 {
-  try {
-    auto lines = dir.tail(name, 1);
-    return lines.empty() ? "" : lines.back();
-  } catch (const Error& e) {
-    return e.what();
-  }
+  return launch.backend_type + '\n' + (launch.backend_settings.is_object() ? launch.backend_settings.dump() : "");
 }
 
 // How many manageables a batch of start_all/end_all may hold: k_batch, or fewer when the limit of open
@@ -225,12 +221,16 @@ Controller::load(const std::vector<fs::path>& paths)
 }
 
 Backend&
-Controller::backend_for(const std::string& type)
+Controller::backend_for(const ManageableDir& dir, const LaunchRecord& launch)
 {
-  auto& backend = m_backends[type];
+  auto& backend = m_backends[launch_backend_key(launch)];
   if (!backend) {
-    auto& node = *m_documents.emplace_back(std::make_unique<json>(json{{"type", type}}));
-    backend = m_registry.create_backend(type, PluginContext{Section(node, "launch.json", "backend"), m_logger, &m_registry});
+    // A record of an older version has no settings: its backend is made from the type alone, as then.
+    const auto settings = launch.backend_settings.is_object() ? launch.backend_settings
+                                                              : json{{"type", launch.backend_type}};
+    auto& node = *m_documents.emplace_back(std::make_unique<json>(settings));
+    backend = m_registry.create_backend(
+      launch.backend_type, PluginContext{Section(node, dir.launch_path().string(), "backend_settings"), m_logger, &m_registry});
   }
   return *backend;
 }
@@ -238,7 +238,15 @@ Controller::backend_for(const std::string& type)
 std::map<std::string, QueueState>
 Controller::queued_states(const std::vector<std::string>& ids)
 {
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> by_type;  // type -> (id, backend ID)
+  // One query per backend that made launches: launches of one type with other settings (another
+  // cluster, another socket) are asked of a backend made with theirs.
+  struct Queued
+  {
+    ManageableDir dir;
+    LaunchRecord launch;
+    std::vector<std::pair<std::string, std::string>> ids;  // (id, backend ID)
+  };
+  std::map<std::string, Queued> by_backend;
   for (const auto& id : ids) {
     const auto dir = m_store.dir(id);
     try {
@@ -248,20 +256,21 @@ Controller::queued_states(const std::vector<std::string>& ids)
       }
       const auto run = dir.read_run();
       if (!run || run->token != launch->token) {
-        by_type[launch->backend_type].emplace_back(id, launch->backend_id);
+        auto& queued = by_backend.try_emplace(launch_backend_key(*launch), Queued{dir, *launch, {}}).first->second;
+        queued.ids.emplace_back(id, launch->backend_id);
       }
     } catch (const Error&) {
       // A corrupt record is reported where the manageable is shown.
     }
   }
   std::map<std::string, QueueState> result;
-  for (const auto& [type, launches] : by_type) {
+  for (const auto& [key, queued] : by_backend) {
     std::vector<std::string> backend_ids;
-    for (const auto& launch : launches) {
+    for (const auto& launch : queued.ids) {
       backend_ids.push_back(launch.second);
     }
-    const auto states = backend_for(type).queue_states(backend_ids);
-    for (const auto& [id, backend_id] : launches) {
+    const auto states = backend_for(queued.dir, queued.launch).queue_states(backend_ids);
+    for (const auto& [id, backend_id] : queued.ids) {
       const auto it = states.find(backend_id);
       result[id] = it == states.end() ? QueueState::gone : it->second;
     }
@@ -349,6 +358,7 @@ struct Controller::PendingStart
   LaunchRecord launch;
   std::optional<RunRecord> run;
   std::optional<process::ExitStatus> launcher_exit;
+  std::uint64_t log_offset = 0;  // wrapper.log's size before the launch: what came after is the launch's
 };
 
 std::unique_ptr<Controller::PendingStart>
@@ -382,18 +392,20 @@ Controller::launch(const std::string& id)
   // it (a local backend's wrapper is reparented to that task's wrapper) it is never counted as that
   // task's process (see membership.hpp).
   ::setenv(process::k_wrapper_marker_name, token.c_str(), 1);
+  const auto log_offset = wrapper_log_size(dir);
   const auto launched = manageable->start(dir, token);
   std::error_code cwd_error;
   const auto cwd = std::filesystem::current_path(cwd_error);
-  const LaunchRecord launch{token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued,
-                            cwd_error ? std::string() : cwd.string(), "up", ""};
+  LaunchRecord launch{token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued,
+                      cwd_error ? std::string() : cwd.string(), "up", ""};
+  launch.backend_settings = launched.backend_settings;  // the backend asked about it later is made from these
   if (launched.queued) {
     dir.write_launch(launch);  // the scheduler starts the wrapper later; until then it is pending
     return nullptr;
   }
   m_logger->debug("manageable '{}': backend ID {}, waiting for the wrapper", id, launched.backend_id);
   return std::unique_ptr<PendingStart>(
-    new PendingStart{id, dir, std::move(lock), std::move(manageable), token, launched, launch, {}, {}});
+    new PendingStart{id, dir, std::move(lock), std::move(manageable), token, launched, launch, {}, {}, log_offset});
 }
 
 bool
@@ -432,18 +444,17 @@ Controller::finish(PendingStart& p)
     process::signal_process(launched.launcher_pid, SIGKILL);
     process::wait(launched.launcher_pid);
   }
-  const auto log_line = last_line_of(dir, "wrapper.log");
-  const auto detail = log_line.empty() ? std::string() : ": " + log_line;
+  // What the launcher and the wrapper wrote to wrapper.log meanwhile says why; a file that is not there
+  // is never named.
   if (const auto& launcher_exit = p.launcher_exit) {
-    throw BackendError(fmt::format("manageable '{}': the backend's process (pid {}) exited ({}) before the wrapper "
-                                   "started{}; see {}",
-                                   id, launched.launcher_pid,
-                                   launcher_exit->signal ? process::signal_name(launcher_exit->signal)
-                                                         : fmt::format("status {}", launcher_exit->code),
-                                   detail, dir.wrapper_log_path().string()));
+    throw BackendError(start_failure(
+      dir, p.log_offset,
+      fmt::format("the backend's process (pid {}) exited ({}) before the wrapper started", launched.launcher_pid,
+                  launcher_exit->signal ? process::signal_name(launcher_exit->signal)
+                                        : fmt::format("status {}", launcher_exit->code))));
   }
-  throw BackendError(fmt::format("manageable '{}': the wrapper did not start within {}{}; see {}", id,
-                                 seconds_text(k_start_timeout), detail, dir.wrapper_log_path().string()));
+  throw BackendError(start_failure(dir, p.log_offset,
+                                   fmt::format("the wrapper did not start within {}", seconds_text(k_start_timeout))));
 }
 
 void
@@ -601,7 +612,7 @@ Controller::begin_end(const std::string& id, bool graceful)
     if (queued.count(id) && queued.at(id) != QueueState::gone) {
       // Pending: cancel the queued launch, then wait for the scheduler to forget it.
       const auto launch = dir.read_launch();
-      backend_for(launch->backend_type).cancel(*launch);
+      backend_for(dir, *launch).cancel(*launch);
       const bool gone = process::wait_until(
         [&] {
           const auto now = queued_states({id});

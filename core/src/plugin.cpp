@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <csignal>
 
 namespace spmi {
@@ -36,12 +39,16 @@ Wrapper::add_status(const StatusQuery&, StatusReport&) const
 {
 }
 
+namespace {
+
 LaunchResult
-launch_detached(const std::vector<std::string>& argv, std::string_view backend)
+spawn_detached(const std::vector<std::string>& argv, std::string_view backend, int output_fd)
 {
   process::SpawnOptions options;
   options.argv = argv;
   options.new_session = true;
+  options.stdout_fd = output_fd;
+  options.stderr_fd = output_fd;
   try {
     LaunchResult result;
     result.launcher_pid = process::spawn(options);
@@ -49,6 +56,36 @@ launch_detached(const std::vector<std::string>& argv, std::string_view backend)
     return result;
   } catch (const Error& e) {
     throw BackendError(fmt::format("backend '{}': {}", backend, e.what()));
+  }
+}
+
+} // namespace
+
+LaunchResult
+launch_detached(const std::vector<std::string>& argv, std::string_view backend)
+{
+  return spawn_detached(argv, backend, -1);
+}
+
+LaunchResult
+launch_detached(const std::vector<std::string>& argv, std::string_view backend, const LaunchSpec& spec)
+{
+  if (spec.dir == nullptr) {
+    return spawn_detached(argv, backend, -1);
+  }
+  // Appended, never truncated: the lines of earlier launches and wrappers stay. A launcher that fails
+  // prints why (screen: on stdout), and `start` quotes it from here.
+  const int log = spec.dir->open_file("wrapper.log", O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (log < 0) {
+    throw_errno("cannot open " + spec.dir->wrapper_log_path().string());
+  }
+  try {
+    auto result = spawn_detached(argv, backend, log);
+    ::close(log);
+    return result;
+  } catch (...) {
+    ::close(log);
+    throw;
   }
 }
 

@@ -450,6 +450,13 @@ ManageableDir::read_launch() const
     record.token = field<std::string>(j, "token", "");
     record.backend_type = field<std::string>(j, "backend_type", "");
     record.backend_id = field<std::string>(j, "backend_id", "");
+    if (j.contains("backend_settings") && !j["backend_settings"].is_null()) {
+      if (!j["backend_settings"].is_object()) {
+        throw StateError(fmt::format("{}: corrupt state file (backend_settings is not an object)",
+                                     launch_path().string()));
+      }
+      record.backend_settings = j["backend_settings"];
+    }
     record.queued = field<bool>(j, "queued", false);
     record.launched_at = from_epoch(field<double>(j, "launched_at", 0));
     record.cwd = field<std::string>(j, "cwd", "");
@@ -518,6 +525,7 @@ ManageableDir::write_launch(const LaunchRecord& record) const
   json j{{"token", record.token},
          {"backend_type", record.backend_type},
          {"backend_id", record.backend_id},
+         {"backend_settings", record.backend_settings},
          {"queued", record.queued},
          {"launched_at", to_epoch(record.launched_at)},
          {"cwd", record.cwd},

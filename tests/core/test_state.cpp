@@ -341,6 +341,35 @@ TEST_F(StateTest, LaunchRecordRoundTrip)
   EXPECT_EQ(read->cwd, "/some/where");
   EXPECT_EQ(read->wanted, "down");
   EXPECT_EQ(read->ended_by, "stop");
+  EXPECT_TRUE(read->backend_settings.is_null());
+}
+
+// The backend's settings at launch survive the round trip, as the table they were; a record of an older
+// version has none (null: the backend is then made from its type alone), and one that is no table is a
+// corrupt record, never settings.
+TEST_F(StateTest, LaunchRecordKeepsBackendSettings)
+{
+  const spmi::StateStore store(m_root);
+  store.register_all({descriptor("x")});
+  const auto dir = store.dir("x");
+  spmi::LaunchRecord launch{"tok", "tmux", "4242", spmi::from_epoch(1700000000.0), false, "/w", "up", ""};
+  launch.backend_settings = {{"type", "tmux"}, {"socket", "other"}, {"options", {"--a", "--b"}}};
+  dir.write_launch(launch);
+  const auto read = dir.read_launch();
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->backend_settings, launch.backend_settings);
+  EXPECT_EQ(read->backend_settings.at("socket"), "other");
+
+  write_text(dir.launch_path(), R"({"token": "old", "backend_type": "screen", "backend_id": "7"})");
+  const auto old = dir.read_launch();
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->backend_type, "screen");
+  EXPECT_TRUE(old->backend_settings.is_null());
+
+  write_text(dir.launch_path(), R"({"token": "t", "backend_type": "tmux", "backend_settings": "socket=x"})");
+  EXPECT_THAT([&] { dir.read_launch(); },
+              ThrowsMessage<spmi::StateError>(testing::AllOf(HasSubstr(dir.launch_path().string()),
+                                                             HasSubstr("backend_settings"))));
 }
 
 // A corrupt run.json is a StateError naming the file.

@@ -213,10 +213,13 @@ private:
   bool left_to_kill(PendingEnd& pending, std::chrono::steady_clock::time_point now);
   std::vector<std::exception_ptr> end_all(const std::vector<std::string>& ids, bool graceful);
   /// For each of `ids` (all inactive: the caller checked) whose last launch was queued and whose wrapper
-  /// has not run yet: where it stands, from one query per backend type. Others are left out.
+  /// has not run yet: where it stands, from one query per backend (type and settings). Others are left out.
   std::map<std::string, QueueState> queued_states(const std::vector<std::string>& ids);
-  /// A backend of `type` with no settings, to ask its scheduler about launches.
-  Backend& backend_for(const std::string& type);
+  /// The backend that made `launch`, the launch record of `dir`: made from its recorded type and settings
+  /// (LaunchRecord::backend_settings; a record without settings gets the type alone), once per distinct
+  /// settings, to ask its scheduler about or cancel launches.
+  Backend& backend_for(const ManageableDir& dir, const LaunchRecord& launch);
+  /// backend_for()'s backends, by type and settings (launch_backend_key()).
   std::map<std::string, std::unique_ptr<Backend>> m_backends;
   ManageableDir existing(const std::string& id) const;
 

@@ -50,6 +50,11 @@ struct SPMI_API LaunchResult
   /// without waiting; until the wrapper runs, the manageable is pending.
   bool queued = false;
   std::string backend_type;  ///< the backend's type name (set by the manageable)
+  /// The backend's descriptor table as used for this launch (`type` included; set by the manageable
+  /// unless the backend set it). `start` records it in LaunchRecord::backend_settings, and the backend
+  /// that later signals, asks about or cancels this launch is made from it, not from the descriptor of
+  /// that moment nor from its type alone.
+  nlohmann::json backend_settings = nullptr;
 };
 
 /// Where a queued launch stands, as its backend's scheduler says.
@@ -61,6 +66,7 @@ enum class QueueState {
 
 /// Starts `argv` detached from the caller (a new session: no controlling terminal, stdio /dev/null) as a
 /// child of this process, which is then both the Backend ID (its pid) and the launcher spmi watches.
+/// Prefer the overload with the manageable's directory: what this launcher prints is lost.
 /// @throws BackendError naming `backend` when it can't be started.
 SPMI_API LaunchResult launch_detached(const std::vector<std::string>& argv, std::string_view backend);
 
@@ -72,6 +78,13 @@ struct SPMI_API LaunchSpec
   /// the manageable's directory, where a backend may keep files of its own (a job script, a log)
   const ManageableDir* dir = nullptr;
 };
+
+/// As launch_detached(argv, backend), with the launcher's stdout and stderr appended to the `wrapper.log`
+/// of `spec.dir` (opened through ManageableDir::open_file, mode 0600 when it creates it), so that when it
+/// exits before the wrapper runs, `start` quotes what it said. Without `spec.dir`, as the other overload.
+/// @throws BackendError naming `backend` when it can't be started; StateError when wrapper.log is insecure.
+SPMI_API LaunchResult launch_detached(const std::vector<std::string>& argv, std::string_view backend,
+                                      const LaunchSpec& spec);
 
 /// One line of `spmi status` between the header and the output, e.g. {"Backend type", "screen"}.
 struct SPMI_API StatusField

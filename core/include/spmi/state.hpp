@@ -82,6 +82,10 @@ struct SPMI_API LaunchRecord
   std::string wanted = "up";
   /// How the user ended it: "" while wanted up, else "stop" or "kill" (the last one asked for).
   std::string ended_by;
+  /// The backend's descriptor table as it was when it launched (LaunchResult::backend_settings): the
+  /// backend that signals, asks about or cancels this launch is made from it. Null in records of older
+  /// versions, whose backend is made from backend_type alone (or, by a manageable, from its descriptor).
+  nlohmann::json backend_settings = nullptr;
 };
 
 /// What the wrapper process writes about its run.

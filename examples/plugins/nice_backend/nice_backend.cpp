@@ -91,8 +91,9 @@ public:
     }
     argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
     // nice, ionice and prlimit each exec the next program, so the launched pid ends up being the
-    // wrapper's: it is the Backend ID, and its early exit (a bad option, say) fails the start.
-    return launch_detached(argv, "nice");
+    // wrapper's: it is the Backend ID, and its early exit (a bad option, say) fails the start; what
+    // they print goes to the manageable's wrapper.log, which `start` then quotes.
+    return launch_detached(argv, "nice", spec);
   }
 
   bool signal(const ManageableDir& dir, const LaunchRecord&, const RunRecord& run, int signo) override

@@ -24,9 +24,11 @@ public:
   LaunchResult launch(const LaunchSpec& spec) override
   {
     // A new session: no controlling terminal, so neither the CLI's exit nor a hang-up of the user's
-    // terminal reaches it; stdio is /dev/null (the wrapper gives the task its own files). The wrapper
-    // is our child, so it is also the launcher: core reaps it and reports an exit before the run record.
-    return launch_detached(spec.argv, "local");
+    // terminal reaches it; stdin is /dev/null, stdout and stderr the manageable's wrapper.log (the
+    // wrapper gives the task its own files), so a wrapper that can't even start says why there. The
+    // wrapper is our child, so it is also the launcher: core reaps it and reports an exit before the
+    // run record.
+    return launch_detached(spec.argv, "local", spec);
   }
 
   bool signal(const ManageableDir& dir, const LaunchRecord&, const RunRecord& run, int signo) override

@@ -29,10 +29,11 @@ public:
                          "or use another backend type");
     }
     // -D -m: a detached session whose server is the process we start, so its pid is the Backend ID and
-    // its early exit tells that the launch failed.
+    // its early exit tells that the launch failed. Why it failed, screen prints (on stdout: "Cannot
+    // access /run/screen"...) into the manageable's wrapper.log, which `start` then quotes.
     std::vector<std::string> argv = {screen->string(), "-D", "-m", "-S", spec.session_name};
     argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
-    return launch_detached(argv, "screen");
+    return launch_detached(argv, "screen", spec);
   }
 
   bool signal(const ManageableDir& dir, const LaunchRecord&, const RunRecord& run, int signo) override

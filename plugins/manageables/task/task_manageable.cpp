@@ -17,13 +17,14 @@ using namespace spmi;
 class TaskManageable final : public Manageable
 {
 public:
-  explicit TaskManageable(const PluginContext& context)
+  explicit TaskManageable(const PluginContext& context) : m_logger(context.logger), m_registry(context.registry)
   {
     const auto& section = context.section;
     warn_unknown_keys(context, {"id", "comment", "backend", "wrapper"});
     const auto backend = section.require_table("backend");
     m_backend = context.registry->create_backend(backend.require_string("type"),
                                                  PluginContext{backend, context.logger, context.registry, context.loading});
+    m_backend_settings = backend.node();
     const auto wrapper = section.require_table("wrapper");
     m_wrapper = context.registry->create_wrapper(wrapper.require_string("type"),
                                                  PluginContext{wrapper, context.logger, context.registry, context.loading});
@@ -39,6 +40,9 @@ public:
     spec.dir = &dir;
     auto result = m_backend->launch(spec);
     result.backend_type = m_backend->type();
+    if (result.backend_settings.is_null()) {
+      result.backend_settings = m_backend_settings;  // recorded: what signals or cancels it is made from it
+    }
     return result;
   }
 
@@ -46,13 +50,14 @@ public:
 
   bool end(const ManageableDir& dir, const LaunchRecord& launch, const RunRecord& run, Ending how) override
   {
+    auto& backend = launched_by(dir, launch);
     switch (how) {
     case Ending::graceful:
-      return m_backend->signal(dir, launch, run, m_wrapper->stop_signal());
+      return backend.signal(dir, launch, run, m_wrapper->stop_signal());
     case Ending::kill:
-      return m_backend->signal(dir, launch, run, kill_request_signal());
+      return backend.signal(dir, launch, run, kill_request_signal());
     case Ending::wrapper:
-      return m_backend->signal(dir, launch, run, SIGKILL);
+      return backend.signal(dir, launch, run, SIGKILL);
     }
     return false;
   }
@@ -75,7 +80,29 @@ public:
   }
 
 private:
+  // The backend that made `launch`: one made from the settings it recorded, which may not be the
+  // descriptor's of now; the descriptor's own for a record without settings (an older version's).
+  Backend& launched_by(const ManageableDir& dir, const LaunchRecord& launch)
+  {
+    if (!launch.backend_settings.is_object() || launch.backend_settings == m_backend_settings) {
+      return *m_backend;
+    }
+    if (!m_launched || m_launched_settings != launch.backend_settings) {
+      m_launched.reset();  // before the table it was made from changes
+      m_launched_settings = launch.backend_settings;
+      m_launched = m_registry->create_backend(
+        launch.backend_type, PluginContext{Section(m_launched_settings, dir.launch_path().string(), "backend_settings"),
+                                           m_logger, m_registry});
+    }
+    return *m_launched;
+  }
+
+  std::shared_ptr<spdlog::logger> m_logger;
+  PluginRegistry* m_registry;
+  nlohmann::json m_backend_settings;  // the backend's table in the descriptor
   std::unique_ptr<Backend> m_backend;
+  nlohmann::json m_launched_settings;  // m_launched is made from this table
+  std::unique_ptr<Backend> m_launched;
   std::unique_ptr<Wrapper> m_wrapper;
 };
 
