@@ -67,7 +67,7 @@ PY
 run 0 status --json late
 python3 - "$T/out" <<'PY' || fail "status --json lacks the wrapper's fields or facts"
 import json, sys
-entry = json.load(open(sys.argv[1]))[0]
+entry = json.load(open(sys.argv[1]))["manageables"][0]
 assert entry["plugins"]["DeadlineWrapper"] == {"deadline_seconds": 1.0, "timeouts": 1, "timed_out": True}, entry["plugins"]
 assert entry["facts"]["DeadlineWrapper"]["timeouts"] == 1, entry["facts"]
 PY
@@ -89,7 +89,8 @@ max_restarts = 2
 TOML
 run 0 load retry.toml
 run 0 start retry
-wait_for 15 is_inactive retry || fail "the restarted attempts did not end"
+is_failed() { "$SPMI" list 2>/dev/null | grep -qE "^$1 +failed"; }
+wait_for 15 is_failed retry || fail "the restarted attempts did not end (and fail)"
 run 0 status retry
 out_has "reached 3 time(s)"
 out_has "gave up after 2 automatic restarts"
