@@ -49,6 +49,17 @@ run 0 start r
 is_active r || fail "r is not active after start"
 sed -i "s|$T/r.journal|$T/changed.journal|" "$SPMI_PATH/r/manageable.json"
 grep -qF "$T/changed.journal" "$SPMI_PATH/r/manageable.json" || fail "the test could not change r's descriptor"
+# Backends speak in status: the launch's backend adds its line, and its fields under its class name.
+run 0 status r
+out_has "Journal: $T/r.journal"
+out_lacks "$T/changed.journal"
+run 0 status --json r
+python3 - "$T/out" "$T/r.journal" <<'PY' || fail "status --json lacks the backend's fields: $(cat "$T/out")"
+import json, sys
+entry = json.load(open(sys.argv[1]))["manageables"][0]
+assert entry["plugins"]["JournalBackend"] == {"journal": sys.argv[2], "queued": False, "active": True}, entry["plugins"]
+PY
+pass "the launch's backend adds its line and JSON fields to status"
 run 0 stop r
 made_with signal "$T/r.journal" || fail "stop signalled through a backend not made with r's launch settings"
 ! grep -q '^signal' "$T/changed.journal" 2>/dev/null || fail "stop signalled through the changed descriptor's backend"

@@ -67,14 +67,16 @@ public:
 
   StatusReport status(const StatusQuery& query) const override
   {
+    // The backend that made the latest launch speaks for it (its settings may not be the descriptor's).
+    const Backend& backend = query.launch ? launched_by(query.dir, *query.launch) : *m_backend;
     StatusReport report;
     report.lines = {
-      {"Backend type", m_backend->type()},
+      {"Backend type", backend.type()},
       {"Backend ID", query.launch ? query.launch->backend_id : "-"},
       {"Wrapper type", m_wrapper->type()},
       {"Command", m_wrapper->command()},
     };
-    m_backend->add_status(query, report);
+    backend.add_status(query, report);
     m_wrapper->add_status(query, report);
     return report;
   }
@@ -82,7 +84,7 @@ public:
 private:
   // The backend that made `launch`: one made from the settings it recorded, which may not be the
   // descriptor's of now; the descriptor's own for a record without settings (an older version's).
-  Backend& launched_by(const ManageableDir& dir, const LaunchRecord& launch)
+  Backend& launched_by(const ManageableDir& dir, const LaunchRecord& launch) const
   {
     if (!launch.backend_settings.is_object() || launch.backend_settings == m_backend_settings) {
       return *m_backend;
@@ -101,8 +103,8 @@ private:
   PluginRegistry* m_registry;
   nlohmann::json m_backend_settings;  // the backend's table in the descriptor
   std::unique_ptr<Backend> m_backend;
-  nlohmann::json m_launched_settings;  // m_launched is made from this table
-  std::unique_ptr<Backend> m_launched;
+  mutable nlohmann::json m_launched_settings;  // m_launched is made from this table (a cache)
+  mutable std::unique_ptr<Backend> m_launched;
   std::unique_ptr<Wrapper> m_wrapper;
 };
 
