@@ -57,3 +57,25 @@ task_toml() {
     for line in "$@"; do printf '%s\n' "$line"; done
   } >"$file"
 }
+
+# install_sdk: `cmake --install`s the build under $T/prefix, as a third party has spmi; sets `prefix`,
+# SPMI (the installed spmi), HOME ($T/home) and `user_dir` (that user's plugin directory, made).
+install_sdk() {
+  prefix="$T/prefix"
+  cmake --install "$SPMI_BUILD_DIR" --prefix "$prefix" >/dev/null || fail "cmake --install"
+  SPMI="$prefix/bin/spmi"
+  export HOME="$T/home"
+  user_dir="$HOME/.local/lib/spmi/plugins"
+  mkdir -p "$user_dir"
+}
+
+# build_example SRC BUILD [cmake args...]: configures and builds an example plugin from SRC in BUILD
+# against the installed SDK ($prefix) alone; fails the test with the build's log.
+build_example() {
+  local src=$1 build=$2; shift 2
+  local generator=()
+  command -v ninja >/dev/null && generator=(-G Ninja)
+  cmake -S "$src" -B "$build" "${generator[@]}" -DCMAKE_PREFIX_PATH="$prefix" "$@" >"$T/cmake.log" 2>&1 \
+    || { cat "$T/cmake.log" >&2; fail "configuring $src against the SDK"; }
+  cmake --build "$build" >"$T/build.log" 2>&1 || { cat "$T/build.log" >&2; fail "building $src"; }
+}

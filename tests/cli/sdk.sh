@@ -12,12 +12,7 @@ need nice
 need ionice
 need prlimit
 
-prefix="$T/prefix"
-cmake --install "$SPMI_BUILD_DIR" --prefix "$prefix" >/dev/null || fail "cmake --install"
-SPMI="$prefix/bin/spmi"
-export HOME="$T/home"
-user_dir="$HOME/.local/lib/spmi/plugins"
-mkdir -p "$user_dir"
+install_sdk
 
 # The SDK is there: headers, library, CMake package, pkg-config file.
 for f in include/spmi/plugin.hpp include/spmi/export.hpp include/spmi/errors.hpp lib/cmake/spmi/spmiConfig.cmake \
@@ -43,11 +38,7 @@ fi
 
 # Build the example from a copy outside the source tree, so nothing of the tree can leak in.
 cp -r "$SOURCE_DIR/examples/plugins/nice_backend" "$T/src"
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-cmake -S "$T/src" -B "$T/build" "${generator[@]}" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_INSTALL_PREFIX="$T/ext" \
-  >"$T/cmake.log" 2>&1 || { cat "$T/cmake.log" >&2; fail "configuring the example against the SDK"; }
-cmake --build "$T/build" >"$T/build.log" 2>&1 || { cat "$T/build.log" >&2; fail "building the example"; }
+build_example "$T/src" "$T/build" -DCMAKE_INSTALL_PREFIX="$T/ext"
 plugin="$T/build/spmi_backend_nice.so"
 [ -f "$plugin" ] || fail "no $plugin"
 # Hidden visibility: of its own code, the plugin exports only its class alias and the ABI stamp

@@ -10,12 +10,7 @@ source "$(dirname "$0")/common.sh"
 need cmake
 need python3
 
-prefix="$T/prefix"
-cmake --install "$SPMI_BUILD_DIR" --prefix "$prefix" >/dev/null || fail "cmake --install"
-SPMI="$prefix/bin/spmi"
-export HOME="$T/home"
-user_dir="$HOME/.local/lib/spmi/plugins"
-mkdir -p "$user_dir"
+install_sdk
 
 # Its sources are installed with the plugin guide; build them from there, as a user would.
 src="$prefix/share/doc/spmi/examples/plugins/deadline_wrapper"
@@ -24,11 +19,7 @@ src="$prefix/share/doc/spmi/examples/plugins/deadline_wrapper"
 logic=$(grep -cvE '^\s*($|//|#include|[{}]\s*$|namespace|} // namespace)' "$src/deadline_wrapper.cpp")
 [ "$logic" -le 60 ] || fail "the example wrapper has $logic lines of its own logic (at most 60)"
 cp -r "$src" "$T/src"
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-cmake -S "$T/src" -B "$T/build" "${generator[@]}" -DCMAKE_PREFIX_PATH="$prefix" >"$T/cmake.log" 2>&1 \
-  || { cat "$T/cmake.log" >&2; fail "configuring the example wrapper against the SDK"; }
-cmake --build "$T/build" >"$T/build.log" 2>&1 || { cat "$T/build.log" >&2; fail "building the example wrapper"; }
+build_example "$T/src" "$T/build"
 cp "$T/build/spmi_wrapper_deadline.so" "$user_dir/"
 run 0 plugins
 out_has "DeadlineWrapper"
