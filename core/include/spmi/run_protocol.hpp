@@ -62,8 +62,10 @@ struct SPMI_API RunSettings
   std::optional<std::filesystem::path> env_file;
   /// the working directory (absolute); absent: the one the wrapper was started in (`spmi start`'s)
   std::optional<std::filesystem::path> cwd;
-  /// where env_file and cwd were given ("cal.toml: task.wrapper.cwd"), for messages
-  std::string env_file_where, cwd_where;
+  /// where env_file was given ("cal.toml: task.wrapper.env_file"), for messages
+  std::string env_file_where;
+  /// where cwd was given ("cal.toml: task.wrapper.cwd"), for messages
+  std::string cwd_where;
   /// stderr goes to `stdout` too
   bool mixed_stdout = false;
   /// the signal `spmi stop` sends first (the guide's ^C)
@@ -80,10 +82,10 @@ struct SPMI_API RunSettings
   bool autostart = false;                              ///< `spmi resurrect` starts it after a reboot
   /// @}
   /// @name Output
+  /// Each output file is rotated before it grows past max_output_size bytes (0: never; without
+  /// timestamps the task then writes the files itself, no pipe in between).
   /// @{
-  /// rotate each output file before it grows past this (0: never; without timestamps the task then
-  /// writes the files itself, no pipe in between)
-  std::uint64_t max_output_size = 50ull << 20;
+  std::uint64_t max_output_size = 50ull << 20;  ///< rotate each output file before it grows past this
   int output_files_kept = 10;  ///< rotated files kept (stdout.1 ... stdout.N)
   bool timestamps = false;     ///< prefix each line with its UTC time
   /// @}
