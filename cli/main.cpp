@@ -141,13 +141,13 @@ main(int argc, char** argv)
   try {
     // The registry outlives every plugin object the controller makes.
     PluginRegistry registry(PluginRegistry::default_dirs());
-    Controller controller(StateStore(StateStore::default_root()), registry, logger());
+    Controller controller(Controller::default_state_root(), registry, logger());
     if (debug) {
       std::string dirs;
       for (const auto& dir : registry.dirs()) {
         dirs += (dirs.empty() ? "" : ":") + dir.string();
       }
-      logger()->debug("state directory {}; plugin directories {}", controller.store().root().string(), dirs);
+      logger()->debug("state directory {}; plugin directories {}", controller.state_root().string(), dirs);
     }
     if (run->parsed()) {
       return controller.run_wrapper(run_dir, run_token);
