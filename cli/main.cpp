@@ -45,6 +45,9 @@ Exit status:
 
 } // namespace
 
+// Long because: it is the whole command line in one place, each subcommand's options declared beside
+// the others (as `spmi --help` lists them) and dispatched in the same order; split, the option
+// variables would have to travel between the halves.
 int
 main(int argc, char** argv)
 {
