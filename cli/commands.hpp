@@ -46,7 +46,6 @@ int cmd_plugins(PluginRegistry& registry);
 std::string format_delta(std::chrono::seconds delta);
 // The state word list and status show: active, pending (a queued launch), failed (the restart policy
 // gave up), else inactive.
-std::string state_word(bool active, bool pending, const std::optional<RunRecord>& run);
 // What `verb` (stop, kill, clean, restart) would do to a manageable in `state`, for --dry-run; empty when
 // the command would refuse, with the reason in `refusal`.
 std::string planned_action(const std::string& verb, const std::string& state, std::string& refusal);

@@ -127,17 +127,7 @@ int
 cmd_connect(Controller& controller, const std::string& id)
 {
   using namespace std::chrono;
-  if (!controller.store().contains(id)) {
-    throw StateError(fmt::format("no manageable '{}' is loaded (see `spmi list`)", id));
-  }
-  const auto dir = controller.store().dir(id);
-  if (!dir.is_active()) {
-    throw StateError(fmt::format("manageable '{}' is inactive; start it first (its last output: `spmi status {}`)", id, id));
-  }
-  const UniqueFd fifo(dir.open_file("stdin", O_WRONLY | O_NONBLOCK, 0, FileKind::fifo));
-  if (!fifo) {
-    throw_errno(fmt::format("manageable '{}': cannot open its stdin {}", id, dir.stdin_path().string()));
-  }
+  const UniqueFd fifo = controller.open_stdin(id);
 
   catch_detach_signals();
   const bool interactive = ::isatty(STDIN_FILENO);
@@ -145,8 +135,8 @@ cmd_connect(Controller& controller, const std::string& id)
     logger()->info("Connected to \"{}\": what you type goes to its stdin; Ctrl-D or Ctrl-C detaches", id);
   }
   // Recent output first (at most 64 KiB of each), then what the task writes (see OutputFollower).
-  OutputFollower out(dir, "stdout");
-  OutputFollower err(dir, "stderr");
+  OutputFollower out = controller.follow_output(id, "stdout");
+  OutputFollower err = controller.follow_output(id, "stderr");
   out.start_at_tail_bytes(64 * 1024);
   err.start_at_tail_bytes(64 * 1024);
   const auto to_stdout = copy_to(STDOUT_FILENO);
@@ -177,7 +167,7 @@ cmd_connect(Controller& controller, const std::string& id)
     }
     if (now - last_liveness_check > milliseconds(200)) {
       last_liveness_check = now;
-      if (!dir.is_active()) {
+      if (!controller.running(id)) {
         task_alive = false;
         out.pump(to_stdout);
         err.pump(to_stderr);

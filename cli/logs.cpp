@@ -60,19 +60,13 @@ stop_signal_fd()
 int
 cmd_logs(Controller& controller, const std::string& id, std::size_t lines, bool follow, bool use_stderr)
 {
-  const auto& store = controller.store();
-  if (!store.contains(id)) {
-    throw StateError(fmt::format("no manageable '{}' is loaded (see `spmi list`)", id));
-  }
-  const auto dir = store.dir(id);
   const std::string name = use_stderr ? "stderr" : "stdout";
-  dir.verify();
+  OutputFollower output = controller.follow_output(id, name);
 
   // Signals first, so a SIGINT between here and the loop still ends us cleanly.
   const UniqueFd signal_fd = follow ? stop_signal_fd() : UniqueFd();
   // The last lines as `tail -n` prints them, whole however long they are (a progress bar redrawn with
   // '\r' and never a newline is one line), then what is written (see OutputFollower).
-  OutputFollower output(dir, name);
   const OutputFollower::Sink to_stdout = write_all;
   if (output.start_at_tail_lines(lines)) {
     output.pump(to_stdout);
@@ -86,7 +80,7 @@ cmd_logs(Controller& controller, const std::string& id, std::size_t lines, bool 
   const int watch_fd = output.change_fd();
   while (true) {
     output.pump(to_stdout);
-    if (!std::filesystem::exists(dir.path())) {
+    if (!controller.loaded(id)) {
       logger()->info("Manageable \"{}\" was cleaned", id);
       break;
     }

@@ -45,6 +45,9 @@ Exit status:
 
 } // namespace
 
+// Long because: it is the whole command line in one place, each subcommand's options declared beside
+// the others (as `spmi --help` lists them) and dispatched in the same order; split, the option
+// variables would have to travel between the halves.
 int
 main(int argc, char** argv)
 {
@@ -141,13 +144,13 @@ main(int argc, char** argv)
   try {
     // The registry outlives every plugin object the controller makes.
     PluginRegistry registry(PluginRegistry::default_dirs());
-    Controller controller(StateStore(StateStore::default_root()), registry, logger());
+    Controller controller(Controller::default_state_root(), registry, logger());
     if (debug) {
       std::string dirs;
       for (const auto& dir : registry.dirs()) {
         dirs += (dirs.empty() ? "" : ":") + dir.string();
       }
-      logger()->debug("state directory {}; plugin directories {}", controller.store().root().string(), dirs);
+      logger()->debug("state directory {}; plugin directories {}", controller.state_root().string(), dirs);
     }
     if (run->parsed()) {
       return controller.run_wrapper(run_dir, run_token);

@@ -81,7 +81,7 @@ cmd_resurrect(Controller& controller, const std::vector<std::string>& patterns, 
   std::vector<std::string> ids;
   int status = exit_status::k_ok;
   if (patterns.empty()) {
-    ids = controller.store().ids();
+    ids = controller.ids();
   } else if (!select_or_report(controller, patterns, ids)) {
     status = exit_status::k_failed;
   }
@@ -114,7 +114,7 @@ cmd_startup(const Controller& controller, StartupMode mode, const std::string& m
 {
   const char* plugin_path = std::getenv("SPMI_PLUGIN_PATH");
   const auto forced = method.empty() ? std::nullopt : startup::parse_method(method);
-  const auto plan = startup::plan(forced, controller.store().root(), process::self_exe(),
+  const auto plan = startup::plan(forced, controller.state_root(), process::self_exe(),
                                   plugin_path == nullptr ? "" : plugin_path);
   if (mode == StartupMode::show || dry_run) {
     print_plan(plan, mode);

@@ -37,8 +37,6 @@ namespace spmi {
 
 namespace strict {
 
-// The store's descriptors are UniqueFd; this name stays while state.cpp still uses it.
-using OwnedFd = UniqueFd;
 
 // What is wrong with the entry `name` of the directory `dir_fd` (named `path`) that openat() refused
 // with `error` (ELOOP, ENOTDIR, ENXIO, EISDIR), as a directory of the store (`directory`) or a file of

@@ -39,7 +39,7 @@ wrapper_log_since(const ManageableDir& dir, std::uint64_t offset, std::size_t mo
 {
   std::vector<std::string> lines;
   try {
-    strict::OwnedFd fd(dir.open_file(k_log, O_RDONLY));
+    UniqueFd fd(dir.open_file(k_log, O_RDONLY));
     struct stat st {};
     if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) {
       return lines;

@@ -76,6 +76,9 @@ stop_watchdog(pid_t watchdog)
   }
 }
 
+// Long because: one signal loop (sigwaitinfo) whose states (running, ending, deadline passed, kill
+// requested) share the group, the timers and the main process's status; kept together so that the
+// order in which signals are handled reads top to bottom.
 ExitStatus
 supervise(const SuperviseOptions& options)
 {

@@ -161,7 +161,7 @@ scenarios() {
   run 0 status "$id"
   out_has "Active: failed"
   out_has "Restarts: 1"
-  out_has "Note: the wrapper (pid $old_wrapper) was killed; spmi ended the task's processes; gave up after 1 automatic restart"
+  out_has "Note: the wrapper (pid $old_wrapper) was killed; spmi ended the task's processes; gave up restarting it"
   grep -qF "the wrapper (pid $old_wrapper) was killed; spmi ended the task's processes and gave up restarting it (max_restarts = 1)" \
     "$SPMI_PATH/$id/wrapper.log" || fail "$id: wrapper.log does not say why it gave up: $(cat "$SPMI_PATH/$id/wrapper.log")"
   grep -q '"failed":true' "$SPMI_PATH/$id/run.json" || fail "$id: run.json lacks failed=true"

@@ -33,7 +33,9 @@ run 0 status crash
 out_has "Active: failed since"
 out_has "Restarts: 3 (last exit: 3 at "
 out_has "Exit code: 3"
-out_has "Note: gave up after 3 automatic restarts"
+out_has "Note: gave up restarting it (max_restarts reached within restart_window)"
+# The count is the Restarts line's, said once (the note used to repeat it).
+[ "$(grep -c "3 automatic restart\|Restarts: 3" "$T/out")" = 1 ] || fail "the restart count is shown more than once: $(cat "$T/out")"
 out_has "attempt"
 out_lacks "Next attempt"
 pass "failed: list and status"

@@ -244,7 +244,8 @@ TEST_F(ControllerTest, ListShowsCommentAndInactive)
   EXPECT_EQ(list[0].id, "cal");
   EXPECT_EQ(list[0].type, "task");
   EXPECT_EQ(list[0].comment, "Prints calendar to stdout.");
-  EXPECT_FALSE(list[0].active);
+  EXPECT_FALSE(list[0].active());
+  EXPECT_EQ(list[0].state, spmi::State::inactive);
   EXPECT_EQ(list[0].problem, "");
   EXPECT_FALSE(m_controller->is_active("cal"));
 }
@@ -264,8 +265,8 @@ TEST_F(ControllerTest, StatusOfInactive)
 {
   m_controller->load({write("cal.toml", k_cal_toml)});
   const auto status = m_controller->status("cal", 5);
-  EXPECT_EQ(status.id, "cal");
-  EXPECT_FALSE(status.active);
+  EXPECT_EQ(status.view.id, "cal");
+  EXPECT_EQ(status.view.state, spmi::State::inactive);
   EXPECT_EQ(status.pid, std::nullopt);
   EXPECT_TRUE(status.output.empty());
   ASSERT_EQ(status.fields.size(), 4u);

@@ -7,7 +7,10 @@
 #include <spmi/plugin.hpp>
 #include <spmi/registry.hpp>
 #include <spmi/resurrect.hpp>
+#include <spmi/follow.hpp>
 #include <spmi/state.hpp>
+#include <spmi/unique_fd.hpp>
+#include <spmi/views.hpp>
 
 #include <spdlog/logger.h>
 
@@ -22,70 +25,6 @@
 
 namespace spmi {
 
-/// One row of `spmi list`.
-struct SPMI_API ManageableSummary
-{
-  /// its ID
-  std::string id;
-  /// its manageable type, e.g. "task"
-  std::string type;
-  /// the descriptor's comment, "" when none
-  std::string comment;
-  /// a wrapper runs it
-  bool active = false;
-  bool pending = false;  ///< queued by its backend (a batch job waiting), not yet running
-  bool failed = false;   ///< inactive: its wrapper gave up restarting it (max_restarts)
-  std::string problem;   ///< set when the manageable's state could not be read
-};
-
-/// Everything `spmi status` shows about one manageable.
-struct SPMI_API ManageableStatus
-{
-  /// its ID
-  std::string id;
-  /// its manageable type, e.g. "task"
-  std::string type;
-  /// the descriptor's comment, "" when none
-  std::string comment;
-  /// a wrapper runs it
-  bool active = false;
-  /// queued by its backend, not yet running
-  bool pending = false;
-  TimePoint since;                        ///< start of the run when active, else its end (or load time)
-  /// its directory in the state store
-  std::filesystem::path path;
-  std::vector<StatusField> fields;        ///< from the manageable and its plugins: backend, wrapper, command...
-  /// what plugins add to `status --json`, one object per plugin by class name (StatusReport::plugins)
-  nlohmann::json plugins = nlohmann::json::object();
-  /// what plugins recorded about the latest run, by class name (RunRecord::facts)
-  nlohmann::json facts = nlohmann::json::object();
-  /// the task's pid in its latest run
-  std::optional<long> pid;
-  /// when inactive: the exit code of the last run, if it exited
-  std::optional<int> exit_code;
-  /// when inactive: the signal that ended the last run, if one did
-  std::optional<int> exit_signal;
-  std::string note;                       ///< e.g. the wrapper died without recording an exit
-  /// @name Restart policy
-  /// Automatic restarts in the latest launch, how the latest attempt ended (also while
-  /// the next one runs or is awaited), when the next attempt is due, and whether the wrapper gave up.
-  /// @{
-
-  /// automatic restarts in the latest launch
-  int restarts = 0;
-  /// exit code of the latest attempt, if it exited
-  std::optional<int> last_exit_code;
-  /// signal that ended the latest attempt, if one did
-  std::optional<int> last_exit_signal;
-  /// when the latest attempt ended
-  std::optional<TimePoint> last_exit_at;
-  std::optional<TimePoint> next_attempt;  ///< only while active, waiting out a backoff delay
-  /// inactive because the wrapper gave up restarting it (max_restarts)
-  bool failed = false;
-  /// @}
-  std::vector<std::string> output;        ///< last lines of stdout
-};
-
 /// The operations behind spmi's commands, on one state store, creating plugins through one registry.
 class SPMI_API Controller
 {
@@ -93,8 +32,27 @@ public:
   /// `registry` must outlive the controller.
   Controller(StateStore store, PluginRegistry& registry, std::shared_ptr<spdlog::logger> logger);
 
-  /// The state store it works on.
+  /// On the state store at `state_root` (StateStore::default_root() for $SPMI_PATH).
+  Controller(const std::filesystem::path& state_root, PluginRegistry& registry, std::shared_ptr<spdlog::logger> logger);
+
+  /// The state store it works on (the core's and its tests'; the CLI asks the Controller instead).
   const StateStore& store() const { return m_store; }
+  /// $SPMI_PATH, else the default state directory (StateStore::default_root()).
+  static std::filesystem::path default_state_root();
+  /// The root of its state store.
+  const std::filesystem::path& state_root() const;
+  /// Every loaded ID, sorted.
+  std::vector<std::string> ids() const;
+  /// True when `id` is loaded.
+  bool loaded(const std::string& id) const;
+  /// True while a wrapper runs `id`, an unloaded one being inactive (cheap: one lock test, no record read).
+  bool running(const std::string& id) const;
+  /// A follower of `id`'s output file `stream` ("stdout" or "stderr"), on its verified directory.
+  /// @throws StateError `id` is not loaded, or its directory is not safe.
+  OutputFollower follow_output(const std::string& id, const std::string& stream) const;
+  /// `id`'s stdin FIFO, opened for writing without blocking, for `connect`.
+  /// @throws StateError `id` is not loaded or inactive. @throws SystemError the FIFO can't be opened.
+  UniqueFd open_stdin(const std::string& id) const;
 
   /// IDs matching any of `patterns` (regexes over the whole ID), sorted, each once. Patterns that match
   /// nothing are appended to `unmatched`. @throws UsageError for an invalid regex.
@@ -107,9 +65,11 @@ public:
   /// @throws SystemError the store can't be written.
   std::vector<std::string> load(const std::vector<std::filesystem::path>& paths);
 
-  /// Every registered manageable, sorted by ID. Loads no plugin, unless a launch is queued (then its
-  /// backend, once, to ask the scheduler).
-  std::vector<ManageableSummary> list();
+  /// Every registered manageable, sorted by ID, with its state, metadata, records and (with `resources`)
+  /// the resource use of the active ones, from one scan of /proc. Loads no plugin, unless a launch is
+  /// queued (then its backend, once per settings, to ask the scheduler). A manageable whose state can't
+  /// be read is listed with State::unknown and its `problem`.
+  std::vector<ManageableView> list(bool resources = true);
 
   /// Launches `id` through its manageable and waits up to k_start_timeout for the wrapper to report
   /// (a launch the backend queued returns at once).
@@ -163,6 +123,9 @@ public:
   /// @throws StateError `id` is not loaded, or a state file is corrupt.
   /// @throws BackendError the scheduler of a queued launch can't be asked.
   ManageableStatus status(const std::string& id, std::size_t output_lines);
+  /// status() of each of `ids`, in order, with the resources of all from one scan of /proc; an entry
+  /// that can't be shown carries what status() would have thrown.
+  std::vector<StatusOutcome> status_all(const std::vector<std::string>& ids, std::size_t output_lines);
   /// True while a wrapper runs `id` (ManageableDir::is_active()).
   bool is_active(const std::string& id) const;
 
@@ -222,6 +185,13 @@ private:
   /// backend_for()'s backends, by type and settings (launch_backend_key()).
   std::map<std::string, std::unique_ptr<Backend>> m_backends;
   ManageableDir existing(const std::string& id) const;
+  /// The view of `id` without resources: metadata (throws when unreadable), records, state.
+  ManageableView view_of(const std::string& id, bool active, bool pending) const;
+  /// status() without resources, which status_all() measures for all at once.
+  ManageableStatus status_view(const std::string& id, std::size_t output_lines);
+  /// status_view() of a launch that was queued and whose wrapper never ran: since and note from asking
+  /// its scheduler. @return true while it is still queued (pending).
+  bool status_from_queue(ManageableStatus& status, const std::string& id, const LaunchRecord& launch);
 
   StateStore m_store;
   PluginRegistry& m_registry;

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <spmi/export.hpp>
+#include <spmi/unique_fd.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -150,10 +151,10 @@ public:
   DirLock& operator=(const DirLock&) = delete;
   ~DirLock();
   /// The locked file's descriptor; -1 when it holds no lock.
-  int fd() const { return m_fd; }
+  int fd() const { return m_fd.get(); }
 
 private:
-  int m_fd = -1;
+  UniqueFd m_fd;  // closing it releases the flock
 };
 
 /// One manageable's directory. Copies share one verified descriptor of it, opened on first use: every

@@ -13,11 +13,11 @@ TEST(StateWord, ActivePendingFailedInactive)
 {
   RunRecord failed;
   failed.failed = true;
-  EXPECT_EQ(cli::state_word(true, false, failed), "active");  // a live wrapper wins over an old record
-  EXPECT_EQ(cli::state_word(false, true, std::nullopt), "pending");
-  EXPECT_EQ(cli::state_word(false, false, failed), "failed");
-  EXPECT_EQ(cli::state_word(false, false, RunRecord{}), "inactive");
-  EXPECT_EQ(cli::state_word(false, false, std::nullopt), "inactive");
+  EXPECT_EQ(spmi::state_word(spmi::decide_state(true, false, failed)), std::string("active"));  // a live wrapper wins over an old record
+  EXPECT_EQ(spmi::state_word(spmi::decide_state(false, true, std::nullopt)), std::string("pending"));
+  EXPECT_EQ(spmi::state_word(spmi::decide_state(false, false, failed)), std::string("failed"));
+  EXPECT_EQ(spmi::state_word(spmi::decide_state(false, false, RunRecord{})), std::string("inactive"));
+  EXPECT_EQ(spmi::state_word(spmi::decide_state(false, false, std::nullopt)), std::string("inactive"));
 }
 
 TEST(PlannedAction, FollowsTheRulesOfEachCommand)

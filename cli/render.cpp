@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+// `spmi list` and `spmi status`: the Controller's views (spmi/views.hpp) as text or JSON
+// (docs/schema/spmi-list.schema.json, spmi-status.schema.json). Nothing here decides a state.
+#include "commands.hpp"
+
+#include <spmi/errors.hpp>
+#include <spmi/log.hpp>
+#include <spmi/process.hpp>
+#include <spmi/text.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+
+namespace spmi::cli {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+// Version of the JSON written by `list --json` and `status --json` (docs/schema/).
+constexpr int k_schema_version = 1;
+
+bool
+use_color(int fd, const OutputOptions& options)
+{
+  // https://no-color.org: NO_COLOR set to any value turns colours off.
+  return !options.no_color && !options.json && std::getenv("NO_COLOR") == nullptr && ::isatty(fd) == 1;
+}
+
+// `text` (already padded) in the state's colour, when colours are on.
+std::string
+paint_state(State state, const std::string& text, bool color)
+{
+  const char* code = state == State::active ? "32" : state == State::pending ? "33"
+                   : (state == State::failed || state == State::unknown) ? "31" : nullptr;
+  if (!color || code == nullptr) {
+    return text;
+  }
+  return fmt::format("\x1b[{}m{}\x1b[0m", code, text);
+}
+
+json
+time_json(const std::optional<TimePoint>& t)
+{
+  return t ? json(format_iso8601(*t)) : json(nullptr);
+}
+
+template <typename T>
+json
+optional_json(const std::optional<T>& value)
+{
+  return value ? json(*value) : json(nullptr);
+}
+
+// The fields list and status share (docs/schema/spmi-list.schema.json).
+json
+entry_json(const ManageableView& view, TimePoint now)
+{
+  json entry{{"id", view.id}, {"type", view.type}, {"comment", view.comment}, {"state", state_word(view.state)},
+             {"error", view.problem.empty() ? json(nullptr) : json(view.problem)}};
+  entry["pid"] = optional_json(view.pid);
+  entry["wrapper_pid"] = optional_json(view.wrapper_pid);
+  entry["backend"] = view.launch ? json{{"type", view.launch->backend_type}, {"id", view.launch->backend_id}} : json(nullptr);
+  entry["loaded_at"] = time_json(view.loaded_at);
+  entry["launched_at"] = time_json(view.launched_at);
+  entry["started_at"] = time_json(view.started_at);
+  entry["finished_at"] = time_json(view.finished_at);
+  entry["uptime_seconds"] = view.active() && view.started_at
+                              ? json(std::max(0.0, std::chrono::duration<double>(now - *view.started_at).count()))
+                              : json(nullptr);
+  entry["exit"] = view.exit ? json{{"code", view.exit->code},
+                                   {"signal", view.exit->signal ? json(process::signal_name(*view.exit->signal)) : json(nullptr)}}
+                            : json(nullptr);
+  entry["restarts"] = view.restarts;
+  entry["next_attempt"] = time_json(view.next_attempt);
+  if (const auto& usage = view.resources) {
+    entry["resources"] = json{{"cpu_percent", std::round(usage->cpu_percent * 10) / 10},
+                              {"memory_bytes", usage->rss_bytes},
+                              {"processes", usage->processes},
+                              {"cpu_seconds", std::round(usage->cpu_seconds * 100) / 100}};
+  } else {
+    entry["resources"] = nullptr;
+  }
+  return entry;
+}
+
+void
+print_json(const json& list)
+{
+  std::cout << json{{"schema_version", k_schema_version}, {"manageables", list}}.dump(2) << "\n" << std::flush;
+}
+
+std::string
+format_time(TimePoint t)
+{
+  const std::time_t seconds = Clock::to_time_t(t);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%S", &local);
+  return buffer;
+}
+
+// `list`'s table. IDs, comments and problems are escaped (escape_control): a comment must not forge a
+// row of the table or send terminal commands. (IDs are letters, digits, '_', '.', '-' since load, but
+// the table must hold whatever a directory is named.)
+std::string
+list_table(const std::vector<ManageableView>& views, bool color, TimePoint now)
+{
+  std::size_t id_width = 2;
+  for (const auto& view : views) {
+    id_width = std::max(id_width, escape_control(view.id).size());
+  }
+  std::string out = fmt::format("{:<{}} {:<8} {:>6} {:>6} {:>6} {}\n", "ID", id_width, "ACTIVE", "CPU", "MEM", "UPTIME",
+                                "COMMENT");
+  for (const auto& view : views) {
+    const std::string word = state_word(view.state);
+    if (!view.problem.empty()) {
+      out += fmt::format("{:<{}} {} error: {}\n", escape_control(view.id), id_width,
+                         paint_state(view.state, fmt::format("{:<8}", word), color), escape_control(view.problem));
+      continue;
+    }
+    std::string cpu = "-";
+    std::string mem = "-";
+    std::string uptime = "-";
+    if (const auto& usage = view.resources) {
+      cpu = fmt::format("{:.1f}%", usage->cpu_percent);
+      mem = format_bytes(usage->rss_bytes);
+    }
+    if (view.active() && view.run) {
+      uptime = format_uptime(std::chrono::duration_cast<std::chrono::seconds>(now - view.run->started_at));
+    }
+    out += fmt::format("{:<{}} {} {:>6} {:>6} {:>6} {}\n", escape_control(view.id), id_width,
+                       paint_state(view.state, fmt::format("{:<8}", word), color), cpu, mem, uptime,
+                       escape_control(view.comment));
+  }
+  return out;
+}
+
+json
+status_json(const ManageableStatus& s, TimePoint now)
+{
+  auto entry = entry_json(s.view, now);
+  entry["path"] = s.path.string();
+  entry["fields"] = json::array();
+  for (const auto& field : s.fields) {
+    entry["fields"].push_back({{"key", field.key}, {"value", field.value}});
+  }
+  entry["note"] = s.note.empty() ? json(nullptr) : json(s.note);
+  // Plugins' own fields and facts, each under its class name (never mixed with spmi's keys).
+  entry["plugins"] = json::parse(s.plugins.dump());
+  entry["facts"] = json::parse(s.facts.dump());
+  entry["output"] = s.output;
+  return entry;
+}
+
+std::string
+exit_text(const std::optional<int>& code, const std::optional<int>& signal)
+{
+  if (signal) {
+    return fmt::format("{} (killed by {})", 128 + *signal, process::signal_name(*signal));
+  }
+  return code ? std::to_string(*code) : "-";
+}
+
+// `status`'s text of one manageable. Everything that comes from the descriptor, a plugin or the task is
+// escaped (escape_control).
+std::string
+status_text(const ManageableStatus& s, bool color, TimePoint now)
+{
+  const auto& view = s.view;
+  std::string out = view.comment.empty()
+                      ? fmt::format("{} ({})\n", escape_control(view.id), escape_control(view.type))
+                      : fmt::format("{} ({}) - {}\n", escape_control(view.id), escape_control(view.type),
+                                    escape_control(view.comment));
+  const std::string word = state_word(view.state);
+  out += fmt::format("Active: {} since {} ({} ago)\n", paint_state(view.state, word, color), format_time(s.since),
+                     format_delta(std::chrono::duration_cast<std::chrono::seconds>(now - s.since)));
+  out += fmt::format("Path: \"{}\"\n", escape_control(s.path.string()));
+  for (const auto& field : s.fields) {
+    out += fmt::format("{}: {}\n", escape_control(field.key), escape_control(field.value));
+  }
+  out += fmt::format("PID: {}\n", s.pid ? std::to_string(*s.pid) : "-");
+  if (const auto& use = view.resources) {
+    out += fmt::format("Resources: CPU {:.1f}%, memory {}, {} process{}\n", use->cpu_percent,
+                       format_bytes(use->rss_bytes), use->processes, use->processes == 1 ? "" : "es");
+  }
+  out += fmt::format("Exit code: {}\n", exit_text(s.exit_code, s.exit_signal));
+  if (s.shows_restarts()) {
+    out += fmt::format("Restarts: {} (last exit: {}{})\n", s.restarts, exit_text(s.last_exit_code, s.last_exit_signal),
+                       s.last_exit_at ? " at " + format_time(*s.last_exit_at) : "");
+  }
+  if (s.next_attempt) {
+    out += fmt::format("Next attempt: {} (in {})\n", format_time(*s.next_attempt),
+                       format_delta(std::chrono::ceil<std::chrono::seconds>(*s.next_attempt - now)));
+  }
+  if (!s.note.empty()) {
+    out += fmt::format("Note: {}\n", escape_control(s.note));
+  }
+  for (const auto& line : s.output) {
+    out += escape_control(line) + "\n";  // the task's own text: `spmi logs` shows it raw
+  }
+  return out;
+}
+
+} // namespace
+
+int
+cmd_list(Controller& controller, const OutputOptions& options)
+{
+  const auto views = controller.list();
+  const auto now = Clock::now();
+  // A manageable whose state can't be trusted or read (an insecure directory: the message has the fix)
+  // is also reported on stderr; the others are still listed, and the exit status is 1.
+  int status = exit_status::k_ok;
+  for (const auto& view : views) {
+    if (!view.problem.empty()) {
+      logger()->error("manageable '{}': {}", view.id, view.problem);
+      status = exit_status::k_failed;
+    }
+  }
+  if (options.json) {
+    json list = json::array();
+    for (const auto& view : views) {
+      list.push_back(entry_json(view, now));
+    }
+    print_json(list);
+    return status;
+  }
+  logger()->info("Registered {} manageables", views.size());
+  std::cout << list_table(views, use_color(STDOUT_FILENO, options), now) << std::flush;
+  return status;
+}
+
+int
+cmd_status(Controller& controller, const std::vector<std::string>& patterns, const OutputOptions& options)
+{
+  std::vector<std::string> ids;
+  int status = select_or_report(controller, patterns, ids) ? exit_status::k_ok : exit_status::k_failed;
+  if (ids.empty()) {
+    logger()->info("Nothing to show");
+    if (options.json) {
+      print_json(json::array());
+    }
+    return exit_status::k_failed;
+  }
+  const auto now = Clock::now();
+  const bool color = use_color(STDOUT_FILENO, options);
+  json list = json::array();
+  std::size_t shown = 0;
+  for (const auto& outcome : controller.status_all(ids, 10)) {
+    try {
+      if (outcome.error) {
+        std::rethrow_exception(outcome.error);
+      }
+      if (options.json) {
+        list.push_back(status_json(*outcome.status, now));
+      } else {
+        std::cout << status_text(*outcome.status, color, now) << std::flush;
+      }
+      ++shown;
+    } catch (const Error& e) {
+      logger()->error("{}", e.what());
+      status = std::max(status, e.exit_code());
+    }
+  }
+  if (options.json) {
+    print_json(list);
+  }
+  logger()->info("Showed {} manageables", shown);
+  return status;
+}
+
+} // namespace spmi::cli

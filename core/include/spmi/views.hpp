@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+/// \file
+/// What `list` and `status` show, decided by the core: a state, typed metadata, the launch and run
+/// records, resources. The CLI only turns these views into text or JSON.
+#pragma once
+
+#include <spmi/export.hpp>
+#include <spmi/plugin.hpp>
+#include <spmi/process.hpp>
+#include <spmi/state.hpp>
+
+#include <exception>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spmi {
+
+/// Where a manageable stands, as `list` and `status` name it.
+enum class State
+{
+  inactive,  ///< no wrapper runs it
+  active,    ///< a wrapper runs it (holds its `alive` lock)
+  pending,   ///< its backend queued the launch (a batch job waiting); no wrapper yet
+  failed,    ///< inactive: its wrapper gave up restarting it (max_restarts)
+  unknown,   ///< its state could not be read (ManageableView::problem says why)
+};
+
+/// The word `list`, `status` and their JSON use for `state`: "inactive", "active", "pending", "failed", "unknown".
+SPMI_API const char* state_word(State state);
+
+/// The state from what was read: a live wrapper wins, then a queued launch, then a restart policy that gave up.
+SPMI_API State decide_state(bool active, bool pending, const std::optional<RunRecord>& run);
+
+/// How a run ended, as `list --json` and `status --json` show it.
+struct SPMI_API ExitView
+{
+  /// the shell's code: the exit code, or 128 + the signal
+  int code = 0;
+  /// the signal that ended it, if one did
+  std::optional<int> signal;
+};
+
+/// One manageable as `list` shows it (and the part `status` shares).
+struct SPMI_API ManageableView
+{
+  /// its ID
+  std::string id;
+  /// its manageable type, e.g. "task" ("" when its metadata can't be read)
+  std::string type;
+  /// the descriptor's comment, "" when none
+  std::string comment;
+  /// the descriptor file it was loaded from
+  std::string source;
+  /// when it was loaded
+  std::optional<TimePoint> loaded_at;
+  /// where it stands
+  State state = State::unknown;
+  /// set when its state could not be read (then `state` is unknown)
+  std::string problem;
+  /// launch.json, when there is one (missing also when corrupt: `status` names that)
+  std::optional<LaunchRecord> launch;
+  /// run.json, when there is one (missing also when corrupt)
+  std::optional<RunRecord> run;
+  /// resource use of its task's processes, from one scan of /proc for every active manageable shown
+  std::optional<process::TreeUsage> resources;
+
+  /// @name Decided from the records
+  /// What the latest launch's own run says (`run` belongs to `launch`); unset when it does not apply.
+  /// @{
+
+  /// the task's pid, while active
+  std::optional<long> pid;
+  /// the wrapper's pid, while active
+  std::optional<long> wrapper_pid;
+  /// when the latest launch was made
+  std::optional<TimePoint> launched_at;
+  /// when the latest attempt started
+  std::optional<TimePoint> started_at;
+  /// when the latest attempt ended, while inactive
+  std::optional<TimePoint> finished_at;
+  /// how the latest attempt ended, while inactive
+  std::optional<ExitView> exit;
+  /// automatic restarts in the latest launch
+  int restarts = 0;
+  /// when the next attempt is due, while active and waiting out a backoff delay
+  std::optional<TimePoint> next_attempt;
+  /// @}
+
+  /// True while a wrapper runs it.
+  bool active() const { return state == State::active; }
+  /// True while its backend holds the launch queued.
+  bool pending() const { return state == State::pending; }
+};
+
+/// Everything `spmi status` shows about one manageable.
+struct SPMI_API ManageableStatus
+{
+  /// what `list` shows of it: state, metadata, records, resources
+  ManageableView view;
+  TimePoint since;                        ///< start of the run when active, else its end (or load time)
+  /// its directory in the state store
+  std::filesystem::path path;
+  std::vector<StatusField> fields;        ///< from the manageable and its plugins: backend, wrapper, command...
+  /// what plugins add to `status --json`, one object per plugin by class name (StatusReport::plugins)
+  nlohmann::json plugins = nlohmann::json::object();
+  /// what plugins recorded about the latest run, by class name (RunRecord::facts)
+  nlohmann::json facts = nlohmann::json::object();
+  /// the task's pid in its latest run
+  std::optional<long> pid;
+  /// when inactive: the exit code of the last run, if it exited
+  std::optional<int> exit_code;
+  /// when inactive: the signal that ended the last run, if one did
+  std::optional<int> exit_signal;
+  std::string note;                       ///< e.g. the wrapper died without recording an exit
+  /// @name Restart policy
+  /// Automatic restarts in the latest launch, how the latest attempt ended (also while
+  /// the next one runs or is awaited), when the next attempt is due, and whether the wrapper gave up.
+  /// @{
+
+  /// automatic restarts in the latest launch
+  int restarts = 0;
+  /// exit code of the latest attempt, if it exited
+  std::optional<int> last_exit_code;
+  /// signal that ended the latest attempt, if one did
+  std::optional<int> last_exit_signal;
+  /// when the latest attempt ended
+  std::optional<TimePoint> last_exit_at;
+  std::optional<TimePoint> next_attempt;  ///< only while active, waiting out a backoff delay
+  /// @}
+  /// True when the restart line applies: restarts happened, the policy gave up, or an attempt is due.
+  bool shows_restarts() const { return restarts > 0 || view.state == State::failed || next_attempt.has_value(); }
+  std::vector<std::string> output;        ///< last lines of stdout
+};
+
+/// One entry of Controller::status_all(): the status, or what status() would have thrown.
+struct SPMI_API StatusOutcome
+{
+  /// set when the status could be read
+  std::optional<ManageableStatus> status;
+  /// else what went wrong (a spmi::Error)
+  std::exception_ptr error;
+};
+
+} // namespace spmi

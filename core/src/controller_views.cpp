@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+// Controller::list and status: the views `list` and `status` render (spmi/views.hpp).
+#include <spmi/controller.hpp>
+#include <spmi/errors.hpp>
+#include <spmi/process.hpp>
+#include <spmi/recorded.hpp>
+
+#include "controller_detail.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace spmi {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using namespace detail;
+
+namespace {
+
+// The note of `status` when the file system holding a manageable's directory `dir` is full (`free`
+// bytes left): first, as it explains the rest; `other` (any other note) follows.
+std::string
+disk_full_note(const fs::path& dir, std::uint64_t free, bool active, bool end_unrecorded, const std::string& other)
+{
+  const auto full = disk_full_text(dir, free);
+  std::string note;
+  if (active) {
+    note = full + ": the task's output is being dropped and its state can't be recorded; free some space";
+  } else if (end_unrecorded) {
+    note = "the wrapper ended without recording how the task ended, as " + full + "; free some space";
+  } else {
+    note = full + ": starting it would fail; free some space";
+  }
+  return other.empty() ? note : note + "; " + other;
+}
+
+// What `status` takes from the run record: pid, since, exit, the restart policy's story.
+void
+status_from_run(ManageableStatus& status, const RunRecord& run, bool active)
+{
+  status.facts = run.facts;
+  status.pid = run.pid > 0 ? std::optional<long>(run.pid) : std::nullopt;
+  if (active) {
+    status.since = run.started_at;
+  } else if (run.finished_at) {
+    status.since = *run.finished_at;
+    status.exit_code = run.exit_code;
+    status.exit_signal = run.exit_signal;
+  } else {
+    status.since = run.started_at;
+    status.note = "the wrapper ended without recording how the task ended (was it killed?)";
+  }
+  if (!run.error.empty()) {
+    status.note = run.error;
+  }
+  status.restarts = run.restarts;
+  status.last_exit_code = run.exit_code;
+  status.last_exit_signal = run.exit_signal;
+  if (run.exit_code || run.exit_signal) {
+    status.last_exit_at = run.finished_at;
+  }
+  if (active) {
+    status.next_attempt = run.next_attempt;
+  } else if (run.failed) {
+    // The last attempt's own story (a killed wrapper) stays in front of the verdict. How many restarts
+    // there were is the Restarts line's, said once.
+    status.note = fmt::format("{}gave up restarting it (max_restarts reached within restart_window)",
+                              run.error.empty() ? "" : run.error + "; ");
+  }
+}
+
+// `note`, with what is known of the processes an ended run left behind.
+std::string
+leftover_note(const std::string& id, const RunRecord& run, std::string note)
+{
+  std::string distrust;
+  const auto left = leftover_processes(id, run, distrust);
+  if (!distrust.empty()) {
+    note = fmt::format("{}{}; its processes are not looked at", note.empty() ? "" : note + "; ", distrust);
+  }
+  if (!left.empty()) {
+    note = fmt::format("{}{} process{} of the task {} still running without a wrapper: {}",
+                       note.empty() ? "" : note + "; ", left.size(), left.size() == 1 ? "" : "es",
+                       left.size() == 1 ? "is" : "are", process::processes_text(left));
+  }
+  return note;
+}
+
+} // namespace
+
+std::vector<ManageableView>
+Controller::list(bool resources)
+{
+  std::vector<ManageableView> result;
+  std::vector<std::string> inactive;
+  std::map<std::string, bool> active;
+  for (const auto& id : m_store.ids()) {
+    ManageableView view;
+    view.id = id;
+    const auto dir = m_store.dir(id);
+    try {
+      read_view_meta(view, dir.read_meta());
+      active[id] = dir.is_active();
+      read_view_records(view, dir);
+      if (!active[id]) {
+        inactive.push_back(id);
+      }
+    } catch (const std::exception& e) {
+      view.problem = e.what();
+      view.loaded_at.reset();
+      view.launch.reset();
+      view.run.reset();
+    }
+    result.push_back(std::move(view));
+  }
+  // Only inactive manageables can be pending; their queued launches cost one query per backend.
+  std::map<std::string, QueueState> queued;
+  try {
+    queued = queued_states(inactive);
+  } catch (const PluginError&) {
+    throw;  // a broken plugin is not an unreachable scheduler: exit 4, naming it
+  } catch (const Error& e) {
+    m_logger->warn("cannot tell which manageables are pending: {}", e.what());
+  }
+  std::vector<ManageableView*> views;
+  for (auto& view : result) {
+    if (view.problem.empty()) {
+      const auto it = queued.find(view.id);
+      decide_view(view, active[view.id], it != queued.end() && it->second != QueueState::gone);
+      views.push_back(&view);
+    }
+  }
+  if (resources) {
+    measure(views);
+  }
+  return result;
+}
+
+ManageableStatus
+Controller::status(const std::string& id, std::size_t output_lines)
+{
+  auto status = status_view(id, output_lines);
+  measure({&status.view});
+  return status;
+}
+
+std::vector<StatusOutcome>
+Controller::status_all(const std::vector<std::string>& ids, std::size_t output_lines)
+{
+  std::vector<StatusOutcome> result(ids.size());
+  std::vector<ManageableView*> views;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    try {
+      result[i].status = status_view(ids[i], output_lines);
+      views.push_back(&result[i].status->view);
+    } catch (...) {
+      result[i].error = std::current_exception();
+    }
+  }
+  measure(views);
+  return result;
+}
+
+ManageableStatus
+Controller::status_view(const std::string& id, std::size_t output_lines)
+{
+  const auto dir = existing(id);
+  const auto meta = dir.read_meta();
+  ManageableStatus status;
+  auto& view = status.view;
+  view.id = id;
+  read_view_meta(view, meta);
+  status.path = dir.path();
+  const bool active = dir.is_active();
+  status.since = from_epoch(meta.value("loaded_at", 0.0));
+  view.launch = dir.read_launch();
+  view.run = dir.read_run();
+  const auto& launch = view.launch;
+  const auto& run = view.run;
+  try {
+    auto report = instantiate(dir)->status(StatusQuery{dir, launch, run, active});
+    status.fields = std::move(report.lines);
+    status.plugins = std::move(report.plugins);
+  } catch (const PluginError&) {
+    throw;  // exit 4, naming the plugin
+  } catch (const Error& e) {
+    status.note = e.what();
+  }
+  if (run) {
+    status_from_run(status, *run, active);
+  } else if (active && launch) {
+    status.since = launch->launched_at;
+  }
+  bool pending = false;
+  if (!active && launch && launch->queued && !(run && run->token == launch->token)) {
+    pending = status_from_queue(status, id, *launch);
+  }
+  decide_view(view, active, pending);
+  if (run && !run->membership.empty()) {
+    status.fields.push_back({"Membership", run->membership == "cgroup"
+                                             ? fmt::format("cgroup {}", run->cgroup)
+                                             : fmt::format("process tree (fallback: {})", run->membership_note)});
+  }
+  if (run && !active) {
+    status.note = leftover_note(id, *run, status.note);
+  }
+  if (const auto free = full_disk_bytes_free(dir.path())) {
+    // Not "was it killed?": a wrapper that could not write its record ends without one.
+    const bool end_unrecorded = !active && run && !run->finished_at && run->error.empty();
+    status.note = disk_full_note(dir.path(), *free, active, end_unrecorded, end_unrecorded ? "" : status.note);
+  }
+  status.output = dir.tail("stdout", output_lines);
+  return status;
+}
+
+bool
+Controller::status_from_queue(ManageableStatus& status, const std::string& id, const LaunchRecord& launch)
+{
+  const auto queued = queued_states({id});
+  const auto state = queued.count(id) ? queued.at(id) : QueueState::gone;
+  status.since = launch.launched_at;
+  if (state == QueueState::gone) {
+    status.note = fmt::format("{} ended before its wrapper ran (cancelled, or failed to start)", launch.backend_id);
+    return false;
+  }
+  status.note = fmt::format("queued as {}; {}", launch.backend_id,
+                            state == QueueState::running ? "placed, the wrapper is starting" : "waiting for the scheduler");
+  return true;
+}
+
+} // namespace spmi
