@@ -146,23 +146,18 @@ OutputFile::OutputFile(spmi::ManageableDir dir, std::string name, std::uint64_t 
 {
 }
 
-OutputFile::~OutputFile()
-{
-  if (m_fd >= 0) {
-    ::close(m_fd);
-  }
-}
+OutputFile::~OutputFile() = default;
 
 void
 OutputFile::open()
 {
   // Read-write: the last byte of a previous run's file is read on this same descriptor.
-  m_fd = m_dir.open_file(m_name, O_RDWR | O_CREAT | O_APPEND);
-  if (m_fd < 0) {
+  m_fd.reset(m_dir.open_file(m_name, O_RDWR | O_CREAT | O_APPEND));
+  if (!m_fd) {
     throw_errno("cannot open " + m_path.string());
   }
   struct stat st {};
-  if (::fstat(m_fd, &st) != 0) {
+  if (::fstat(m_fd.get(), &st) != 0) {
     throw_errno("cannot stat " + m_path.string());
   }
   m_size = static_cast<std::uint64_t>(st.st_size);
@@ -170,7 +165,7 @@ OutputFile::open()
   if (m_size > 0) {
     // Continue a previous run's file: is its last line finished?
     char last = '\n';
-    if (::pread(m_fd, &last, 1, static_cast<off_t>(m_size - 1)) == 1) {
+    if (::pread(m_fd.get(), &last, 1, static_cast<off_t>(m_size - 1)) == 1) {
       m_line_start = last == '\n';
     }
   }
@@ -179,8 +174,7 @@ OutputFile::open()
 void
 OutputFile::rotate()
 {
-  ::close(m_fd);
-  m_fd = -1;
+  m_fd.reset();
   // All within the verified directory (renameat/unlinkat relative to it), never following a link.
   auto numbered = [&](int n) { return m_name + "." + std::to_string(n); };
   if (m_kept <= 0) {
@@ -203,7 +197,7 @@ void
 OutputFile::put(std::string_view data)
 {
   while (!data.empty()) {
-    const ssize_t n = ::write(m_fd, data.data(), data.size());
+    const ssize_t n = ::write(m_fd.get(), data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -218,7 +212,7 @@ OutputFile::put(std::string_view data)
 void
 OutputFile::write(std::string_view data, std::chrono::system_clock::time_point now)
 {
-  if (m_fd < 0) {
+  if (!m_fd) {
     open();  // a rotation renamed the file but could not create the next one
   }
   const std::string prefix = m_timestamps ? timestamp_prefix(now) : std::string();
@@ -259,7 +253,7 @@ OutputFile::write(std::string_view data, std::chrono::system_clock::time_point n
 void
 OutputFile::end_line()
 {
-  if (m_timestamps && !m_line_start && m_fd >= 0) {
+  if (m_timestamps && !m_line_start && m_fd) {
     write("\n", std::chrono::system_clock::now());
   }
 }

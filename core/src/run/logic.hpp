@@ -8,6 +8,7 @@
 #include <spmi/export.hpp>
 #include <spmi/run_protocol.hpp>
 #include <spmi/state.hpp>
+#include <spmi/unique_fd.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -86,7 +87,7 @@ private:
   std::uint64_t m_max;
   int m_kept;
   bool m_timestamps;
-  int m_fd = -1;
+  UniqueFd m_fd;
   std::uint64_t m_size = 0;
   bool m_line_start = true;
 };

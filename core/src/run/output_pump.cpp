@@ -37,14 +37,17 @@ OutputPump::OutputPump(const ManageableDir& dir, bool mixed, std::uint64_t max_s
     if (::pipe2(fds, O_CLOEXEC) != 0) {
       throw_errno("cannot create a pipe for the task's output");
     }
-    stream->read_fd = fds[0];
-    stream->write_fd = fds[1];
-    ::fcntl(stream->read_fd, F_SETFL, O_NONBLOCK);
+    stream->read_fd.reset(fds[0]);
+    stream->write_fd.reset(fds[1]);
+    ::fcntl(stream->read_fd.get(), F_SETFL, O_NONBLOCK);
     stream->file.open();
   }
-  if (::pipe2(m_wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+  int wake[2];
+  if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
     throw_errno("cannot create a pipe");
   }
+  m_wake_read.reset(wake[0]);
+  m_wake_write.reset(wake[1]);
   // The caller has blocked every signal we could take: the thread inherits that mask, so signals
   // always reach the wrapper's main thread.
   m_thread = std::thread([this] { loop(); });
@@ -52,19 +55,11 @@ OutputPump::OutputPump(const ManageableDir& dir, bool mixed, std::uint64_t max_s
 
 OutputPump::~OutputPump()
 {
-  [[maybe_unused]] auto n = ::write(m_wake[1], "x", 1);
+  [[maybe_unused]] auto n = ::write(m_wake_write.get(), "x", 1);
   if (m_thread.joinable()) {
     m_thread.join();
   }
-  drain();
-  for (auto& stream : m_streams) {
-    ::close(stream->read_fd);
-    if (stream->write_fd >= 0) {
-      ::close(stream->write_fd);
-    }
-  }
-  ::close(m_wake[0]);
-  ::close(m_wake[1]);
+  drain();  // the pipes and the wake pipe close with their UniqueFds
 }
 
 void
@@ -83,7 +78,7 @@ bool
 OutputPump::read_some(Stream& stream)
 {
   char buffer[65536];
-  const ssize_t n = ::read(stream.read_fd, buffer, sizeof(buffer));
+  const ssize_t n = ::read(stream.read_fd.get(), buffer, sizeof(buffer));
   if (n <= 0) {
     return n < 0 && errno == EINTR;
   }
@@ -114,9 +109,9 @@ OutputPump::loop()
   while (true) {
     std::vector<pollfd> fds;
     for (auto& stream : m_streams) {
-      fds.push_back({stream->read_fd, POLLIN, 0});
+      fds.push_back({stream->read_fd.get(), POLLIN, 0});
     }
-    fds.push_back({m_wake[0], POLLIN, 0});
+    fds.push_back({m_wake_read.get(), POLLIN, 0});
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) {
         continue;

@@ -6,6 +6,7 @@
 #include "logic.hpp"
 
 #include <spmi/state.hpp>
+#include <spmi/unique_fd.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -32,8 +33,8 @@ public:
   OutputPump(const OutputPump&) = delete;
   OutputPump& operator=(const OutputPump&) = delete;
 
-  int out_fd() const { return m_streams[0]->write_fd; }
-  int err_fd() const { return m_streams.back()->write_fd; }
+  int out_fd() const { return m_streams[0]->write_fd.get(); }
+  int err_fd() const { return m_streams.back()->write_fd.get(); }
 
   // Copies everything the pipes hold to the files; an unfinished timestamped line is ended.
   void drain();
@@ -46,8 +47,8 @@ private:
     {
     }
     OutputFile file;
-    int read_fd = -1;
-    int write_fd = -1;
+    UniqueFd read_fd;
+    UniqueFd write_fd;
     bool failed = false;
   };
 
@@ -58,7 +59,8 @@ private:
 
   const ManageableDir& m_log;
   std::vector<std::unique_ptr<Stream>> m_streams;
-  int m_wake[2] = {-1, -1};
+  UniqueFd m_wake_read;   // the thread polls it; a byte written ends its loop
+  UniqueFd m_wake_write;
   std::mutex m_mutex;
   std::thread m_thread;
 };

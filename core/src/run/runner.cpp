@@ -7,6 +7,7 @@
 #include <spmi/errors.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/state.hpp>
+#include <spmi/unique_fd.hpp>
 
 #include <fmt/format.h>
 
@@ -164,12 +165,11 @@ Runner::environment() const
   std::vector<std::string> result;
   if (const auto& file = m_settings.env_file) {
     const auto& where = m_settings.env_file_where;
-    const int fd = ::open(file->c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    const UniqueFd readable(::open(file->c_str(), O_RDONLY | O_CLOEXEC));  // for errno's reason
+    if (!readable) {
       throw std::runtime_error(fmt::format("{}: cannot read '{}' ({}); create it or fix the path", where,
                                            file->string(), std::strerror(errno)));
     }
-    ::close(fd);
     std::optional<std::string> text;
     try {
       text = read_file(*file);
@@ -228,6 +228,7 @@ Runner::run()
   }
   auto options = supervise_options(std::move(task));
   std::unique_ptr<OutputPump> pump;
+  UniqueFd out, err, in;  // the task's ends, when no pump comes between; closed when the run ends
   try {
     if (m_settings.max_output_size > 0 || m_settings.timestamps) {
       pump = std::make_unique<OutputPump>(m_dir, m_settings.mixed_stdout, m_settings.max_output_size,
@@ -235,12 +236,17 @@ Runner::run()
       options.task.stdout_fd = pump->out_fd();
       options.task.stderr_fd = pump->err_fd();
     } else {
-      options.task.stdout_fd = open_output(m_dir, "stdout");
-      options.task.stderr_fd = m_settings.mixed_stdout ? options.task.stdout_fd : open_output(m_dir, "stderr");
+      out.reset(open_output(m_dir, "stdout"));
+      if (!m_settings.mixed_stdout) {
+        err.reset(open_output(m_dir, "stderr"));
+      }
+      options.task.stdout_fd = out.get();
+      options.task.stderr_fd = m_settings.mixed_stdout ? out.get() : err.get();
     }
     // Read-write, so opening never blocks and writers (connect) always find a reader.
-    options.task.stdin_fd = m_dir.open_file("stdin", O_RDWR, 0, FileKind::fifo);
-    if (options.task.stdin_fd < 0) {
+    in.reset(m_dir.open_file("stdin", O_RDWR, 0, FileKind::fifo));
+    options.task.stdin_fd = in.get();
+    if (!in) {
       throw_errno("cannot open the stdin FIFO " + m_dir.stdin_path().string());
     }
     // A replacement for a killed wrapper first waits out the backoff its watchdog set.
