@@ -66,7 +66,7 @@ format_delta(std::chrono::seconds delta)
 std::string
 planned_action(const std::string& verb, const std::string& state, std::string& refusal)
 {
-  const bool running = state == "active" || state == "pending";
+  const bool running = state == "active" || state == "restarting" || state == "pending";
   if (verb == "restart") {
     return running ? (state == "pending" ? "cancel the queued launch, then start it" : "stop it (as `stop` does), then start it")
                    : "start it (it is " + state + ")";
@@ -84,6 +84,9 @@ planned_action(const std::string& verb, const std::string& state, std::string& r
   if (!running) {
     refusal = fmt::format("it is {}; {} would refuse (nothing to {})", state, verb, verb);
     return "";
+  }
+  if (state == "restarting") {
+    return "end its wait for the next attempt (no attempt runs), so it is not restarted";
   }
   return verb == "stop" ? "send its stop signal to the whole tree, SIGKILL after stop_timeout"
                         : "SIGKILL its whole tree";

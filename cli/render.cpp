@@ -38,7 +38,7 @@ use_color(int fd, const OutputOptions& options)
 std::string
 paint_state(State state, const std::string& text, bool color)
 {
-  const char* code = state == State::active ? "32" : state == State::pending ? "33"
+  const char* code = state == State::active ? "32" : (state == State::pending || state == State::restarting) ? "33"
                    : (state == State::failed || state == State::unknown) ? "31" : nullptr;
   if (!color || code == nullptr) {
     return text;
@@ -78,6 +78,12 @@ entry_json(const ManageableView& view, TimePoint now)
   entry["exit"] = view.exit ? json{{"code", view.exit->code},
                                    {"signal", view.exit->signal ? json(process::signal_name(*view.exit->signal)) : json(nullptr)}}
                             : json(nullptr);
+  entry["last_exit"] = view.last_exit
+                        ? json{{"code", view.last_exit->code},
+                               {"signal", view.last_exit->signal ? json(process::signal_name(*view.last_exit->signal)) : json(nullptr)},
+                               {"at", time_json(view.last_exit->at)},
+                               {"reason", view.last_exit->reason.empty() ? json(nullptr) : json(view.last_exit->reason)}}
+                        : json(nullptr);
   entry["restarts"] = view.restarts;
   entry["next_attempt"] = time_json(view.next_attempt);
   if (const auto& usage = view.resources) {
@@ -161,13 +167,18 @@ status_json(const ManageableStatus& s, TimePoint now)
   return entry;
 }
 
+// "3", "130 (killed by SIGINT)", "-"; with why the wrapper ended it, when it did.
 std::string
-exit_text(const std::optional<int>& code, const std::optional<int>& signal)
+exit_text(const std::optional<int>& code, const std::optional<int>& signal, const std::string& reason = "")
 {
+  const auto why = reason.empty() ? "" : "; " + escape_control(reason);
   if (signal) {
-    return fmt::format("{} (killed by {})", 128 + *signal, process::signal_name(*signal));
+    return fmt::format("{} (killed by {}{})", 128 + *signal, process::signal_name(*signal), why);
   }
-  return code ? std::to_string(*code) : "-";
+  if (!code) {
+    return "-";
+  }
+  return why.empty() ? std::to_string(*code) : fmt::format("{} ({})", *code, why.substr(2));
 }
 
 // `status`'s text of one manageable. Everything that comes from the descriptor, a plugin or the task is
@@ -192,9 +203,10 @@ status_text(const ManageableStatus& s, bool color, TimePoint now)
     out += fmt::format("Resources: CPU {:.1f}%, memory {}, {} process{}\n", use->cpu_percent,
                        format_bytes(use->rss_bytes), use->processes, use->processes == 1 ? "" : "es");
   }
-  out += fmt::format("Exit code: {}\n", exit_text(s.exit_code, s.exit_signal));
+  out += fmt::format("Exit code: {}\n", exit_text(s.exit_code, s.exit_signal, s.exit_code || s.exit_signal ? s.last_exit_reason : ""));
   if (s.shows_restarts()) {
-    out += fmt::format("Restarts: {} (last exit: {}{})\n", s.restarts, exit_text(s.last_exit_code, s.last_exit_signal),
+    out += fmt::format("Restarts: {} (last exit: {}{})\n", s.restarts,
+                       exit_text(s.last_exit_code, s.last_exit_signal, s.last_exit_reason),
                        s.last_exit_at ? " at " + format_time(*s.last_exit_at) : "");
   }
   if (s.next_attempt) {

@@ -233,4 +233,21 @@ memory_bytes(const fs::path& cgroup)
   return std::strtoull(data.c_str(), nullptr, 10);
 }
 
+std::optional<std::uint64_t>
+unreclaimable_memory_bytes(const fs::path& cgroup)
+{
+  const auto current = memory_bytes(cgroup);
+  std::string data;
+  if (!current || !detail::read_small_file((cgroup / "memory.stat").string(), data)) {
+    return current;
+  }
+  // "file N" is the first line of memory.stat; a line of its own in any case.
+  const auto at = data.rfind("file ", 0) == 0 ? 0 : data.find("\nfile ");
+  if (at == std::string::npos) {
+    return current;
+  }
+  const auto file = std::strtoull(data.c_str() + at + (at == 0 ? 5 : 6), nullptr, 10);
+  return *current > file ? *current - file : 0;
+}
+
 } // namespace spmi::process::cgroup

@@ -47,5 +47,8 @@ bool kill_all(const std::filesystem::path& cgroup);
 std::optional<double> cpu_seconds(const std::filesystem::path& cgroup);
 /// memory.current, where the memory controller is enabled.
 std::optional<std::uint64_t> memory_bytes(const std::filesystem::path& cgroup);
+/// memory.current less the page cache (`file` of memory.stat), which the kernel reclaims under
+/// pressure: what max_memory holds a task to.
+std::optional<std::uint64_t> unreclaimable_memory_bytes(const std::filesystem::path& cgroup);
 
 } // namespace spmi::process::cgroup

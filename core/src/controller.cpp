@@ -296,7 +296,7 @@ Controller::clean(const std::string& id)
   const auto lock = dir.lock();
   existing(id);
   if (dir.is_active()) {
-    throw StateError(fmt::format("manageable '{}' is active; stop or kill it before cleaning", id));
+    throw StateError(fmt::format("manageable '{}' is {}; stop or kill it before cleaning", id, running_word(dir)));
   }
   if (const auto queued = queued_states({id}); queued.count(id) && queued.at(id) != QueueState::gone) {
     throw StateError(fmt::format("manageable '{}' is pending; stop it (cancelling the queued launch) before cleaning", id));

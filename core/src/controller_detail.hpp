@@ -43,7 +43,11 @@ void read_view_records(ManageableView& view, const ManageableDir& dir);
 // The view's state and what its latest run says, from its records, `active` and `pending`.
 void decide_view(ManageableView& view, bool active, bool pending);
 
-// The resources of every active one of `views`, from one scan of /proc.
+// "active", or "restarting" while its wrapper waits for the next attempt: what a refusal calls a
+// manageable whose wrapper runs (`dir` is active).
+std::string running_word(const ManageableDir& dir);
+
+// The resources of every running one of `views`, from one scan of /proc.
 void measure(const std::vector<ManageableView*>& views);
 
 } // namespace spmi::detail

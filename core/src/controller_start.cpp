@@ -53,7 +53,7 @@ Controller::launch(const std::string& id)
   auto lock = dir.lock();
   existing(id);  // not cleaned while we waited for the lock
   if (dir.is_active()) {
-    throw StateError(fmt::format("manageable '{}' is active; stop it first", id));
+    throw StateError(fmt::format("manageable '{}' is {}; stop it first", id, running_word(dir)));
   }
   if (const auto queued = queued_states({id}); queued.count(id) && queued.at(id) != QueueState::gone) {
     throw StateError(fmt::format("manageable '{}' is pending (queued as {}); stop it to cancel", id,

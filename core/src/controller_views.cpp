@@ -43,8 +43,10 @@ void
 status_from_run(ManageableStatus& status, const RunRecord& run, bool active)
 {
   status.facts = run.facts;
-  status.pid = run.pid > 0 ? std::optional<long>(run.pid) : std::nullopt;
-  if (active) {
+  // Restarting: no attempt runs, so it shows the latest one's end, as an inactive one does.
+  const bool restarting = active && run.next_attempt && run.finished_at;
+  status.pid = run.pid > 0 && !restarting ? std::optional<long>(run.pid) : std::nullopt;
+  if (active && !restarting) {
     status.since = run.started_at;
   } else if (run.finished_at) {
     status.since = *run.finished_at;
@@ -62,6 +64,7 @@ status_from_run(ManageableStatus& status, const RunRecord& run, bool active)
   status.last_exit_signal = run.exit_signal;
   if (run.exit_code || run.exit_signal) {
     status.last_exit_at = run.finished_at;
+    status.last_exit_reason = run.end_reason;
   }
   if (active) {
     status.next_attempt = run.next_attempt;

@@ -207,6 +207,24 @@ TaskGroup::members() const
   return detail::group_members(spec, procs, detail::children_of(procs), "/proc");
 }
 
+std::uint64_t
+TaskGroup::memory_bytes() const
+{
+  if (!m_cgroup.empty()) {
+    if (const auto used = cgroup::unreclaimable_memory_bytes(m_cgroup)) {
+      return *used;
+    }
+  }
+  const auto procs = detail::scan_proc();
+  const detail::GroupSpec spec{m_cgroup.string(), m_token, m_supervisor, m_watchdog, m_main, m_include_marked};
+  const auto page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::uint64_t total = 0;
+  for (pid_t pid : detail::group_members(spec, procs, detail::children_of(procs), "/proc")) {
+    total += static_cast<std::uint64_t>(std::max(0L, procs.at(pid).rss_pages)) * page_size;
+  }
+  return total;
+}
+
 bool
 TaskGroup::empty() const
 {

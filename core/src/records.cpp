@@ -99,6 +99,7 @@ ManageableDir::read_run() const
       record.exit_signal = j["exit_signal"].get<int>();
     }
     record.error = field<std::string>(j, "error", "");
+    record.end_reason = field<std::string>(j, "end_reason", "");
     record.restarts = field<int>(j, "restarts", 0);
     if (j.contains("next_attempt") && !j["next_attempt"].is_null()) {
       record.next_attempt = from_epoch(j["next_attempt"].get<double>());
@@ -151,6 +152,7 @@ ManageableDir::write_run(const RunRecord& record) const
          {"exit_code", record.exit_code ? json(*record.exit_code) : json(nullptr)},
          {"exit_signal", record.exit_signal ? json(*record.exit_signal) : json(nullptr)},
          {"error", record.error},
+         {"end_reason", record.end_reason},
          {"restarts", record.restarts},
          {"next_attempt", record.next_attempt ? json(to_epoch(*record.next_attempt)) : json(nullptr)},
          {"failed", record.failed},

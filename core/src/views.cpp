@@ -17,6 +17,7 @@ state_word(State state)
   switch (state) {
   case State::inactive: return "inactive";
   case State::active: return "active";
+  case State::restarting: return "restarting";
   case State::pending: return "pending";
   case State::failed: return "failed";
   case State::unknown: break;
@@ -28,7 +29,7 @@ State
 decide_state(bool active, bool pending, const std::optional<RunRecord>& run)
 {
   if (active) {
-    return State::active;
+    return run && run->next_attempt ? State::restarting : State::active;
   }
   if (pending) {
     return State::pending;
@@ -89,22 +90,38 @@ decide_view(ManageableView& view, bool active, bool pending)
     view.launched_at = view.launch->launched_at;
   }
   if (!current) {
+    if (view.state == State::restarting) {
+      view.state = State::active;  // a new wrapper, not yet recorded: an older run's backoff is not its
+    }
     return;
   }
   view.restarts = run->restarts;
   view.started_at = run->started_at;
+  if (run->exit_signal || run->exit_code) {
+    view.last_exit = ExitView{run->exit_signal ? 128 + *run->exit_signal : *run->exit_code, run->exit_signal,
+                              run->finished_at, run->end_reason};
+  }
   if (active) {
-    view.pid = run->pid > 0 ? std::optional<long>(run->pid) : std::nullopt;
     view.wrapper_pid = run->wrapper_pid > 0 ? std::optional<long>(run->wrapper_pid) : std::nullopt;
-    view.next_attempt = run->next_attempt;
-    return;
+    if (view.state == State::active) {
+      view.pid = run->pid > 0 ? std::optional<long>(run->pid) : std::nullopt;
+      return;
+    }
+    view.next_attempt = run->next_attempt;  // restarting: no attempt runs, the latest one's end shows
   }
   view.finished_at = run->finished_at;
-  if (run->exit_signal) {
-    view.exit = ExitView{128 + *run->exit_signal, run->exit_signal};
-  } else if (run->exit_code) {
-    view.exit = ExitView{*run->exit_code, std::nullopt};
+  if (view.last_exit) {
+    view.exit = ExitView{view.last_exit->code, view.last_exit->signal};
   }
+}
+
+std::string
+running_word(const ManageableDir& dir)
+{
+  ManageableView view;
+  read_view_records(view, dir);
+  decide_view(view, true, false);
+  return state_word(view.state);
 }
 
 void
@@ -113,7 +130,7 @@ measure(const std::vector<ManageableView*>& views)
   std::vector<process::TreeRoot> roots;
   std::vector<ManageableView*> rooted;
   for (auto* view : views) {
-    if (view->active() && view->run && view->run->wrapper_pid > 0) {
+    if (view->running() && view->run && view->run->wrapper_pid > 0) {
       if (auto root = tree_root(view->id, *view->run)) {
         roots.push_back(std::move(*root));
         rooted.push_back(view);

@@ -96,8 +96,8 @@ for verb in stop kill; do
   run 0 start slowretry
   wait_for 10 sh -c "'$SPMI' status slowretry 2>/dev/null | grep -q '^Next attempt: '" || fail "no backoff shown"
   run 0 status slowretry
-  out_has "Active: active"
-  out_has "Restarts: 0 (last exit: 4"
+  out_has "Active: restarting"
+  out_has "Restarts: 1 (last exit: 4"
   grep -qE '^Next attempt: .* \(in 0:0[01]:[0-9]{2}\)$' "$T/out" || fail "next attempt line: $(grep Next "$T/out")"
   before=$(lines "$T/slow.runs")
   start=$(date +%s%N)

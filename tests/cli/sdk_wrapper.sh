@@ -48,6 +48,7 @@ took=$(( $(date +%s) - started ))
 grep -qx "id=late v=kept dir=$T/work" "$SPMI_PATH/late/stdout" || fail "default features lost: $(cat "$SPMI_PATH/late/stdout")"
 run 0 status late
 out_has "Deadline: 1 s per attempt; reached 1 time(s)"
+out_has "Restart policy: "  # the run protocol's line, kept by a wrapper that adds its own
 out_has "Exit code: 130 (killed by SIGINT)"
 grep -q "ran past its deadline of 1 s; stopping it" "$SPMI_PATH/late/wrapper.log" || fail "no log line in wrapper.log"
 python3 - "$SPMI_PATH/late/run.json" <<'PY' || fail "run.json lacks the wrapper's facts"
@@ -59,7 +60,9 @@ run 0 status --json late
 python3 - "$T/out" <<'PY' || fail "status --json lacks the wrapper's fields or facts"
 import json, sys
 entry = json.load(open(sys.argv[1]))["manageables"][0]
-assert entry["plugins"]["DeadlineWrapper"] == {"deadline_seconds": 1.0, "timeouts": 1, "timed_out": True}, entry["plugins"]
+mine = entry["plugins"]["DeadlineWrapper"]
+assert {k: mine[k] for k in ("deadline_seconds", "timeouts", "timed_out")} == {"deadline_seconds": 1.0, "timeouts": 1, "timed_out": True}, mine
+assert mine["restart"] in ("no", "on-failure", "always"), mine  # the run protocol's own, kept beside
 assert entry["facts"]["DeadlineWrapper"]["timeouts"] == 1, entry["facts"]
 PY
 pass "an attempt past its deadline is stopped; facts in run.json, status and status --json"

@@ -269,11 +269,13 @@ TEST_F(ControllerTest, StatusOfInactive)
   EXPECT_EQ(status.view.state, spmi::State::inactive);
   EXPECT_EQ(status.pid, std::nullopt);
   EXPECT_TRUE(status.output.empty());
-  ASSERT_EQ(status.fields.size(), 4u);
+  ASSERT_EQ(status.fields.size(), 5u);
   EXPECT_EQ(status.fields[0].value, "screen");
   EXPECT_EQ(status.fields[1].value, "-");
   EXPECT_EQ(status.fields[2].value, "default");
   EXPECT_EQ(status.fields[3].value, "cal");
+  EXPECT_EQ(status.fields[4].key, "Restart policy");  // the run protocol's own line
+  EXPECT_EQ(status.fields[4].value, "never");
 }
 
 // stop, kill of an inactive manageable and any command on an unknown ID are StateErrors; clean removes.

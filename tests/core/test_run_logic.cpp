@@ -55,6 +55,31 @@ TEST(WrapperLogic, BackoffDoublesUpToTheCap)
   EXPECT_EQ(backoff_delay(2s, 2s, 3), 2s);
 }
 
+// max_memory's messages say sizes as the keys read them (1024-based), whole ones without a decimal.
+TEST(WrapperLogic, SizeText)
+{
+  EXPECT_EQ(size_text(100), "100B");
+  EXPECT_EQ(size_text(60ull << 20), "60M");
+  EXPECT_EQ(size_text(2ull << 30), "2G");
+  EXPECT_EQ(size_text((23ull << 30) / 10), "2.3G");
+  EXPECT_EQ(size_text(1536), "1.5K");
+  EXPECT_EQ(size_text(k_min_memory), "1M");
+}
+
+// status's Restart policy line.
+TEST(WrapperLogic, RestartPolicyText)
+{
+  spmi::RunSettings s;
+  EXPECT_EQ(restart_policy_text(s), "never");
+  s.restart = spmi::RestartPolicy::on_failure;
+  EXPECT_EQ(restart_policy_text(s), "on-failure (at most 5 restarts in 300 s; delay 1 s, doubling up to 60 s)");
+  s.restart = spmi::RestartPolicy::always;
+  s.max_restarts = 1;
+  s.restart_delay = 500ms;
+  s.restart_delay_max = 500ms;
+  EXPECT_EQ(restart_policy_text(s), "always (at most 1 restart in 300 s; delay 0.5 s)");
+}
+
 // Output is bounded by default as supervisord's is: 50 MiB per stream, 10 old files kept.
 TEST(WrapperLogic, OutputIsBoundedByDefault)
 {

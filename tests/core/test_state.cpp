@@ -265,6 +265,7 @@ TEST_F(StateTest, RunRecordRoundTrip)
   run.finished_at = spmi::from_epoch(1700000010.5);
   run.exit_signal = 15;
   run.error = "something";
+  run.end_reason = "exceeded max_memory (70M > 60M)";
   run.restarts = 3;
   run.next_attempt = spmi::from_epoch(1700000012.25);
   run.failed = true;
@@ -281,6 +282,7 @@ TEST_F(StateTest, RunRecordRoundTrip)
   EXPECT_EQ(read->exit_code, std::nullopt);
   EXPECT_EQ(read->exit_signal, 15);
   EXPECT_EQ(read->error, "something");
+  EXPECT_EQ(read->end_reason, run.end_reason);
   EXPECT_EQ(read->restarts, 3);
   EXPECT_EQ(read->next_attempt, run.next_attempt);
   EXPECT_TRUE(read->failed);

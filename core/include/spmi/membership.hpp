@@ -90,6 +90,10 @@ public:
   /// SIGKILLs every member (cgroup.kill where the kernel has it, else rounds of SIGKILL until none is
   /// left) and waits up to `timeout` for none to be left. @return true when none is.
   bool kill(std::chrono::milliseconds timeout) const;
+  /// The memory its members use now, in bytes: in a cgroup with the memory controller, its
+  /// `memory.current` less the page cache it caused (`file` in `memory.stat`, which the kernel reclaims);
+  /// else the sum of the members' resident set sizes. What `max_memory` is compared with.
+  std::uint64_t memory_bytes() const;
   /// Removes the run's cgroup directories (cgroup mode, best effort; the task cgroup must be empty):
   /// moves this process back to where it came from first when it is in `supervisor/`.
   void remove() const;

@@ -13,7 +13,8 @@
 ///   records "the wrapper was killed" (or, with a restart policy, replaces the wrapper);
 /// - signals: every signal the wrapper gets is passed on to every process of the task, except
 ///   kill_request_signal(), which SIGKILLs them all;
-/// - the restart policy (on-failure, always; backoff, max_restarts within restart_window).
+/// - the restart policy (on-failure, always; backoff, max_restarts within restart_window);
+/// - max_memory: the task is stopped when its processes use more, and that counts as a failure.
 /// A wrapper adds its own behaviour through RunHooks: called at the start and end of every attempt,
 /// with an Attempt that can signal or stop the task, set a timer and record facts.
 #pragma once
@@ -80,6 +81,9 @@ struct SPMI_API RunSettings
   int max_restarts = 5;                                ///< restarts allowed within restart_window
   std::chrono::milliseconds restart_window{300000};    ///< the window max_restarts counts in
   bool autostart = false;                              ///< `spmi resurrect` starts it after a reboot
+  /// The task's whole tree is stopped (as Attempt::stop() does) when its memory goes past this many
+  /// bytes, sampled every second (TaskGroup::memory_bytes()); that attempt counts as a failure. 0: no limit.
+  std::uint64_t max_memory = 0;
   /// @}
   /// @name Output
   /// Each output file is rotated before it grows past max_output_size bytes (0: never; without
@@ -91,7 +95,7 @@ struct SPMI_API RunSettings
   /// @}
 
   /// The default wrapper's keys (type, command, mixed_stdout, stop_signal, stop_timeout, restart,
-  /// restart_delay, restart_delay_max, max_restarts, restart_window, autostart, env, env_file, cwd,
+  /// restart_delay, restart_delay_max, max_restarts, restart_window, autostart, max_memory, env, env_file, cwd,
   /// max_output_size, output_files_kept, timestamps) read from `context.section`; relative paths are
   /// relative to the descriptor's directory. While loading, keys that are neither these nor in
   /// `own_keys` (the caller's own) are warned about.
@@ -171,6 +175,10 @@ public:
   std::chrono::milliseconds stop_timeout() const override { return m_settings.stop_timeout; }
   /// RunSettings::autostart.
   bool autostart() const override { return m_settings.autostart; }
+  /// Adds the restart policy (`Restart policy: ...`) and max_memory (`Memory limit: ...`) to `status`,
+  /// and both under the class name of type() in `status --json`'s plugins. A derived class that adds
+  /// its own calls this first.
+  void add_status(const StatusQuery& query, StatusReport& report) const override;
   /// run_protocol() with settings() and hooks that call on_start() and on_end(); facts under the
   /// class name of type().
   int run(const ManageableDir& dir, const std::string& token) override;

@@ -108,6 +108,9 @@ struct SPMI_API RunRecord
   std::optional<int> exit_code;         ///< set when the task exited
   std::optional<int> exit_signal;       ///< set when a signal ended the task
   std::string error;                    ///< set when the wrapper could not run the task
+  /// why the wrapper itself ended the latest attempt, "" when it ended on its own or by the user
+  /// (e.g. "exceeded max_memory (70M > 60M)")
+  std::string end_reason;
   /// @name Restart policy
   /// The wrapper restarts the command itself. exit_code/exit_signal/finished_at above
   /// describe the latest attempt; while the wrapper waits before the next one, next_attempt is set.

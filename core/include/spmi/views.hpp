@@ -22,15 +22,18 @@ enum class State
 {
   inactive,  ///< no wrapper runs it
   active,    ///< a wrapper runs it (holds its `alive` lock)
+  restarting,  ///< a wrapper runs it but no attempt: it waits out a backoff delay before the next one
   pending,   ///< its backend queued the launch (a batch job waiting); no wrapper yet
   failed,    ///< inactive: its wrapper gave up restarting it (max_restarts)
   unknown,   ///< its state could not be read (ManageableView::problem says why)
 };
 
-/// The word `list`, `status` and their JSON use for `state`: "inactive", "active", "pending", "failed", "unknown".
+/// The word `list`, `status` and their JSON use for `state`: "inactive", "active", "restarting", "pending",
+/// "failed", "unknown".
 SPMI_API const char* state_word(State state);
 
-/// The state from what was read: a live wrapper wins, then a queued launch, then a restart policy that gave up.
+/// The state from what was read: a live wrapper wins (restarting while `run` says it waits for the next
+/// attempt), then a queued launch, then a restart policy that gave up.
 SPMI_API State decide_state(bool active, bool pending, const std::optional<RunRecord>& run);
 
 /// How a run ended, as `list --json` and `status --json` show it.
@@ -40,6 +43,10 @@ struct SPMI_API ExitView
   int code = 0;
   /// the signal that ended it, if one did
   std::optional<int> signal;
+  /// when it ended (set for ManageableView::last_exit)
+  std::optional<TimePoint> at;
+  /// why the wrapper ended it, when it did (RunRecord::end_reason), e.g. "exceeded max_memory (70M > 60M)"
+  std::string reason;
 };
 
 /// One manageable as `list` shows it (and the part `status` shares).
@@ -78,18 +85,23 @@ struct SPMI_API ManageableView
   std::optional<TimePoint> launched_at;
   /// when the latest attempt started
   std::optional<TimePoint> started_at;
-  /// when the latest attempt ended, while inactive
+  /// when the latest attempt ended, while inactive or restarting
   std::optional<TimePoint> finished_at;
-  /// how the latest attempt ended, while inactive
+  /// how the latest attempt ended, while inactive or restarting
   std::optional<ExitView> exit;
-  /// automatic restarts in the latest launch
+  /// how the latest attempt that ended did, with when and why, whatever the state (also while the
+  /// next attempt runs)
+  std::optional<ExitView> last_exit;
+  /// automatic restarts in the latest launch (while restarting, the one awaited included)
   int restarts = 0;
-  /// when the next attempt is due, while active and waiting out a backoff delay
+  /// when the next attempt is due, while restarting
   std::optional<TimePoint> next_attempt;
   /// @}
 
-  /// True while a wrapper runs it.
+  /// True while a wrapper runs an attempt of it.
   bool active() const { return state == State::active; }
+  /// True while a wrapper runs it: active, or restarting between attempts.
+  bool running() const { return state == State::active || state == State::restarting; }
   /// True while its backend holds the launch queued.
   bool pending() const { return state == State::pending; }
 };
@@ -99,7 +111,7 @@ struct SPMI_API ManageableStatus
 {
   /// what `list` shows of it: state, metadata, records, resources
   ManageableView view;
-  TimePoint since;                        ///< start of the run when active, else its end (or load time)
+  TimePoint since;                        ///< start of the run when active, else its (latest attempt's) end, or load time
   /// its directory in the state store
   std::filesystem::path path;
   std::vector<StatusField> fields;        ///< from the manageable and its plugins: backend, wrapper, command...
@@ -107,11 +119,11 @@ struct SPMI_API ManageableStatus
   nlohmann::json plugins = nlohmann::json::object();
   /// what plugins recorded about the latest run, by class name (RunRecord::facts)
   nlohmann::json facts = nlohmann::json::object();
-  /// the task's pid in its latest run
+  /// the task's pid in its latest run (unset while restarting: no attempt runs)
   std::optional<long> pid;
-  /// when inactive: the exit code of the last run, if it exited
+  /// when inactive or restarting: the exit code of the latest attempt, if it exited
   std::optional<int> exit_code;
-  /// when inactive: the signal that ended the last run, if one did
+  /// when inactive or restarting: the signal that ended the latest attempt, if one did
   std::optional<int> exit_signal;
   std::string note;                       ///< e.g. the wrapper died without recording an exit
   /// @name Restart policy
@@ -127,10 +139,15 @@ struct SPMI_API ManageableStatus
   std::optional<int> last_exit_signal;
   /// when the latest attempt ended
   std::optional<TimePoint> last_exit_at;
-  std::optional<TimePoint> next_attempt;  ///< only while active, waiting out a backoff delay
+  /// why the wrapper ended the latest attempt, if it did (RunRecord::end_reason)
+  std::string last_exit_reason;
+  std::optional<TimePoint> next_attempt;  ///< only while restarting
   /// @}
   /// True when the restart line applies: restarts happened, the policy gave up, or an attempt is due.
-  bool shows_restarts() const { return restarts > 0 || view.state == State::failed || next_attempt.has_value(); }
+  bool shows_restarts() const
+  {
+    return restarts > 0 || view.state == State::failed || view.state == State::restarting || next_attempt.has_value();
+  }
   std::vector<std::string> output;        ///< last lines of stdout
 };
 

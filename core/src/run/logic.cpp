@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cmath>
+#include <iterator>
 #include <cerrno>
 #include <ctime>
 #include <stdexcept>
@@ -56,6 +58,44 @@ backoff_delay(std::chrono::milliseconds initial, std::chrono::milliseconds max, 
     delay *= 2;
   }
   return std::min(delay, max);
+}
+
+std::string
+seconds_text(std::chrono::milliseconds duration)
+{
+  return fmt::format("{} s", static_cast<double>(duration.count()) / 1000.0);
+}
+
+std::string
+restart_policy_text(const RunSettings& settings)
+{
+  if (settings.restart == RestartPolicy::no) {
+    return "never";
+  }
+  const bool grows = settings.restart_delay_max > settings.restart_delay && settings.restart_delay.count() > 0;
+  return fmt::format("{} (at most {} restart{} in {}; delay {}{})",
+                     settings.restart == RestartPolicy::always ? "always" : "on-failure", settings.max_restarts,
+                     settings.max_restarts == 1 ? "" : "s", seconds_text(settings.restart_window),
+                     seconds_text(settings.restart_delay),
+                     grows ? ", doubling up to " + seconds_text(settings.restart_delay_max) : "");
+}
+
+std::string
+size_text(std::uint64_t bytes)
+{
+  static constexpr const char* k_units[] = {"B", "K", "M", "G", "T"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(k_units)) {
+    value /= 1024;
+    ++unit;
+  }
+  // One decimal below 10 unless it is whole: "2G", "2.3G", "60M".
+  const double tenths = std::round(value * 10) / 10;
+  if (unit == 0 || value >= 10 || tenths == std::floor(tenths)) {
+    return fmt::format("{:.0f}{}", value, k_units[unit]);
+  }
+  return fmt::format("{:.1f}{}", tenths, k_units[unit]);
 }
 
 bool

@@ -34,6 +34,21 @@ SPMI_API bool wants_restart(RestartPolicy policy, int exit_code, int exit_signal
 // initial * 2^recent, at most `max`.
 SPMI_API std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial, std::chrono::milliseconds max, int recent);
 
+// "5 s", "0.3 s": a duration as status and wrapper.log say it.
+SPMI_API std::string seconds_text(std::chrono::milliseconds duration);
+
+// The restart policy as `status` says it: "never", or "on-failure (at most 5 restarts in 300 s; delay
+// 1 s, doubling up to 60 s)".
+SPMI_API std::string restart_policy_text(const RunSettings& settings);
+
+// max_memory: the smallest limit allowed (0 aside: no limit), and how often the wrapper samples the
+// task's memory; a task that allocates fast can go past the limit by what it takes in one interval.
+constexpr std::uint64_t k_min_memory = 1ull << 20;
+constexpr std::chrono::milliseconds k_memory_interval{1000};
+
+// "60M", "2.3G", "512K", "100B": a size as max_memory's messages say it (1024-based, as the keys read).
+SPMI_API std::string size_text(std::uint64_t bytes);
+
 // Output is bounded by default, as supervisord's is (50 MiB, 10 backups): each stream rotates when it
 // would grow past k_default_max_output_size, keeping k_default_output_files_kept old files.
 constexpr std::uint64_t k_default_max_output_size = 50ull << 20;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // run_protocol(): the wrapper process's frame around the attempts (the alive lock, the run record's
 // identity, membership, the watchdog), and ProtocolWrapper, a Wrapper made of it.
+#include "logic.hpp"
 #include "recovery.hpp"
 #include "runner.hpp"
 
@@ -131,6 +132,26 @@ ProtocolWrapper::run(const ManageableDir& dir, const std::string& token)
   hooks.on_start = [this](Attempt& attempt) { on_start(attempt); };
   hooks.on_end = [this](Attempt& attempt, const process::ExitStatus& status) { on_end(attempt, status); };
   return run_protocol(dir, token, m_settings, hooks);
+}
+
+void
+ProtocolWrapper::add_status(const StatusQuery&, StatusReport& report) const
+{
+  using namespace wrapper;
+  const auto& s = m_settings;
+  report.lines.push_back({"Restart policy", restart_policy_text(s)});
+  if (s.max_memory > 0) {
+    report.lines.push_back({"Memory limit", fmt::format("{} (max_memory, sampled every {})", size_text(s.max_memory),
+                                                        seconds_text(k_memory_interval))});
+  }
+  const auto seconds = [](std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000.0; };
+  auto& mine = report.plugins[class_name_for(type(), PluginKind::wrapper)];
+  mine["restart"] = s.restart == RestartPolicy::no ? "no" : s.restart == RestartPolicy::always ? "always" : "on-failure";
+  mine["max_restarts"] = s.max_restarts;
+  mine["restart_window_seconds"] = seconds(s.restart_window);
+  mine["restart_delay_seconds"] = seconds(s.restart_delay);
+  mine["restart_delay_max_seconds"] = seconds(s.restart_delay_max);
+  mine["max_memory_bytes"] = s.max_memory > 0 ? nlohmann::json(s.max_memory) : nlohmann::json(nullptr);
 }
 
 void

@@ -105,34 +105,6 @@ Runner::log(const std::string& line)
   append_log(m_dir, fmt::format("wrapper {}: {}", ::getpid(), line));
 }
 
-std::optional<Runner::SteadyTime>
-Runner::next_wakeup() const
-{
-  if (m_timer_at && m_kill_at) {
-    return std::min(*m_timer_at, *m_kill_at);
-  }
-  return m_timer_at ? m_timer_at : m_kill_at;
-}
-
-void
-Runner::wake_up()
-{
-  const auto now = std::chrono::steady_clock::now();
-  if (m_kill_at && now >= *m_kill_at) {
-    m_kill_at.reset();
-    m_group.kill(std::chrono::milliseconds(0));
-  }
-  if (m_timer_at && now >= *m_timer_at) {
-    auto action = std::move(m_timer);
-    m_timer_at.reset();
-    m_timer = nullptr;
-    if (action) {
-      action(*this);
-      record_run();  // what the timer recorded (facts) is on disk at once
-    }
-  }
-}
-
 void
 Runner::prepare_task(process::SpawnOptions& task) const
 {
@@ -206,6 +178,10 @@ Runner::supervise_options(process::SpawnOptions task)
     m_timer_at.reset();
     m_timer = nullptr;
     m_kill_at.reset();
+    m_end_reason.clear();
+    if (m_settings.max_memory > 0) {
+      m_memory_at = std::chrono::steady_clock::now() + k_memory_interval;
+    }
     record_run();
     if (m_hooks.on_start) {
       m_hooks.on_start(*this);
@@ -252,6 +228,7 @@ Runner::run()
     // A replacement for a killed wrapper first waits out the backoff its watchdog set.
     if (m_record.next_attempt && !wait_backoff(*m_record.next_attempt)) {
       m_record.next_attempt.reset();
+      m_record.restarts = std::max(0, m_record.restarts - 1);  // counted by the watchdog, never made
       pump.reset();
       record_run();
       return 0;
@@ -298,7 +275,11 @@ Runner::next_attempt(const process::ExitStatus& status)
   } else {
     m_record.exit_code = status.code;
   }
-  if (!wants_restart(m_settings.restart, status.code, status.signal, ended_by_user())) {
+  m_memory_at.reset();
+  m_record.end_reason = m_end_reason;
+  // An attempt the wrapper ended (max_memory) failed, whatever the task made of the stop signal.
+  const int code = m_end_reason.empty() || status.code != 0 ? status.code : 1;
+  if (!wants_restart(m_settings.restart, code, status.signal, ended_by_user())) {
     return false;
   }
   const int recent = recent_restarts(m_record.restart_times, m_settings.restart_window, now);
@@ -312,54 +293,19 @@ Runner::next_attempt(const process::ExitStatus& status)
   }
   const auto delay = backoff_delay(m_settings.restart_delay, m_settings.restart_delay_max, recent);
   m_record.next_attempt = now + delay;
+  // Counted once decided, as a replaced wrapper's is: while restarting, the count includes the one awaited.
+  m_record.restarts += 1;
   record_run();
   if (!wait_backoff(now + delay)) {
     m_record.next_attempt.reset();
+    m_record.restarts -= 1;  // the user ended it first: that restart never happened
     return false;
   }
   m_record.restart_times.push_back(Clock::now());
   m_record.next_attempt.reset();
-  m_record.restarts += 1;
   m_record.finished_at.reset();
   m_record.started_at = Clock::now();
   return true;
-}
-
-bool
-Runner::is_ending_signal(int signo) const
-{
-  return signo == m_settings.stop_signal || signo == kill_request_signal() || signo == SIGINT || signo == SIGTERM ||
-         signo == SIGHUP || signo == SIGQUIT;
-}
-
-bool
-Runner::wait_backoff(TimePoint deadline)
-{
-  while (true) {
-    // Leftover children of the last attempt are reaped as they come.
-    pid_t reaped;
-    while ((reaped = ::waitpid(-1, nullptr, WNOHANG)) > 0) {
-      if (m_on_reaped) {
-        m_on_reaped(reaped);
-      }
-    }
-    const auto now = Clock::now();
-    if (now >= deadline) {
-      return true;
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
-    const timespec timeout{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
-    siginfo_t info{};
-    const int signo = ::sigtimedwait(&m_waitable, &info, &timeout);
-    if (signo == kill_request_signal()) {
-      m_kill_requested = true;
-      return false;
-    }
-    // A stop (the user wrote wanted down first) ends the wait; the hang-up of a closed terminal does not.
-    if (signo > 0 && is_ending_signal(signo) && wanted_down(m_dir, m_token)) {
-      return false;
-    }
-  }
 }
 
 } // namespace spmi::wrapper

@@ -53,9 +53,11 @@ private:
   bool wait_backoff(TimePoint deadline);
   bool is_ending_signal(int signo) const;
   bool ended_by_user() const;
-  // The earliest of the hook's timer and the stop's SIGKILL deadline.
+  // The earliest of the hook's timer, the stop's SIGKILL deadline and the next memory sample.
   std::optional<SteadyTime> next_wakeup() const;
   void wake_up();
+  // max_memory: samples the task's memory, and stops the attempt when it is over the limit.
+  void check_memory(SteadyTime now);
 
   const ManageableDir& m_dir;
   const std::string& m_token;
@@ -69,6 +71,8 @@ private:
   std::optional<SteadyTime> m_timer_at;
   std::function<void(Attempt&)> m_timer;
   std::optional<SteadyTime> m_kill_at;  // after Attempt::stop(): SIGKILL to what is left
+  std::optional<SteadyTime> m_memory_at;  // the next sample of the task's memory (max_memory)
+  std::string m_end_reason;               // why the wrapper ended this attempt (RunRecord::end_reason)
 };
 
 } // namespace spmi::wrapper

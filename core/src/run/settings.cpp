@@ -39,7 +39,7 @@ RunSettings::keys()
 {
   return {"type", "command", "mixed_stdout", "stop_signal", "stop_timeout", "restart", "restart_delay",
           "restart_delay_max", "max_restarts", "restart_window", "env", "env_file", "cwd", "max_output_size",
-          "output_files_kept", "timestamps", "autostart"};
+          "output_files_kept", "timestamps", "autostart", "max_memory"};
 }
 
 // One reader for the whole table, so every wrapper built on the protocol reads it alike.
@@ -78,6 +78,7 @@ RunSettings::from_section(const PluginContext& context, std::initializer_list<st
   // Started again by `spmi resurrect` after a reboot: by default exactly when a restart policy is set.
   s.autostart = section.optional_bool("autostart", s.restart != RestartPolicy::no);
   s.restart_window = section.optional_duration("restart_window", 1ms, k_max_window).value_or(s.restart_window);
+  s.max_memory = section.optional_size("max_memory", wrapper::k_min_memory, "no limit").value_or(0);
 
   // Environment and place. Relative paths are relative to the descriptor's directory.
   s.cwd = section.optional_path("cwd");

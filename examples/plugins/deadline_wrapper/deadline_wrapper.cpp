@@ -28,15 +28,16 @@ public:
 
   void add_status(const StatusQuery& query, StatusReport& report) const override
   {
+    ProtocolWrapper::add_status(query, report);  // the restart policy and memory limit, as the default wrapper's
     const auto facts = query.run ? query.run->facts.value("DeadlineWrapper", nlohmann::json::object())
                                  : nlohmann::json::object();
     const int timeouts = facts.value("timeouts", 0);
     report.lines.push_back({"Deadline", fmt::format("{} s per attempt; {}", m_deadline.count() / 1000.0,
                                                     timeouts == 0 ? std::string("never reached")
                                                                   : fmt::format("reached {} time(s)", timeouts))});
-    report.plugins["DeadlineWrapper"] = {{"deadline_seconds", m_deadline.count() / 1000.0},
-                                         {"timeouts", timeouts},
-                                         {"timed_out", facts.value("timed_out", false)}};
+    report.plugins["DeadlineWrapper"].update({{"deadline_seconds", m_deadline.count() / 1000.0},
+                                             {"timeouts", timeouts},
+                                             {"timed_out", facts.value("timed_out", false)}});
   }
 
 protected:

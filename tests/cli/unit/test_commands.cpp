@@ -20,6 +20,15 @@ TEST(StateWord, ActivePendingFailedInactive)
   EXPECT_EQ(spmi::state_word(spmi::decide_state(false, false, std::nullopt)), std::string("inactive"));
 }
 
+TEST(StateWord, RestartingWhileTheWrapperWaitsForTheNextAttempt)
+{
+  RunRecord waiting;
+  waiting.next_attempt = Clock::now();
+  EXPECT_EQ(spmi::state_word(spmi::decide_state(true, false, waiting)), std::string("restarting"));
+  // Without a live wrapper nobody waits: a record left behind says nothing.
+  EXPECT_EQ(spmi::state_word(spmi::decide_state(false, false, waiting)), std::string("inactive"));
+}
+
 TEST(PlannedAction, FollowsTheRulesOfEachCommand)
 {
   std::string refusal;
@@ -36,6 +45,13 @@ TEST(PlannedAction, FollowsTheRulesOfEachCommand)
   EXPECT_EQ(cli::planned_action("restart", "inactive", refusal), "start it (it is inactive)");
   EXPECT_NE(cli::planned_action("restart", "active", refusal).find("stop it"), std::string::npos);
   EXPECT_EQ(refusal, "");
+  // Restarting is running: stop, kill and restart act, clean refuses.
+  EXPECT_NE(cli::planned_action("stop", "restarting", refusal).find("not restarted"), std::string::npos);
+  EXPECT_NE(cli::planned_action("kill", "restarting", refusal), "");
+  EXPECT_NE(cli::planned_action("restart", "restarting", refusal).find("stop it"), std::string::npos);
+  EXPECT_EQ(refusal, "");
+  EXPECT_EQ(cli::planned_action("clean", "restarting", refusal), "");
+  EXPECT_NE(refusal.find("it is restarting; clean would refuse"), std::string::npos);
 }
 
 TEST(Formats, Uptime)
