@@ -45,6 +45,9 @@ NORMALISE = [
     (re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - Spmi - "), "[<TIME> - Spmi - "),
     (re.compile(r" since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \([^)]*ago\)"), " since <TIME> (<DELTA> ago)"),
     (re.compile(r"^(Backend ID|PID): \d+$"), r"\1: <N>"),
+    # The restart policy's times: "Restarts: 1 (last exit: 3 at DATE TIME)", "Next attempt: DATE TIME (in DELTA)".
+    (re.compile(r" at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)"), " at <TIME>)"),
+    (re.compile(r"^Next attempt: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in [^)]*\)$"), "Next attempt: <TIME> (in <DELTA>)"),
     (re.compile(r'^Path: ".*/([^/"]+)"$'), r'Path: "<SPMI_PATH>/\1"'),
     (re.compile(r"\(searched [^)]*\)"), "(searched <DIRS>)"),
     (re.compile(r"\(from [^)]*/([^/)]+)\)"), r"(from <DIR>/\1)"),
