@@ -38,6 +38,8 @@ B=8
 field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$SPMI_PATH/$1/run.json" 2>/dev/null; }
 state_of() { "$SPMI" list 2>/dev/null | awk -v id="$1" '$1 == id { print $2 }'; }
 is_state() { [ "$(state_of "$1")" = "$2" ]; }
+# Its wrapper runs it: active, or restarting while the replacement waits out the backoff.
+is_running() { case "$(state_of "$1")" in active | restarting) return 0 ;; esac; return 1; }
 # Alive: neither a zombie (an orphan waits for whatever pid 1 is here to reap it; it is dead all the same)
 # nor exiting (PF_EXITING, 0x4 in the flags, field 9 of stat: a SIGKILLed process has left its cgroup and
 # closed its files some moments before it turns into a zombie; it runs no code of its own any more).
@@ -74,7 +76,7 @@ start_tree() {
 recover() {
   local id=$1 prefix=$2 deadline=$((SECONDS + B)) samples=0 wrapper main now new
   while true; do
-    is_active "$id" || fail "$id looked $(state_of "$id") during its recovery"
+    is_running "$id" || fail "$id looked $(state_of "$id") during its recovery"
     samples=$((samples + 1))
     now=$(procs "$prefix")
     new=$(comm -13 <(tr ' ' '\n' <<<"$old" | sort) <(echo "$now" | sort) | grep . || true)
@@ -201,7 +203,7 @@ scenarios() {
     fi
     local deadline=$((SECONDS + B)) main new
     while true; do
-      is_active "$id" || fail "$id looked $(state_of "$id") after its session died"
+      is_running "$id" || fail "$id looked $(state_of "$id") after its session died"
       main=$(field "$id" pid)
       new=$(comm -13 <(tr ' ' '\n' <<<"$old" | sort) <(procs "$p" | sort) | grep . || true)
       if [ -n "$new" ] && ! all_dead "$old"; then
