@@ -48,7 +48,7 @@ std::optional<double> cpu_seconds(const std::filesystem::path& cgroup);
 /// memory.current, where the memory controller is enabled.
 std::optional<std::uint64_t> memory_bytes(const std::filesystem::path& cgroup);
 /// memory.current less the page cache (`file` of memory.stat), which the kernel reclaims under
-/// pressure: what max_memory holds a task to.
-std::optional<std::uint64_t> unreclaimable_memory_bytes(const std::filesystem::path& cgroup);
+/// pressure: what max_memory holds a task to (exported for the tests).
+SPMI_API std::optional<std::uint64_t> unreclaimable_memory_bytes(const std::filesystem::path& cgroup);
 
 } // namespace spmi::process::cgroup

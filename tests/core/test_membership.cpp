@@ -104,6 +104,25 @@ TEST(Cgroup, EscapesNamesThatLookLikeInterfaceFiles)
   EXPECT_EQ(process::cgroup::escape("_x"), "__x");
 }
 
+// max_memory's measure in a cgroup: memory.current less the page cache (memory.stat's file), which the
+// kernel reclaims; a cgroup without the memory controller has none (the caller sums RSS instead).
+TEST(Cgroup, MemoryLessItsPageCache)
+{
+  const fs::path dir = fs::temp_directory_path() / ("spmi-memory-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  EXPECT_EQ(process::cgroup::unreclaimable_memory_bytes(dir), std::nullopt);
+  std::ofstream(dir / "memory.current") << "73400320\n";
+  EXPECT_EQ(process::cgroup::unreclaimable_memory_bytes(dir), 73400320u);  // no memory.stat: all of it
+  std::ofstream(dir / "memory.stat") << "anon 52428800\nfile 20971520\nkernel 0\n";
+  EXPECT_EQ(process::cgroup::unreclaimable_memory_bytes(dir), 52428800u);
+  std::ofstream(dir / "memory.stat") << "anon 1\nfile_mapped 5\nfile 9999999999\n";
+  EXPECT_EQ(process::cgroup::unreclaimable_memory_bytes(dir), 0u);  // never below zero
+  // A recorded group in that cgroup measures it the same way.
+  const process::TaskGroup group(dir, "tok", 0, 0, 0);
+  EXPECT_EQ(group.memory_bytes(), 0u);
+  fs::remove_all(dir);
+}
+
 TEST(Cgroup, ProbeKnobs)
 {
   ::setenv("SPMI_MEMBERSHIP", "fallback", 1);
