@@ -38,7 +38,7 @@ report_unknown_command(CLI::App& app, int argc, char** argv)
     }
   }
   const auto near = closest_match(word, commands);
-  logger()->error("unknown command '{}'{}; `spmi --help` lists the commands", escape_control(word),
+  logger()->error("unknown command '{}'{} (`spmi --help` lists the commands)", escape_control(word),
                   near ? fmt::format("; did you mean '{}'?", *near) : std::string());
   return true;
 }

@@ -56,10 +56,11 @@ cmd_wait(Controller& controller, const std::vector<std::string>& patterns, std::
   if (outcome.timed_out()) {
     std::string running;
     for (const auto& id : outcome.running) {
-      running += (running.empty() ? "" : ", ") + escape_control(id);
+      running += (running.empty() ? "" : " ") + escape_control(id);
     }
-    logger()->error("timed out after {} s: {} {} still running ({}); they keep running (`spmi stop` ends them)",
-                    *timeout_seconds, outcome.running.size(), outcome.running.size() == 1 ? "is" : "are", running);
+    const bool one = outcome.running.size() == 1;
+    logger()->error("timed out after {} s; still running: {} (left running; `spmi stop {}` stops {})",
+                    *timeout_seconds, running, running, one ? "it" : "them");
   }
   return outcome.exit_status();
 }
