@@ -61,12 +61,10 @@ Controller::require_loaded(const std::string& id, std::string_view command) cons
     std::vector<std::string> unmatched;
     matches = select({id}, unmatched);
   } catch (const UsageError&) {
-    throw StateError(fmt::format("'{}' is not an ID; `spmi {}` takes the ID of one loaded manageable (see `spmi list`)",
-                                 shown, command));
+    // Not a valid expression either: said below as for one that matches nothing.
   }
   if (matches.empty()) {
-    throw StateError(fmt::format("'{}' is not an ID; `spmi {}` takes one ID, not a pattern, and this one matches no "
-                                 "loaded manageable (see `spmi list`)",
+    throw StateError(fmt::format("no manageable '{}' is loaded (see `spmi list`); `spmi {}` takes one ID, not a pattern",
                                  shown, command));
   }
   throw StateError(fmt::format("'{}' is a pattern; `spmi {}` takes one ID: the pattern matches {}; run `spmi {} {}`{}",

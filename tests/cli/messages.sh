@@ -62,9 +62,9 @@ err_has "'web.*' is a pattern; \`spmi logs\` takes one ID: the pattern matches '
 run 1 logs '.*'
 err_has "'.*' is a pattern; \`spmi logs\` takes one ID: the pattern matches 'split' and 'web-1'; run \`spmi logs split\` (or another of them)"
 run 1 logs 'db.*'
-err_has "'db.*' is not an ID; \`spmi logs\` takes one ID, not a pattern, and this one matches no loaded manageable (see \`spmi list\`)"
+err_has "no manageable 'db.*' is loaded (see \`spmi list\`); \`spmi logs\` takes one ID, not a pattern"
 run 1 logs '*'
-err_has "'*' is not an ID; \`spmi logs\` takes the ID of one loaded manageable (see \`spmi list\`)"
+err_has "no manageable '*' is loaded (see \`spmi list\`); \`spmi logs\` takes one ID, not a pattern"
 run 1 logs web1
 err_has "no manageable 'web1' is loaded; did you mean 'web-1'? (see \`spmi list\`)"
 run 1 connect 'web.*'
