@@ -45,7 +45,11 @@ select_or_report(Controller& controller,
   std::vector<std::string> unmatched;
   ids = controller.select(patterns, unmatched);
   for (const auto& pattern : unmatched) {
-    logger()->error("no loaded manageable matches '{}' (see `spmi list`)", pattern);
+    const auto meant = controller.meant_pattern(pattern);
+    logger()->error("no loaded manageable matches '{}' (see `spmi list`){}", escape_control(pattern),
+                    meant ? fmt::format("; patterns are regular expressions, not globs: did you mean '{}'?",
+                                        escape_control(*meant))
+                          : "");
   }
   return unmatched.empty();
 }

@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace spmi::cli {
 
 // How output is shown: colours only on a terminal, never with NO_COLOR set or --no-color.
@@ -31,6 +35,9 @@ int cmd_status(Controller& controller, const std::vector<std::string>& patterns,
 // restarts, truncation and rotation (stdout renamed to stdout.1), until SIGINT or SIGTERM.
 int cmd_logs(Controller& controller, const std::string& id, std::size_t lines, bool follow, bool use_stderr);
 int cmd_connect(Controller& controller, const std::string& id);
+// `spmi wait`: until every selected manageable has ended (or `timeout_seconds` passed); the exit status
+// is WaitOutcome::exit_status(): 0, the first failure's code, or 124 on timeout.
+int cmd_wait(Controller& controller, const std::vector<std::string>& patterns, std::optional<double> timeout_seconds);
 // `spmi resurrect`: the outcome for each selected manageable (all without patterns), one line each.
 int cmd_resurrect(Controller& controller, const std::vector<std::string>& patterns, bool dry_run);
 // What `spmi startup` does: show the plan, install it or remove it.
@@ -39,6 +46,9 @@ enum class StartupMode { show, install, uninstall };
 int cmd_startup(const Controller& controller, StartupMode mode, const std::string& method, bool dry_run);
 // Selects by patterns; logs each pattern that matched nothing. Returns false when one did not match.
 bool select_or_report(Controller& controller, const std::vector<std::string>& patterns, std::vector<std::string>& ids);
+// After a parse error: when the command word (the first argument not an option) is no command, logs
+// "unknown command 'stat'; did you mean 'status'? ..." and returns true; false leaves the error to CLI11.
+bool report_unknown_command(CLI::App& app, int argc, char** argv);
 // Every plugin type found, shadowed and conflicting classes, rejected files, and the directories.
 int cmd_plugins(PluginRegistry& registry);
 

@@ -127,6 +127,7 @@ int
 cmd_connect(Controller& controller, const std::string& id)
 {
   using namespace std::chrono;
+  controller.require_loaded(id, "connect");
   const UniqueFd fifo = controller.open_stdin(id);
 
   catch_detach_signals();

@@ -60,7 +60,15 @@ stop_signal_fd()
 int
 cmd_logs(Controller& controller, const std::string& id, std::size_t lines, bool follow, bool use_stderr)
 {
-  const std::string name = use_stderr ? "stderr" : "stdout";
+  controller.require_loaded(id, "logs");
+  std::string name = use_stderr ? "stderr" : "stdout";
+  if (use_stderr && controller.stderr_in_stdout(id)) {
+    // One file holds both: show it (the stderr lines are there), and say so.
+    logger()->warn("manageable '{}' writes its stderr into its stdout (mixed_stdout), one file: showing that; "
+                   "`spmi logs {}` shows the same, or set mixed_stdout = false for a stderr file of its own",
+                   id, id);
+    name = "stdout";
+  }
   OutputFollower output = controller.follow_output(id, name);
 
   // Signals first, so a SIGINT between here and the loop still ends us cleanly.

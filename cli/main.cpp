@@ -17,6 +17,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <iostream>
 
 namespace {
@@ -37,11 +38,13 @@ Environment:
   SPMI_PLUGIN_PATH  extra plugin directories, colon-separated, searched first
                     (then ~/.local/lib/spmi/plugins, then the installed ones)
   NO_COLOR          set (to anything): no colours, as --no-color
+  SPMI_STRICT       1 (or true, yes, on): unknown descriptor keys are errors, as load --strict
 
 Exit status:
   0 every operation succeeded    1 an operation failed or was refused
   2 bad command line or pattern  3 bad descriptor (nothing loaded)
-  4 plugin missing or broken     5 system error (permissions, disk))";
+  4 plugin missing or broken     5 system error (permissions, disk)
+  wait: 0 when all ended with 0, else the first failure's code; 124 on --timeout)";
 
 } // namespace
 
@@ -76,6 +79,8 @@ main(int argc, char** argv)
   list->add_flag("--json", output.json, "Print JSON (docs/schema/spmi-list.schema.json)");
   auto* load = app.add_subcommand("load", "Load manageables from descriptor files (TOML, YAML, JSON)");
   load->add_option("paths", paths, "Descriptor files")->required();
+  bool strict = false;
+  load->add_flag("--strict", strict, "Refuse unknown keys (errors, not warnings; SPMI_STRICT=1 does the same)");
   struct Batch
   {
     const char* name;
@@ -102,6 +107,11 @@ main(int argc, char** argv)
   logs->add_option("-n,--lines", log_lines, "Number of lines to print (default 10)");
   logs->add_flag("-f,--follow", log_follow, "Keep printing what the task writes, across restarts and rotation");
   logs->add_flag("--stderr", log_stderr, "Show the stderr file instead of stdout");
+  std::optional<double> wait_timeout;
+  auto* wait = app.add_subcommand("wait", "Wait until manageables have ended (inactive or failed); exit with the "
+                                          "first failure's code, 124 on --timeout");
+  wait->add_option("patterns", patterns, "ID patterns (regular expressions)")->required();
+  wait->add_option("--timeout", wait_timeout, "Give up after this many seconds (decimals allowed); exit 124");
   auto* connect = app.add_subcommand("connect", "Follow a task's output and send it what you type");
   connect->add_option("task_id", id, "ID of an active manageable")->required();
   auto* plugins = app.add_subcommand("plugins", "List plugin types (manageables, backends, wrappers), their files, "
@@ -129,6 +139,9 @@ main(int argc, char** argv)
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (cli::report_unknown_command(app, argc, argv)) {
+      return exit_status::k_usage;
+    }
     app.exit(e);
     return exit_status::k_usage;
   }
@@ -159,6 +172,9 @@ main(int argc, char** argv)
       return cli::cmd_list(controller, output);
     }
     if (load->parsed()) {
+      if (strict) {
+        controller.set_strict(true);
+      }
       return cli::cmd_load(controller, std::vector<std::filesystem::path>(paths.begin(), paths.end()));
     }
     for (const auto& batch : batches) {
@@ -183,6 +199,9 @@ main(int argc, char** argv)
                         : startup_uninstall ? cli::StartupMode::uninstall
                                             : cli::StartupMode::show;
       return cli::cmd_startup(controller, mode, startup_method, dry_run);
+    }
+    if (wait->parsed()) {
+      return cli::cmd_wait(controller, patterns, wait_timeout);
     }
     if (connect->parsed()) {
       return cli::cmd_connect(controller, id);

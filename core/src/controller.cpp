@@ -8,6 +8,7 @@
 #include <spmi/membership.hpp>
 #include <spmi/process.hpp>
 #include <spmi/recorded.hpp>
+#include <spmi/text.hpp>
 
 #include "controller_detail.hpp"
 #include "pattern.hpp"
@@ -17,6 +18,8 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <set>
@@ -144,11 +147,51 @@ Controller::select(const std::vector<std::string>& patterns, std::vector<std::st
   return result;
 }
 
+bool
+Controller::strict() const
+{
+  if (m_strict) {
+    return *m_strict;
+  }
+  const char* value = std::getenv("SPMI_STRICT");
+  std::string word = value == nullptr ? "" : value;
+  std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (word.empty() || word == "0" || word == "false" || word == "no" || word == "off") {
+    return false;
+  }
+  if (word == "1" || word == "true" || word == "yes" || word == "on") {
+    return true;
+  }
+  throw UsageError(fmt::format("SPMI_STRICT='{}' is not understood; set it to 1 (unknown descriptor keys are "
+                               "errors) or 0 (warnings), or unset it",
+                               escape_control(value)));
+}
+
+bool
+Controller::validate(const Descriptor& descriptor, const fs::path& path, bool strict, std::vector<std::string>& problems)
+{
+  // Building the manageable validates the rest: its keys, backend and wrapper types.
+  std::vector<std::string> unknown_keys;
+  PluginContext context{Section(descriptor.body, path.string(), descriptor.type), m_logger, &m_registry, true,
+                        strict ? &unknown_keys : nullptr};
+  try {
+    m_registry.create_manageable(descriptor.type, context);
+  } catch (const DescriptorError& e) {
+    problems.insert(problems.end(), unknown_keys.begin(), unknown_keys.end());
+    problems.push_back(e.what());
+    return false;
+  }
+  problems.insert(problems.end(), unknown_keys.begin(), unknown_keys.end());
+  return unknown_keys.empty();
+}
+
 std::vector<std::string>
 Controller::load(const std::vector<fs::path>& paths)
 {
+  const bool strict_keys = strict();
   std::vector<Descriptor> descriptors;
   std::vector<std::string> problems;
+  std::size_t invalid = 0;
   std::map<std::string, fs::path> seen;
   for (const auto& path : paths) {
     try {
@@ -158,20 +201,22 @@ Controller::load(const std::vector<fs::path>& paths)
                                           path.string(), descriptor.type, descriptor.id, it->second.string()));
       }
       seen.emplace(descriptor.id, path);
-      // Building the manageable validates the rest: its keys, backend and wrapper types.
-      PluginContext context{Section(descriptor.body, path.string(), descriptor.type), m_logger, &m_registry, true};
-      m_registry.create_manageable(descriptor.type, context);
-      descriptors.push_back(std::move(descriptor));
+      if (validate(descriptor, path, strict_keys, problems)) {
+        descriptors.push_back(std::move(descriptor));
+      } else {
+        ++invalid;
+      }
     } catch (const DescriptorError& e) {
       problems.push_back(e.what());
+      ++invalid;
     }
   }
-  if (!problems.empty()) {
+  if (invalid > 0) {
     std::string message;
     for (const auto& problem : problems) {
       message += problem + "\n";
     }
-    message += fmt::format("nothing was loaded: {} of {} descriptor{} invalid", problems.size(), paths.size(),
+    message += fmt::format("nothing was loaded: {} of {} descriptor{} invalid", invalid, paths.size(),
                            paths.size() == 1 ? " is" : "s are");
     throw DescriptorError(message);
   }

@@ -2,8 +2,12 @@
 // What descriptor.cpp, document.cpp and section.cpp share, inside the core only.
 #pragma once
 
+#include <spmi/export.hpp>
+
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,5 +27,12 @@ child_path(const std::string& path, const std::string& key)
 // nested too deep or too large, and duplicate keys; `where` names the source in messages.
 // parse_document() is this plus the check of every string. Throws DescriptorError.
 nlohmann::json parse_text(std::string_view text, std::string_view format, const std::string& where);
+
+// "64KiB", "3GiB", "1000 bytes": a size exactly, in the largest binary unit that divides it.
+SPMI_API std::string format_size(std::uint64_t bytes);
+
+// The size a refused size text probably meant, in the accepted grammar: "10M" for "10m", "10MB" or
+// "10 M"; "1536M" for "1.5G". nullopt when there is no such guess.
+SPMI_API std::optional<std::string> size_meant(std::string_view text);
 
 } // namespace spmi::detail

@@ -122,42 +122,4 @@ parse_class_name(std::string_view name)
   return std::nullopt;
 }
 
-std::size_t
-edit_distance(std::string_view a, std::string_view b)
-{
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-std::optional<std::string>
-closest_match(std::string_view word, const std::vector<std::string>& candidates)
-{
-  std::optional<std::string> best;
-  std::size_t best_distance = 0;
-  for (const auto& candidate : candidates) {
-    const auto distance = edit_distance(word, candidate);
-    if (!best || distance < best_distance) {
-      best = candidate;
-      best_distance = distance;
-    }
-  }
-  // A likely typo: at most a third of the word differs (and at least one edit is allowed).
-  if (best && best_distance <= std::max<std::size_t>(1, word.size() / 3)) {
-    return best;
-  }
-  return std::nullopt;
-}
-
 } // namespace spmi

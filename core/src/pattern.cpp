@@ -74,6 +74,30 @@ reason_of(const re2::RE2& re)
 
 } // namespace
 
+std::optional<std::string>
+glob_as_regex(const std::string& pattern)
+{
+  // '*' and '?' as a shell means them; a '*' after '.' is already the regex's "anything".
+  std::string regex;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    const char before = i > 0 ? pattern[i - 1] : '\0';
+    if (c == '*' && before != '.' && before != '\\') {
+      regex += ".*";
+    } else if (c == '?' && before != '\\' && before != '*' && before != '+' && before != '?') {
+      regex += '.';
+    } else {
+      regex += c;
+    }
+  }
+  if (regex == pattern) {
+    return std::nullopt;
+  }
+  re2::RE2::Options options;
+  options.set_log_errors(false);
+  return re2::RE2(regex, options).ok() ? std::optional<std::string>(regex) : std::nullopt;
+}
+
 std::unique_ptr<re2::RE2>
 compile_pattern(const std::string& pattern)
 {
@@ -87,10 +111,13 @@ compile_pattern(const std::string& pattern)
   if (reason.empty()) {
     reason = reason_of(*compiled);
   }
+  // A shell glob is the usual mistake ('*', 'web*'): say which regular expression it would be.
+  const auto meant = glob_as_regex(pattern);
   throw UsageError(fmt::format(
-    "invalid pattern '{}': {}; patterns are RE2 regular expressions matched against the whole ID "
-    "(see PATTERNS in `man spmi`), e.g. 'web-.*' or 'api|worker'",
-    escape_control(pattern), escape_control(reason)));
+    "invalid pattern '{}': {}; patterns are RE2 regular expressions matched against the whole ID, not globs "
+    "(see PATTERNS in `man spmi`){}",
+    escape_control(pattern), escape_control(reason),
+    meant ? fmt::format(": did you mean '{}'?", escape_control(*meant)) : std::string(", e.g. 'web-.*' or 'api|worker'")));
 }
 
 } // namespace spmi

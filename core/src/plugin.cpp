@@ -3,12 +3,14 @@
 #include <spmi/errors.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/process.hpp>
+#include <spmi/suggest.hpp>
 
 #include <fmt/format.h>
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 
 namespace spmi {
@@ -92,11 +94,29 @@ launch_detached(const std::vector<std::string>& argv, std::string_view backend, 
 void
 warn_unknown_keys(const PluginContext& context, std::initializer_list<std::string_view> known)
 {
-  if (!context.loading) {
+  warn_unknown_keys(context, std::vector<std::string_view>(known));
+}
+
+void
+warn_unknown_keys(const PluginContext& context, const std::vector<std::string_view>& known)
+{
+  if (!context.loading || !context.section.node().is_object()) {
     return;
   }
-  for (const auto& key : context.section.unknown_keys(known)) {
-    context.logger->warn("{}: ignoring unknown key '{}'", context.section.where(key), key);
+  for (const auto& item : context.section.node().items()) {
+    const std::string& key = item.key();
+    if (std::find(known.begin(), known.end(), key) != known.end()) {
+      continue;
+    }
+    const auto near = closest_match(key, known);
+    const auto hint = near ? fmt::format("; did you mean '{}'?", *near) : std::string("; remove it");
+    if (context.unknown_key_errors != nullptr) {
+      context.unknown_key_errors->push_back(
+        fmt::format("{}: unknown key '{}' (refused: strict loading){}", context.section.where(key), key, hint));
+    } else {
+      context.logger->warn("{}: ignoring unknown key '{}'{}", context.section.where(key), key,
+                           near ? hint : std::string());
+    }
   }
 }
 

@@ -116,6 +116,7 @@ ManageableDir::read_run() const
     record.cgroup = field<std::string>(j, "cgroup", "");
     record.boot_id = field<std::string>(j, "boot_id", "");
     record.recoveries = field<int>(j, "recoveries", 0);
+    record.mixed_stdout = field<bool>(j, "mixed_stdout", false);
     if (j.contains("facts") && j["facts"].is_object()) {
       record.facts = j["facts"];
     }
@@ -161,7 +162,8 @@ ManageableDir::write_run(const RunRecord& record) const
          {"membership_note", record.membership_note},
          {"cgroup", record.cgroup},
          {"boot_id", record.boot_id},
-         {"recoveries", record.recoveries}};
+         {"recoveries", record.recoveries},
+         {"mixed_stdout", record.mixed_stdout}};
   json times = json::array();
   for (const auto& t : record.restart_times) {
     times.push_back(to_epoch(t));

@@ -2,6 +2,7 @@
 #include <spmi/errors.hpp>
 #include <spmi/process.hpp>
 #include <spmi/registry.hpp>
+#include <spmi/suggest.hpp>
 
 #include <fmt/format.h>
 

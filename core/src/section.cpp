@@ -91,43 +91,6 @@ duration_seconds(std::string_view text)
 
 } // namespace
 
-std::optional<std::uint64_t>
-parse_size(std::string_view text)
-{
-  std::size_t i = 0;
-  std::uint64_t value = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    if (value > (UINT64_MAX - 9) / 10) {
-      return std::nullopt;
-    }
-    value = value * 10 + static_cast<std::uint64_t>(text[i] - '0');
-    ++i;
-  }
-  if (i == 0) {
-    return std::nullopt;
-  }
-  std::string suffix;
-  for (; i < text.size(); ++i) {
-    suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
-  }
-  int shift = 0;
-  if (!suffix.empty() && suffix != "B") {
-    const auto rest = suffix.substr(1);
-    if (rest != "" && rest != "B" && rest != "IB") {
-      return std::nullopt;
-    }
-    const auto unit = std::string_view("KMG").find(suffix[0]);
-    if (unit == std::string_view::npos) {
-      return std::nullopt;
-    }
-    shift = 10 * static_cast<int>(unit + 1);
-  }
-  if (value == 0 || value > (UINT64_MAX >> shift)) {
-    return std::nullopt;
-  }
-  return value << shift;
-}
-
 Section::Section(const json& node, std::string file, std::string path)
   : m_node(node), m_file(std::move(file)), m_path(std::move(path))
 {
@@ -242,9 +205,11 @@ Section::optional_size(std::string_view key, std::uint64_t min, std::string_view
   }
   const auto& value = m_node.at(std::string(key));
   std::optional<std::uint64_t> size;
+  std::optional<std::string> meant;
   if (value.is_string()) {
     const auto& text = value.get_ref<const std::string&>();
     size = text == "0" ? std::optional<std::uint64_t>(0) : parse_size(text);
+    meant = size ? std::nullopt : detail::size_meant(text);
   } else if (value.is_number_unsigned() || (value.is_number_integer() && value.get<long long>() >= 0)) {
     size = value.get<std::uint64_t>();
   } else if (value.is_number_float()) {
@@ -254,14 +219,17 @@ Section::optional_size(std::string_view key, std::uint64_t min, std::string_view
     }
   }
   const bool zero_ok = !zero_means.empty();
-  if (size && (*size == 0 ? !zero_ok : *size < min)) {
-    size.reset();
-  }
+  const auto zero = zero_ok ? fmt::format(", or 0 for {}", zero_means) : std::string();
   if (!size) {
-    throw DescriptorError(fmt::format("{}: {} is not a size; use {} or a number with K, M or G (\"10M\"){}", where(key),
-                                      shown(value),
-                                      min > 1 ? fmt::format("bytes (at least {})", min) : "a number of bytes",
-                                      zero_ok ? fmt::format(", or 0 for {}", zero_means) : ""));
+    throw DescriptorError(fmt::format(
+      "{}: {} is not a size; use a whole number of bytes, or a whole number with one of the units B, K, M, G, T, "
+      "KiB, MiB, GiB, TiB (powers of 1024, written so, no space), e.g. \"10M\" or \"512KiB\"{}{}",
+      where(key), shown(value), zero, meant ? fmt::format("; did you mean '{}'?", *meant) : std::string()));
+  }
+  if (*size == 0 ? !zero_ok && min > 0 : *size < min) {
+    const auto minimum = detail::format_size(min);
+    throw DescriptorError(fmt::format("{}: {} is below the minimum, {}; use at least {}{}", where(key), shown(value),
+                                      minimum, minimum, zero));
   }
   return size;
 }

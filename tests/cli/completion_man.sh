@@ -24,7 +24,7 @@ complete_bash() {
     _ "$prefix/share/bash-completion/completions/spmi" "$@"
 }
 got=$(complete_bash spmi '')
-for c in list load start stop kill clean restart status logs connect resurrect startup; do
+for c in list load start stop kill clean restart status logs wait connect resurrect startup; do
   grep -qx "$c" <<<"$got" || fail "bash: command $c not offered"
 done
 [ "$(complete_bash spmi re)" = "$(printf 'restart\nresurrect')" ] || fail "bash: 're' does not offer restart and resurrect"
@@ -37,6 +37,9 @@ grep -qx web_1 <<<"$got" && grep -qx worker <<<"$got" || fail "bash: loaded IDs 
 [ "$(complete_bash spmi logs wo)" = worker ] || fail "bash: logs ID"
 grep -qx -- --dry-run <<<"$(complete_bash spmi restart --)" || fail "bash: restart --dry-run"
 grep -qx -- --json <<<"$(complete_bash spmi list --)" || fail "bash: list --json"
+grep -qx -- --strict <<<"$(complete_bash spmi load --)" || fail "bash: load --strict"
+grep -qx -- --timeout <<<"$(complete_bash spmi wait --)" || fail "bash: wait --timeout"
+[ "$(complete_bash spmi wait wo)" = worker ] || fail "bash: wait ID"
 grep -qx -- --follow <<<"$(complete_bash spmi logs -)" || fail "bash: logs --follow"
 grep -qx -- --no-color <<<"$(complete_bash spmi --)" || fail "bash: --no-color"
 [ -z "$(complete_bash spmi list '')" ] || fail "bash: list takes no IDs"
@@ -78,7 +81,7 @@ warnings=$(groff -man -ww -z "$prefix/share/man/man1/spmi.1" 2>&1)
 [ -z "$warnings" ] || fail "groff warnings: $warnings"
 if command -v man >/dev/null; then
   page=$(MANWIDTH=80 man -l "$prefix/share/man/man1/spmi.1" 2>/dev/null | col -b)
-  for word in NAME SYNOPSIS restart resurrect startup logs --dry-run --json NO_COLOR "EXIT STATUS"; do
+  for word in NAME SYNOPSIS restart resurrect startup logs wait --timeout --strict SPMI_STRICT --dry-run --json NO_COLOR "EXIT STATUS"; do
     grep -qF -- "$word" <<<"$page" || fail "man page lacks $word"
   done
 fi

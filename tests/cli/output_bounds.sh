@@ -40,7 +40,7 @@ run 0 stop bounded unbounded unbounded_text
 # Values under 1024 other than 0 are still refused, and the message names 0.
 task_toml small.toml small "true" "$BACKEND" 'max_output_size = 10'
 run 3 load small.toml
-err_has 'task.wrapper.max_output_size: 10 is not a size; use bytes (at least 1024) or a number with K, M or G ("10M"), or 0 for no limit'
+err_has 'task.wrapper.max_output_size: 10 is below the minimum, 1KiB; use at least 1KiB, or 0 for no limit'
 pass "max_output_size = 10 is refused"
 
 # A small explicit size rotates and keeps the default 10 old files.

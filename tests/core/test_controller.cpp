@@ -292,3 +292,95 @@ TEST_F(ControllerTest, RefusalsAndClean)
 }
 
 } // namespace
+
+namespace {
+
+// Strict loading: every unknown key of every table is an error, nothing is loaded; without it, a warning.
+TEST_F(ControllerTest, StrictLoadRefusesUnknownKeys)
+{
+  std::string typo = k_cal_toml;
+  typo.replace(typo.find("mixed_stdout"), 12, "restrat = \"always\"\nmixed_stdout");
+  typo.replace(typo.find("comment"), 7, "colour = 1\ncomment");
+  const auto path = write("cal.toml", typo);
+  m_controller->set_strict(true);
+  EXPECT_THAT([&] { m_controller->load({path}); },
+              ThrowsMessage<spmi::DescriptorError>(
+                AllOf(HasSubstr(path.string() + ": task.colour: unknown key 'colour' (refused: strict loading); remove it"),
+                      HasSubstr(path.string() + ": task.wrapper.restrat: unknown key 'restrat' (refused: strict "
+                                                "loading); did you mean 'restart'?"),
+                      HasSubstr("nothing was loaded: 1 of 1 descriptor is invalid"))));
+  EXPECT_TRUE(m_controller->store().ids().empty());
+  m_controller->set_strict(false);
+  EXPECT_THAT(m_controller->load({path}), ElementsAre("cal"));
+}
+
+// SPMI_STRICT: which values are strict, which are not, and the rest refused.
+TEST_F(ControllerTest, StrictFromEnvironment)
+{
+  for (const char* on : {"1", "true", "YES", "On"}) {
+    ::setenv("SPMI_STRICT", on, 1);
+    EXPECT_TRUE(m_controller->strict()) << on;
+  }
+  for (const char* off : {"", "0", "false", "No", "OFF"}) {
+    ::setenv("SPMI_STRICT", off, 1);
+    EXPECT_FALSE(m_controller->strict()) << off;
+  }
+  ::setenv("SPMI_STRICT", "maybe", 1);
+  EXPECT_THAT([&] { (void)m_controller->strict(); },
+              ThrowsMessage<spmi::UsageError>(HasSubstr("SPMI_STRICT='maybe' is not understood")));
+  m_controller->set_strict(true);  // the setting wins over the environment
+  EXPECT_TRUE(m_controller->strict());
+  ::unsetenv("SPMI_STRICT");
+}
+
+// A glob where a regex is expected: the regex meant, when invalid, and for unmatched ones that it matches.
+TEST_F(ControllerSelectTest, GlobsGetTheRegexMeant)
+{
+  std::vector<std::string> unmatched;
+  EXPECT_THAT([&] { select({"*"}, unmatched); },
+              ThrowsMessage<spmi::UsageError>(AllOf(HasSubstr("not globs"), HasSubstr("did you mean '.*'?"))));
+  EXPECT_EQ(m_controller->meant_pattern("manageable*"), "manageable.*");
+  EXPECT_EQ(m_controller->meant_pattern("manageable_?"), "manageable_.");
+  EXPECT_EQ(m_controller->meant_pattern("zzz*"), std::nullopt);  // the regex would match nothing either
+  EXPECT_EQ(m_controller->meant_pattern("other"), std::nullopt);  // no glob
+}
+
+// A command that takes one ID: an ID near a loaded one, or a pattern and what it matches.
+TEST_F(ControllerSelectTest, RequireLoadedSaysWhatToDo)
+{
+  EXPECT_NO_THROW(m_controller->require_loaded("other", "logs"));
+  EXPECT_THAT([&] { m_controller->require_loaded("othr", "logs"); },
+              ThrowsMessage<spmi::StateError>(HasSubstr("no manageable 'othr' is loaded; did you mean 'other'?")));
+  EXPECT_THAT([&] { m_controller->require_loaded("manageable_.*", "logs"); },
+              ThrowsMessage<spmi::StateError>(HasSubstr(
+                "'manageable_.*' is a pattern; `spmi logs` takes one ID: the pattern matches 'manageable_1', "
+                "'manageable_2' and 'manageable_3'; run `spmi logs manageable_1` (or another of them)")));
+  EXPECT_THAT([&] { m_controller->require_loaded("x.*", "connect"); },
+              ThrowsMessage<spmi::StateError>(HasSubstr("no manageable 'x.*' is loaded (see `spmi list`); `spmi connect` takes one ID, not a pattern")));
+}
+
+// wait(): never-started ones have ended, counted as 1; the exit status is the first failure's code.
+TEST_F(ControllerSelectTest, WaitOnNeverStarted)
+{
+  const auto outcome = m_controller->wait({"manageable_1", "other"}, std::chrono::milliseconds(0));
+  ASSERT_EQ(outcome.ended.size(), 2u);
+  EXPECT_EQ(outcome.ended[0].id, "manageable_1");
+  EXPECT_EQ(outcome.ended[0].code, 1);
+  EXPECT_EQ(outcome.ended[0].note, "it never ran (it was never started)");
+  EXPECT_FALSE(outcome.timed_out());
+  EXPECT_EQ(outcome.exit_status(), 1);
+}
+
+TEST(WaitOutcome, ExitStatus)
+{
+  spmi::WaitOutcome outcome;
+  EXPECT_EQ(outcome.exit_status(), 0);
+  outcome.ended = {{"a", spmi::State::inactive, spmi::ExitView{0, {}}, 0, ""},
+                   {"b", spmi::State::failed, spmi::ExitView{3, {}}, 3, ""},
+                   {"c", spmi::State::inactive, spmi::ExitView{137, 9}, 137, ""}};
+  EXPECT_EQ(outcome.exit_status(), 3);
+  outcome.running = {"d"};
+  EXPECT_EQ(outcome.exit_status(), spmi::WaitOutcome::k_timeout);
+}
+
+} // namespace

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Type names <-> exported class names, and "did you mean" suggestions.
+// Type names <-> exported class names (the suggestions are in test_suggest.cpp).
 #include <spmi/names.hpp>
 
 #include <gtest/gtest.h>
@@ -116,37 +116,6 @@ TEST(IsValidTypeName, AcceptsAndRefuses)
   }
   EXPECT_TRUE(spmi::is_valid_type_name(std::string(64, 'a')));
   EXPECT_FALSE(spmi::is_valid_type_name(std::string(65, 'a')));
-}
-
-// edit_distance is the Levenshtein distance.
-TEST(EditDistance, Levenshtein)
-{
-  EXPECT_EQ(spmi::edit_distance("", ""), 0u);
-  EXPECT_EQ(spmi::edit_distance("screen", "screen"), 0u);
-  EXPECT_EQ(spmi::edit_distance("", "abc"), 3u);
-  EXPECT_EQ(spmi::edit_distance("abc", ""), 3u);
-  EXPECT_EQ(spmi::edit_distance("scren", "screen"), 1u);
-  EXPECT_EQ(spmi::edit_distance("kitten", "sitting"), 3u);
-  EXPECT_EQ(spmi::edit_distance("sitting", "kitten"), 3u);
-  EXPECT_EQ(spmi::edit_distance("flaw", "lawn"), 2u);
-}
-
-// A likely typo gets the closest candidate.
-TEST(ClosestMatch, SuggestsTypo)
-{
-  const std::vector<std::string> candidates{"default", "screen", "tmux"};
-  EXPECT_EQ(spmi::closest_match("scren", candidates), "screen");
-  EXPECT_EQ(spmi::closest_match("tmx", candidates), "tmux");
-  EXPECT_EQ(spmi::closest_match("defualt", candidates), "default");
-}
-
-// Words far from every candidate, or no candidates at all, get no suggestion.
-TEST(ClosestMatch, NothingForFarWords)
-{
-  const std::vector<std::string> candidates{"default", "screen", "tmux"};
-  EXPECT_EQ(spmi::closest_match("kubernetes", candidates), std::nullopt);
-  EXPECT_EQ(spmi::closest_match("xyz", candidates), std::nullopt);
-  EXPECT_EQ(spmi::closest_match("screen", {}), std::nullopt);
 }
 
 } // namespace

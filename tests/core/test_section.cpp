@@ -60,16 +60,16 @@ TEST(SectionInteger, Refusals)
 
 TEST(SectionSize, AcceptedForms)
 {
-  const json node{{"n", 4096}, {"f", 2048.0}, {"k", "4K"}, {"m", "10M"}, {"mb", "10MB"}, {"mib", "10MiB"},
-                  {"g", "2g"}, {"b", "100B"}, {"digits", "1024"}, {"zero", 0}, {"zero_text", "0"}};
+  const json node{{"n", 4096}, {"f", 2048.0}, {"k", "4K"}, {"m", "10M"}, {"mib", "10MiB"}, {"g", "2G"},
+                  {"t", "1T"}, {"b", "100B"}, {"digits", "1024"}, {"zero", 0}, {"zero_text", "0"}};
   const Section section(node, "f.toml", "task.wrapper");
   EXPECT_EQ(section.optional_size("n"), 4096u);
   EXPECT_EQ(section.optional_size("f"), 2048u);
   EXPECT_EQ(section.optional_size("k"), 4096u);
   EXPECT_EQ(section.optional_size("m"), 10u << 20);
-  EXPECT_EQ(section.optional_size("mb"), 10u << 20);
   EXPECT_EQ(section.optional_size("mib"), 10u << 20);
   EXPECT_EQ(section.optional_size("g"), 2ull << 30);
+  EXPECT_EQ(section.optional_size("t"), 1ull << 40);
   EXPECT_EQ(section.optional_size("b"), 100u);
   EXPECT_EQ(section.optional_size("digits", 1024), 1024u);
   EXPECT_EQ(section.optional_size("absent"), std::nullopt);
@@ -77,42 +77,50 @@ TEST(SectionSize, AcceptedForms)
   EXPECT_EQ(section.optional_size("zero", 1024, "no limit"), 0u);
   EXPECT_EQ(section.optional_size("zero_text", 1024, "no limit"), 0u);
   EXPECT_REFUSED(section.optional_size("zero"),
-                 "f.toml: task.wrapper.zero: 0 is not a size; use a number of bytes or a number with K, M or G (\"10M\")");
+                 "f.toml: task.wrapper.zero: 0 is below the minimum, 1 byte; use at least 1 byte");
 }
 
 TEST(SectionSize, Refusals)
 {
-  const json node{{"x", "10X"}, {"small", 100}, {"neg", -5}, {"frac", 2048.5}, {"flag", true},
-                  {"null", nullptr}, {"spaced", "10 M"}, {"zero_k", "0K"}, {"tera", "10T"}};
+  const json node{{"x", "10X"}, {"neg", -5}, {"frac", 2048.5}, {"flag", true}, {"null", nullptr},
+                  {"zero_k", "0K"}, {"spaced", "10 M"}, {"lower", "10m"}, {"mb", "10MB"}, {"mib", "10mib"},
+                  {"decimal", "1.5G"}, {"half_k", "0.5K"}, {"odd", "1.3K"}};
   const Section section(node, "f.toml", "task.wrapper");
-  const std::string use = "use bytes (at least 1024) or a number with K, M or G (\"10M\"), or 0 for no limit";
+  const std::string use = "use a whole number of bytes, or a whole number with one of the units B, K, M, G, T, KiB, "
+                          "MiB, GiB, TiB (powers of 1024, written so, no space), e.g. \"10M\" or \"512KiB\", or 0 "
+                          "for no limit";
   auto size = [&](const char* key) { return section.optional_size(key, 1024, "no limit"); };
   EXPECT_REFUSED(size("x"), "f.toml: task.wrapper.x: '10X' is not a size; " + use);
-  EXPECT_REFUSED(size("small"), "f.toml: task.wrapper.small: 100 is not a size; " + use);
   EXPECT_REFUSED(size("neg"), "f.toml: task.wrapper.neg: -5 is not a size; " + use);
   EXPECT_REFUSED(size("frac"), "f.toml: task.wrapper.frac: 2048.5 is not a size; " + use);
   EXPECT_REFUSED(size("flag"), "f.toml: task.wrapper.flag: true is not a size; " + use);
   EXPECT_REFUSED(size("null"), "f.toml: task.wrapper.null: null is not a size; " + use);
-  EXPECT_REFUSED(size("spaced"), "f.toml: task.wrapper.spaced: '10 M' is not a size; " + use);
   EXPECT_REFUSED(size("zero_k"), "f.toml: task.wrapper.zero_k: '0K' is not a size; " + use);
-  EXPECT_REFUSED(size("tera"), "f.toml: task.wrapper.tera: '10T' is not a size; " + use);
+  // What was probably meant, in the grammar.
+  const auto meant = [&](const char* key, const char* value, const char* guess) {
+    EXPECT_REFUSED(size(key), std::string("f.toml: task.wrapper.") + key + ": '" + value + "' is not a size; " + use +
+                                "; did you mean '" + guess + "'?");
+  };
+  meant("spaced", "10 M", "10M");
+  meant("lower", "10m", "10M");
+  meant("mb", "10MB", "10M");
+  meant("mib", "10mib", "10MiB");
+  meant("decimal", "1.5G", "1536M");
+  meant("half_k", "0.5K", "512");
+  EXPECT_REFUSED(size("odd"), "f.toml: task.wrapper.odd: '1.3K' is not a size; " + use);
 }
 
-TEST(ParseSize, Forms)
+// A size below the key's minimum says the minimum, exactly.
+TEST(SectionSize, BelowMinimum)
 {
-  using spmi::parse_size;
-  EXPECT_EQ(parse_size("1024"), 1024u);
-  EXPECT_EQ(parse_size("4k"), 4096u);
-  EXPECT_EQ(parse_size("1KiB"), 1024u);
-  EXPECT_EQ(parse_size("3GiB"), 3ull << 30);
-  EXPECT_EQ(parse_size(""), std::nullopt);
-  EXPECT_EQ(parse_size("0"), std::nullopt);
-  EXPECT_EQ(parse_size("M"), std::nullopt);
-  EXPECT_EQ(parse_size("-5"), std::nullopt);
-  EXPECT_EQ(parse_size("1.5M"), std::nullopt);
-  EXPECT_EQ(parse_size("10MX"), std::nullopt);
-  EXPECT_EQ(parse_size("99999999999999999999999"), std::nullopt);
-  EXPECT_EQ(parse_size("17179869184G"), std::nullopt);  // 2^64 bytes
+  const json node{{"small", 100}, {"small_text", "1K"}};
+  const Section section(node, "f.toml", "task.wrapper");
+  EXPECT_REFUSED(section.optional_size("small", 1024, "no limit"),
+                 "f.toml: task.wrapper.small: 100 is below the minimum, 1KiB; use at least 1KiB, or 0 for no limit");
+  EXPECT_REFUSED(section.optional_size("small_text", 64 << 10),
+                 "f.toml: task.wrapper.small_text: '1K' is below the minimum, 64KiB; use at least 64KiB");
+  EXPECT_REFUSED(section.optional_size("small", 1000),
+                 "f.toml: task.wrapper.small: 100 is below the minimum, 1000 bytes; use at least 1000 bytes");
 }
 
 TEST(SectionDuration, AcceptedForms)

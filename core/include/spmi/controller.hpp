@@ -11,6 +11,7 @@
 #include <spmi/state.hpp>
 #include <spmi/unique_fd.hpp>
 #include <spmi/views.hpp>
+#include <spmi/wait.hpp>
 
 #include <spdlog/logger.h>
 
@@ -58,12 +59,30 @@ public:
   /// nothing are appended to `unmatched`. @throws UsageError for an invalid regex.
   std::vector<std::string> select(const std::vector<std::string>& patterns, std::vector<std::string>& unmatched) const;
 
+  /// For a pattern select() found unmatched that looks like a shell glob ('web*'): the regular expression
+  /// it probably meant ('web.*', glob_as_regex), when that matches a loaded ID; nullopt otherwise.
+  std::optional<std::string> meant_pattern(const std::string& pattern) const;
+  /// For a command that takes one ID (`logs`, `connect`; `command` names it in the message): returns
+  /// when `id` is loaded. @throws StateError otherwise, saying what to do: "did you mean" a loaded ID
+  /// near it; for a pattern, that the command takes one ID and which loaded IDs the pattern matches.
+  void require_loaded(const std::string& id, std::string_view command) const;
+  /// True when the latest run of `id` wrote its stderr into its stdout file (mixed_stdout), so there
+  /// is no stderr file of its own. @throws StateError `id` is not loaded, or run.json is corrupt.
+  bool stderr_in_stdout(const std::string& id) const;
+
   /// Reads, validates and registers every file, all or nothing. @return the IDs loaded.
   /// @throws DescriptorError naming each bad file and key (then nothing is loaded).
   /// @throws StateError an ID already loaded.
   /// @throws PluginError a plugin a descriptor names can't be loaded.
   /// @throws SystemError the store can't be written.
   std::vector<std::string> load(const std::vector<std::filesystem::path>& paths);
+  /// Makes validation (load() and whatever else validates descriptors) strict: a key no plugin knows is
+  /// an error, not a warning (`spmi load --strict`). Without it, strict() follows SPMI_STRICT.
+  void set_strict(bool strict) { m_strict = strict; }
+  /// True when validation refuses unknown keys: set_strict(), else SPMI_STRICT is 1, true, yes or on
+  /// (any case); unset, empty, 0, false, no or off is not strict.
+  /// @throws UsageError SPMI_STRICT has another value.
+  bool strict() const;
 
   /// Every registered manageable, sorted by ID, with its state, metadata, records and (with `resources`)
   /// the resource use of the active ones, from one scan of /proc. Loads no plugin, unless a launch is
@@ -126,6 +145,18 @@ public:
   /// status() of each of `ids`, in order, with the resources of all from one scan of /proc; an entry
   /// that can't be shown carries what status() would have thrown.
   std::vector<StatusOutcome> status_all(const std::vector<std::string>& ids, std::size_t output_lines);
+  /// `spmi wait`: returns once every one of `ids` has ended (State::inactive or State::failed; active,
+  /// pending or any other state is not ended), each taken as it was when first seen ended, or when
+  /// `timeout` has passed (none: no limit), naming those not ended. Looks every k_wait_poll: one alive
+  /// lock test per manageable still running, its records read only once that says it ended; no plugin is
+  /// loaded unless a launch is queued, whose scheduler is then asked every k_wait_queue_poll. A
+  /// manageable cleaned meanwhile counts as ended with no exit.
+  /// @throws BackendError a queued launch's scheduler can't be asked.
+  WaitOutcome wait(const std::vector<std::string>& ids, std::optional<std::chrono::milliseconds> timeout);
+  /// How often wait() looks.
+  static constexpr std::chrono::milliseconds k_wait_poll{50};
+  /// How often wait() asks the scheduler of a queued launch.
+  static constexpr std::chrono::milliseconds k_wait_queue_poll{1000};
   /// True while a wrapper runs `id` (ManageableDir::is_active()).
   bool is_active(const std::string& id) const;
 
@@ -193,8 +224,17 @@ private:
   /// its scheduler. @return true while it is still queued (pending).
   bool status_from_queue(ManageableStatus& status, const std::string& id, const LaunchRecord& launch);
 
+  /// One look of wait() at `id`: how it ended, or nullopt while it has not. Sets `queued` when its launch
+  /// is queued; its scheduler is asked only when `ask_queue`.
+  std::optional<WaitEnd> wait_look(const std::string& id, bool ask_queue, bool& queued);
+  /// Checks `descriptor`, read from `path`, by building its manageable as load() does, each problem
+  /// (one per unknown key when `strict`) appended to `problems`. @return true when it is valid.
+  bool validate(const Descriptor& descriptor, const std::filesystem::path& path, bool strict,
+                std::vector<std::string>& problems);
+
   StateStore m_store;
   PluginRegistry& m_registry;
+  std::optional<bool> m_strict;  ///< set_strict(); unset: SPMI_STRICT decides
   std::shared_ptr<spdlog::logger> m_logger;
   /// Keeps the descriptor trees the plugins were built from alive as long as the plugins.
   std::vector<std::unique_ptr<nlohmann::json>> m_documents;

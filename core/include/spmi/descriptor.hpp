@@ -55,9 +55,10 @@ SPMI_API Descriptor make_descriptor(const nlohmann::json& document,
 /// True when `id` is a safe manageable ID: 1-64 of `[A-Za-z0-9_.-]`, starting with a letter, digit or '_'.
 SPMI_API bool is_valid_id(std::string_view id);
 
-/// Bytes from "1048576", "512K", "10M" or "1G": binary multiples, any case, with an optional "B" or
-/// "iB" after the letter ("10MB", "10MiB"), or "B" alone ("100B"). nullopt when malformed, zero or
-/// larger than 64 bits hold.
+/// Bytes from a size as descriptors write it (docs/guide/descriptors.md, "Sizes"): a whole number of
+/// bytes ("1048576"), or a whole number followed, with no space, by one of the units B, K, M, G, T,
+/// KiB, MiB, GiB, TiB, all powers of 1024, written exactly so ("512K", "10M", "10MiB", "100B"). nullopt
+/// for anything else ("10m", "10MB", "10 M", "1.5G"), zero, or more than 64 bits hold.
 SPMI_API std::optional<std::uint64_t> parse_size(std::string_view text);
 
 /// A rule for the names of a table read by Section::string_table(): a name it refuses is reported as
@@ -107,8 +108,11 @@ public:
                                             long long max = std::numeric_limits<long long>::max()) const;
   /// Optional size in bytes: a whole number, or a string parse_size() accepts ("512K", "10M", "1GiB").
   /// 0 (or "0") is accepted only when `zero_means` says what it means (e.g. "no limit"); any other size
-  /// must be at least `min`. @throws DescriptorError: "\<where\>: "10X" is not a size; use bytes (at
-  /// least 1024) or a number with K, M or G ("10M"), or 0 for no limit" (the value as written).
+  /// must be at least `min`. @throws DescriptorError: "\<where\>: '10MB' is not a size; use a whole
+  /// number of bytes, or a whole number with one of the units B, K, M, G, T, KiB, MiB, GiB, TiB (powers
+  /// of 1024, written so, no space), e.g. "10M" or "512KiB", or 0 for no limit; did you mean '10M'?" (the
+  /// value as written; the guess when there is one), "\<where\>: 100 is below the minimum, 1KiB; use at
+  /// least 1KiB, or 0 for no limit".
   std::optional<std::uint64_t> optional_size(std::string_view key,
                                              std::uint64_t min = 1,
                                              std::string_view zero_means = {}) const;

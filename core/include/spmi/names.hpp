@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /// \file
-/// How descriptor type names map to exported plugin class names, and "did you mean" suggestions.
+/// How descriptor type names map to exported plugin class names ("did you mean": spmi/suggest.hpp).
 #pragma once
 
 #include <spmi/export.hpp>
+#include <spmi/suggest.hpp>  // edit_distance and closest_match used to be declared here
 
 #include <optional>
 #include <string>
@@ -35,12 +36,5 @@ struct SPMI_API ClassName
 /// "SomeThingBackend" -> kind backend, type "some_thing"; nullopt when the name has no known suffix
 /// or is not PascalCase.
 SPMI_API std::optional<ClassName> parse_class_name(std::string_view name);
-
-/// Levenshtein distance, for suggestions.
-SPMI_API std::size_t edit_distance(std::string_view a, std::string_view b);
-
-/// The candidate closest to `word` when it is close enough to be a likely typo.
-SPMI_API std::optional<std::string> closest_match(std::string_view word,
-                                                  const std::vector<std::string>& candidates);
 
 } // namespace spmi

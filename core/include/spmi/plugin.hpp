@@ -35,10 +35,23 @@ struct SPMI_API PluginContext
   std::shared_ptr<spdlog::logger> logger;   ///< spmi's logger; plugins never use spdlog's registry
   PluginRegistry* registry = nullptr;       ///< to create the plugins this one is made of
   bool loading = false;                     ///< true while `spmi load` validates the descriptor
+  /// Set while a strict load (`spmi load --strict`, or SPMI_STRICT=1) validates the descriptor: unknown
+  /// keys are errors, one message each collected here, and the load refuses them all together; nullptr
+  /// otherwise (they are warnings). warn_unknown_keys() does this for a plugin.
+  std::vector<std::string>* unknown_key_errors = nullptr;
+
+  /// The context for a table the plugin is made of (a task's backend or wrapper table): this one's
+  /// logger, registry, `loading` and strictness, with `table` as the section.
+  PluginContext for_table(Section table) const { return {std::move(table), logger, registry, loading, unknown_key_errors}; }
 };
 
-/// Warns (only while loading, so once per descriptor) about keys of the plugin's table not in `known`.
+/// While loading (so once per descriptor), reports each key of the plugin's table not in `known`,
+/// with a "did you mean" for a close known key (closest_match(), spmi/suggest.hpp): a warning
+/// "cal.toml: task.wrapper.restrat: ignoring unknown key 'restrat'; did you mean 'restart'?", or, in a
+/// strict load, an error in context.unknown_key_errors.
 SPMI_API void warn_unknown_keys(const PluginContext& context, std::initializer_list<std::string_view> known);
+/// As the other overload, with the known keys in a vector.
+SPMI_API void warn_unknown_keys(const PluginContext& context, const std::vector<std::string_view>& known);
 
 /// What a backend returns when it has launched the wrapper.
 struct SPMI_API LaunchResult

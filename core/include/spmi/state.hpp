@@ -133,6 +133,9 @@ struct SPMI_API RunRecord
   std::string boot_id;                  ///< the boot the wrapper ran in (process::boot_id())
   int recoveries = 0;                   ///< times a killed wrapper was replaced by its watchdog
   /// @}
+  /// The task's stderr goes into its stdout file, so there is no stderr file (the run protocol's
+  /// `mixed_stdout`); `spmi logs --stderr` then shows stdout and says so.
+  bool mixed_stdout = false;
   /// What plugins record about the run, an object with one entry per plugin under its class name
   /// (e.g. `{"DeadlineWrapper": {"timeouts": 1}}`; see Attempt::facts()). `status --json` shows it.
   nlohmann::json facts = nlohmann::json::object();

@@ -87,6 +87,7 @@ run_protocol(const ManageableDir& dir, const std::string& token, const RunSettin
   // wait takes them between attempts, and none can end the wrapper before it has recorded the end.
   const BlockedSignals blocked;
   RunRecord record = initial_record(dir, token, inherited >= 0);
+  record.mixed_stdout = settings.mixed_stdout;
   try {
     process::become_subreaper();  // orphans of the task come back to us, whatever their session
   } catch (const Error&) {

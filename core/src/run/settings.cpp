@@ -15,21 +15,13 @@ namespace spmi {
 
 namespace {
 
-// While loading, warns about keys that are neither the protocol's nor the caller's own.
+// While loading, reports keys that are neither the protocol's nor the caller's own.
 void
 warn_unknown(const PluginContext& context, std::initializer_list<std::string_view> own_keys)
 {
-  if (!context.loading || !context.section.node().is_object()) {
-    return;
-  }
-  const auto known = RunSettings::keys();
-  for (const auto& item : context.section.node().items()) {
-    const std::string_view key = item.key();
-    if (std::find(known.begin(), known.end(), key) == known.end() &&
-        std::find(own_keys.begin(), own_keys.end(), key) == own_keys.end()) {
-      context.logger->warn("{}: ignoring unknown key '{}'", context.section.where(key), key);
-    }
-  }
+  auto known = RunSettings::keys();
+  known.insert(known.end(), own_keys.begin(), own_keys.end());
+  warn_unknown_keys(context, known);
 }
 
 } // namespace

@@ -23,11 +23,11 @@ public:
     warn_unknown_keys(context, {"id", "comment", "backend", "wrapper"});
     const auto backend = section.require_table("backend");
     m_backend = context.registry->create_backend(backend.require_string("type"),
-                                                 PluginContext{backend, context.logger, context.registry, context.loading});
+                                                 context.for_table(backend));
     m_backend_settings = backend.node();
     const auto wrapper = section.require_table("wrapper");
     m_wrapper = context.registry->create_wrapper(wrapper.require_string("type"),
-                                                 PluginContext{wrapper, context.logger, context.registry, context.loading});
+                                                 context.for_table(wrapper));
   }
 
   std::string type() const override { return "task"; }
