@@ -76,6 +76,12 @@ main(int argc, char** argv)
   list->add_flag("--json", output.json, "Print JSON (docs/schema/spmi-list.schema.json)");
   auto* load = app.add_subcommand("load", "Load manageables from descriptor files (TOML, YAML, JSON)");
   load->add_option("paths", paths, "Descriptor files")->required();
+  bool replace = false;
+  load->add_flag("--replace", replace, "Replace manageables already loaded (keeping their output and history)");
+  auto* reload = app.add_subcommand("reload", "Read manageables' descriptor files again (all or nothing); active "
+                                               "tasks keep theirs until restarted");
+  reload->add_option("patterns", patterns, "ID patterns (regular expressions)")->required();
+  reload->add_flag("--dry-run", dry_run, "Show what would change; change nothing");
   struct Batch
   {
     const char* name;
@@ -159,7 +165,11 @@ main(int argc, char** argv)
       return cli::cmd_list(controller, output);
     }
     if (load->parsed()) {
-      return cli::cmd_load(controller, std::vector<std::filesystem::path>(paths.begin(), paths.end()));
+      const std::vector<std::filesystem::path> files(paths.begin(), paths.end());
+      return replace ? cli::cmd_load_replace(controller, files, false) : cli::cmd_load(controller, files);
+    }
+    if (reload->parsed()) {
+      return cli::cmd_reload(controller, patterns, dry_run);
     }
     for (const auto& batch : batches) {
       if (batch.app->parsed()) {

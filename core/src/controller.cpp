@@ -147,6 +147,18 @@ Controller::select(const std::vector<std::string>& patterns, std::vector<std::st
 std::vector<std::string>
 Controller::load(const std::vector<fs::path>& paths)
 {
+  const auto descriptors = validated(paths);
+  m_store.register_all(descriptors, load_context(m_store, true));
+  std::vector<std::string> ids;
+  for (const auto& descriptor : descriptors) {
+    ids.push_back(descriptor.id);
+  }
+  return ids;
+}
+
+std::vector<Descriptor>
+Controller::validated(const std::vector<fs::path>& paths, const char* verb)
+{
   std::vector<Descriptor> descriptors;
   std::vector<std::string> problems;
   std::map<std::string, fs::path> seen;
@@ -171,16 +183,11 @@ Controller::load(const std::vector<fs::path>& paths)
     for (const auto& problem : problems) {
       message += problem + "\n";
     }
-    message += fmt::format("nothing was loaded: {} of {} descriptor{} invalid", problems.size(), paths.size(),
+    message += fmt::format("nothing was {}: {} of {} descriptor{} invalid", verb, problems.size(), paths.size(),
                            paths.size() == 1 ? " is" : "s are");
     throw DescriptorError(message);
   }
-  m_store.register_all(descriptors);
-  std::vector<std::string> ids;
-  for (const auto& descriptor : descriptors) {
-    ids.push_back(descriptor.id);
-  }
-  return ids;
+  return descriptors;
 }
 
 Backend&
@@ -253,7 +260,12 @@ Controller::existing(const std::string& id) const
 std::unique_ptr<Manageable>
 Controller::instantiate(const ManageableDir& dir)
 {
-  const auto meta = dir.read_meta();
+  return instantiate(dir, dir.read_meta());
+}
+
+std::unique_ptr<Manageable>
+Controller::instantiate(const ManageableDir& dir, const json& meta)
+{
   auto& body = *m_documents.emplace_back(std::make_unique<json>(meta.value("body", json::object())));
   const std::string type = meta.value("type", "");
   PluginContext context{Section(body, meta.value("source", dir.meta_path().string()), type), m_logger, &m_registry};
@@ -310,7 +322,8 @@ Controller::run_wrapper(const fs::path& dir_path, const std::string& token)
   const ManageableDir dir(dir_path);
   dir.verify();  // before any thread: the wrapper's files are opened only relative to this directory
   ::unsetenv(process::k_wrapper_marker_name);  // the wrapper's own (see launch()); its task gets task_marker()
-  return instantiate(dir)->run(dir, token);
+  // What `start` launched, not a descriptor reloaded since (also for a wrapper that replaces a killed one).
+  return instantiate(dir, dir.read_launched(token))->run(dir, token);
 }
 
 } // namespace spmi

@@ -134,6 +134,18 @@ ProtocolWrapper::run(const ManageableDir& dir, const std::string& token)
 }
 
 void
+ProtocolWrapper::add_status(const StatusQuery&, StatusReport& report) const
+{
+  auto& setup = report.setup;
+  setup.known = true;
+  setup.cwd = m_settings.cwd;
+  setup.env_file = m_settings.env_file;
+  for (const auto& variable : m_settings.env) {
+    setup.env_names.push_back(variable.first);
+  }
+}
+
+void
 ProtocolWrapper::on_start(Attempt&)
 {
 }

@@ -28,6 +28,7 @@ public:
 
   void add_status(const StatusQuery& query, StatusReport& report) const override
   {
+    ProtocolWrapper::add_status(query, report);  // the working directory and environment `status` shows
     const auto facts = query.run ? query.run->facts.value("DeadlineWrapper", nlohmann::json::object())
                                  : nlohmann::json::object();
     const int timeouts = facts.value("timeouts", 0);
