@@ -62,9 +62,9 @@ report(const std::vector<ReloadOutcome>& outcomes, bool dry_run, const char* ver
     std::string out;
     for (const auto& outcome : outcomes) {
       const auto id = escape_control(outcome.id);
-      out += outcome.replaced ? fmt::format("would {} {} from {}: {}{}\n", verb, id, escape_control(outcome.source.string()),
+      out += outcome.replaced ? fmt::format("would {} {} (from {}): {}{}\n", verb, id, escape_control(outcome.source.string()),
                                             changes_text(outcome), outcome.running ? "; " + running_note(outcome.id) : "")
-                              : fmt::format("would load {} from {} (not loaded yet)\n", id,
+                              : fmt::format("would load {} (from {}): not loaded yet\n", id,
                                             escape_control(outcome.source.string()));
     }
     std::cout << out << std::flush;

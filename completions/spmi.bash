@@ -15,7 +15,7 @@ _spmi_ids()
 _spmi()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="list load start stop kill clean restart status logs connect resurrect startup"
+    local commands="list load reload start stop kill clean restart status logs connect resurrect startup"
     local global="-h --help -v --version -d --debug --no-color"
     local command="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -37,7 +37,8 @@ _spmi()
     case $command in
         list) options+=" --json" ;;
         status) options+=" --json" ;;
-        stop | kill | clean | restart | resurrect) options+=" --dry-run" ;;
+        stop | kill | clean | restart | resurrect | reload) options+=" --dry-run" ;;
+        load) options+=" --replace" ;;
         startup)
             options+=" --install --uninstall --method --dry-run"
             if [[ $prev == --method ]]; then
@@ -56,7 +57,7 @@ _spmi()
     fi
     case $command in
         load) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null ;;
-        start | stop | kill | clean | restart | status | logs | connect | resurrect)
+        start | stop | kill | clean | restart | reload | status | logs | connect | resurrect)
             COMPREPLY=($(compgen -W "$(_spmi_ids)" -- "$cur")) ;;
     esac
 }

@@ -148,6 +148,7 @@ std::vector<std::string>
 Controller::load(const std::vector<fs::path>& paths)
 {
   const auto descriptors = validated(paths);
+  const auto store_lock = m_store.lock_store();  // the environment stays until they name it
   m_store.register_all(descriptors, load_context(m_store, true));
   std::vector<std::string> ids;
   for (const auto& descriptor : descriptors) {

@@ -198,6 +198,7 @@ Controller::load_replace(const std::vector<fs::path>& paths, bool dry_run)
   if (dry_run) {
     return outcomes;
   }
+  const auto store_lock = m_store.lock_store();  // the environment stays until they name it
   const auto recorded = load_context(m_store, true);
   m_store.register_all(fresh, recorded);  // all or nothing; a new ID loaded meanwhile is refused here
   replace_loaded(descriptors, recorded, outcomes);
@@ -239,6 +240,7 @@ Controller::reload(const std::vector<std::string>& ids, bool dry_run)
     outcomes.push_back(planned(m_store.dir(descriptor.id), descriptor, "", variables));
   }
   if (!dry_run) {
+    const auto store_lock = m_store.lock_store();  // the environment stays until they name it
     replace_loaded(descriptors, load_context(m_store, false), outcomes);
   }
   return outcomes;

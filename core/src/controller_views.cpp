@@ -78,9 +78,6 @@ status_from_run(ManageableStatus& status, const RunRecord& run, bool active)
 void
 status_setup(ManageableStatus& status, const json& meta, const TaskSetup& setup, const ManageableDir& dir)
 {
-  if (const auto at = meta.find("reloaded_at"); at != meta.end() && at->is_number()) {
-    status.reloaded_at = from_epoch(at->get<double>());
-  }
   if (!setup.known) {
     return;  // a wrapper that does not say: its place and variables are its own business
   }
@@ -216,10 +213,15 @@ Controller::status_view(const std::string& id, std::size_t output_lines)
   const auto& launch = view.launch;
   const auto& run = view.run;
   try {
-    auto report = instantiate(dir, meta)->status(StatusQuery{dir, launch, run, active});
+    // While it runs, what it runs: the descriptor its launch started, not one reloaded since.
+    const auto shown = active && launch ? dir.read_launched(launch->token) : meta;
+    auto report = instantiate(dir, shown)->status(StatusQuery{dir, launch, run, active});
     status.fields = std::move(report.lines);
     status.plugins = std::move(report.plugins);
-    status_setup(status, meta, report.setup, dir);
+    status_setup(status, shown, report.setup, dir);
+    status.reloaded_at = meta.contains("reloaded_at") && meta["reloaded_at"].is_number()
+                           ? std::optional<TimePoint>(from_epoch(meta["reloaded_at"].get<double>()))
+                           : std::nullopt;
   } catch (const PluginError&) {
     throw;  // exit 4, naming the plugin
   } catch (const Error& e) {

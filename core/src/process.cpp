@@ -197,14 +197,8 @@ environment_with(const std::optional<std::vector<std::string>>& base, const std:
     return environ;
   }
   std::vector<char*> entries;
-  if (base) {
-    for (const auto& entry : *base) {
-      entries.push_back(const_cast<char*>(entry.c_str()));
-    }
-  } else {
-    for (char** e = environ; *e; ++e) {
-      entries.push_back(*e);
-    }
+  for (std::size_t i = 0; base ? i < base->size() : environ[i] != nullptr; ++i) {
+    entries.push_back(base ? const_cast<char*>((*base)[i].c_str()) : environ[i]);
   }
   for (char* e : entries) {
     const std::string_view entry(e);

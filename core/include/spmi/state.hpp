@@ -330,11 +330,13 @@ public:
   /// Stores `variables` ("NAME=value", sorted) once in `.environments/<name>.json` (mode 0600, written
   /// atomically; `<name>` a hash of the content, another when a different content has that hash).
   /// @return `<name>`, for manageable.json's `environment`. Files no manageable names any more are left
-  /// (one per distinct environment; see docs/guide/descriptors.md).
+  /// until the last manageable is removed (see remove()). The caller holds lock_store() until the
+  /// manageables that name it are in place.
   /// @throws StateError when the directory is insecure; SystemError when it can't be written.
   std::string store_environment(const std::vector<std::string>& variables) const;
 
-  /// Removes a manageable's directory (renamed away first, so others never see half of it).
+  /// Removes a manageable's directory (renamed away first, so others never see half of it). Removing
+  /// the last one, while no `load` runs, also removes the captured environments (`.environments`).
   /// @throws SystemError when it can't be renamed or deleted.
   void remove(const std::string& id) const;
 

@@ -136,8 +136,7 @@ Runner::wake_up()
 
 namespace {
 
-// Throws std::runtime_error when `cwd` can't be a working directory; `where` says where it was given,
-// `fix` what to do.
+// Throws std::runtime_error when `cwd` can't be a working directory (`where` it was given, `fix`).
 void
 check_cwd(const std::filesystem::path& cwd, const std::string& where, const std::string& fix)
 {
@@ -160,8 +159,7 @@ check_cwd(const std::filesystem::path& cwd, const std::string& where, const std:
 bool
 sets(const std::vector<std::string>& variables, const std::string& name)
 {
-  return std::any_of(variables.begin(), variables.end(),
-                     [&](const std::string& entry) { return entry.rfind(name + "=", 0) == 0; });
+  return std::any_of(variables.begin(), variables.end(), [&](const auto& entry) { return entry.rfind(name + "=", 0) == 0; });
 }
 
 } // namespace
@@ -171,9 +169,8 @@ Runner::prepare_task(process::SpawnOptions& task) const
 {
   task.argv = m_settings.argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", m_settings.command} : m_settings.argv;
   task.new_session = true;
-  // What `load` recorded for this launch (manageable.json as `start` launched it): the directory it ran
-  // in and its environment. A manageable loaded by an older spmi has neither: then the wrapper's own
-  // (those of `spmi start`), as then.
+  // What `load` recorded (manageable.json as `start` launched it): its directory and environment; a
+  // manageable loaded by an older spmi has neither, and gets the wrapper's own (`spmi start`'s).
   const auto launched = m_dir.read_launched(m_token);
   if (const auto name = launched.find("environment"); name != launched.end() && name->is_string()) {
     task.env = m_dir.read_environment(name->get<std::string>());
@@ -219,8 +216,7 @@ Runner::environment(const std::optional<std::vector<std::string>>& base) const
   for (const auto& [name, value] : m_settings.env) {
     result.push_back(name + "=" + value);
   }
-  // Python buffers what it prints into a file until 8 KiB gathered: `spmi logs` would show nothing for
-  // minutes. Unbuffered unless the captured environment, env_file or env says otherwise.
+  // Python buffers output to a file (`spmi logs` would show nothing for minutes); unless told otherwise.
   const bool python_set = base ? sets(*base, k_python_unbuffered) : std::getenv(k_python_unbuffered) != nullptr;
   if (!python_set && !sets(result, k_python_unbuffered)) {
     result.insert(result.begin(), std::string(k_python_unbuffered) + "=1");
