@@ -26,6 +26,10 @@ struct OutputOptions
 
 int cmd_list(Controller& controller, const OutputOptions& options = {});
 int cmd_load(Controller& controller, const std::vector<std::filesystem::path>& paths);
+// `spmi load --replace`: loads new IDs and replaces loaded ones, keeping their output and history.
+int cmd_load_replace(Controller& controller, const std::vector<std::filesystem::path>& paths, bool dry_run);
+// `spmi reload`: reads each selected manageable's descriptor file again (all or nothing).
+int cmd_reload(Controller& controller, const std::vector<std::string>& patterns, bool dry_run);
 // start, stop, kill, clean, restart: `verb` is one of those words. With `dry_run`, prints what would be
 // done to each selected manageable and changes nothing.
 int cmd_batch(Controller& controller, const std::string& verb, const std::vector<std::string>& patterns,

@@ -81,6 +81,12 @@ main(int argc, char** argv)
   load->add_option("paths", paths, "Descriptor files")->required();
   bool strict = false;
   load->add_flag("--strict", strict, "Refuse unknown keys (errors, not warnings; SPMI_STRICT=1 does the same)");
+  bool replace = false;
+  load->add_flag("--replace", replace, "Replace manageables already loaded (keeping their output and history)");
+  auto* reload = app.add_subcommand("reload", "Read manageables' descriptor files again (all or nothing); active "
+                                               "tasks keep theirs until restarted");
+  reload->add_option("patterns", patterns, "ID patterns (regular expressions)")->required();
+  reload->add_flag("--dry-run", dry_run, "Show what would change; change nothing");
   struct Batch
   {
     const char* name;
@@ -175,7 +181,11 @@ main(int argc, char** argv)
       if (strict) {
         controller.set_strict(true);
       }
-      return cli::cmd_load(controller, std::vector<std::filesystem::path>(paths.begin(), paths.end()));
+      const std::vector<std::filesystem::path> files(paths.begin(), paths.end());
+      return replace ? cli::cmd_load_replace(controller, files, false) : cli::cmd_load(controller, files);
+    }
+    if (reload->parsed()) {
+      return cli::cmd_reload(controller, patterns, dry_run);
     }
     for (const auto& batch : batches) {
       if (batch.app->parsed()) {

@@ -150,6 +150,54 @@ list_table(const std::vector<ManageableView>& views, bool color, TimePoint now)
   return out;
 }
 
+// Working directory, environment and reload (docs/schema/spmi-status.schema.json): names, never values.
+void
+setup_json(json& entry, const ManageableStatus& s)
+{
+  entry["cwd"] = s.cwd.empty() ? json(nullptr) : json(s.cwd);
+  entry["cwd_from"] = s.cwd_from.empty() ? json(nullptr) : json(s.cwd_from);
+  entry["environment"] = s.cwd_from.empty() ? json(nullptr)
+                                            : json{{"captured_at", time_json(s.environment_captured_at)},
+                                                   {"variables", optional_json(s.environment_variables)},
+                                                   {"env_names", s.env_names},
+                                                   {"env_file", s.env_file.empty() ? json(nullptr) : json(s.env_file)}};
+  entry["reloaded_at"] = time_json(s.reloaded_at);
+  entry["reload_pending"] = s.reload_pending;
+}
+
+// The Working directory, Environment and Descriptor lines of `status`.
+std::string
+setup_text(const ManageableStatus& s)
+{
+  std::string out;
+  const auto id = escape_control(s.view.id);
+  if (!s.cwd_from.empty()) {
+    out += s.cwd_from == "start" ? fmt::format("Working directory: where `spmi start` runs (loaded by an older spmi; "
+                                               "`spmi reload {}` records where it is loaded)\n", id)
+                                 : fmt::format("Working directory: {} ({})\n", escape_control(s.cwd),
+                                               s.cwd_from == "descriptor" ? "the descriptor's cwd" : "where `spmi load` ran");
+    std::string env = s.environment_captured_at
+                        ? fmt::format("captured by `spmi load` at {}", format_time(*s.environment_captured_at))
+                        : fmt::format("that of each `spmi start` (loaded by an older spmi; `spmi reload {}` captures it)", id);
+    if (s.environment_variables) {
+      env += fmt::format(" ({} variables)", *s.environment_variables);
+    }
+    std::string names;
+    for (const auto& name : s.env_names) {
+      names += (names.empty() ? "" : ", ") + escape_control(name);
+    }
+    out += fmt::format("Environment: {}{}{}\n", env, names.empty() ? "" : "; env: " + names,
+                       s.env_file.empty() ? "" : "; env_file: " + escape_control(s.env_file));
+  }
+  if (s.reloaded_at) {
+    out += fmt::format("Descriptor: reloaded at {}{}\n", format_time(*s.reloaded_at),
+                       s.reload_pending ? fmt::format("; the running task keeps the one it was started with until "
+                                                      "`spmi restart {}`", id)
+                                        : "");
+  }
+  return out;
+}
+
 json
 status_json(const ManageableStatus& s, TimePoint now)
 {
@@ -164,6 +212,7 @@ status_json(const ManageableStatus& s, TimePoint now)
   entry["plugins"] = json::parse(s.plugins.dump());
   entry["facts"] = json::parse(s.facts.dump());
   entry["output"] = s.output;
+  setup_json(entry, s);
   return entry;
 }
 
@@ -198,6 +247,7 @@ status_text(const ManageableStatus& s, bool color, TimePoint now)
   for (const auto& field : s.fields) {
     out += fmt::format("{}: {}\n", escape_control(field.key), escape_control(field.value));
   }
+  out += setup_text(s);
   out += fmt::format("PID: {}\n", s.pid ? std::to_string(*s.pid) : "-");
   if (const auto& use = view.resources) {
     out += fmt::format("Resources: CPU {:.1f}%, memory {}, {} process{}\n", use->cpu_percent,

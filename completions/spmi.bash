@@ -15,7 +15,7 @@ _spmi_ids()
 _spmi()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="list load start stop kill clean restart status logs wait connect resurrect startup"
+    local commands="list load reload start stop kill clean restart status logs wait connect resurrect startup"
     local global="-h --help -v --version -d --debug --no-color"
     local command="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -36,13 +36,13 @@ _spmi()
     local options="-h --help -d --debug"
     case $command in
         list) options+=" --json" ;;
-        load) options+=" --strict" ;;
+        load) options+=" --strict --replace" ;;
         wait)
             options+=" --timeout"
             [[ $prev == --timeout ]] && return
             ;;
         status) options+=" --json" ;;
-        stop | kill | clean | restart | resurrect) options+=" --dry-run" ;;
+        stop | kill | clean | restart | resurrect | reload) options+=" --dry-run" ;;
         startup)
             options+=" --install --uninstall --method --dry-run"
             if [[ $prev == --method ]]; then
@@ -61,7 +61,7 @@ _spmi()
     fi
     case $command in
         load) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null ;;
-        start | stop | kill | clean | restart | status | logs | wait | connect | resurrect)
+        start | stop | kill | clean | restart | reload | status | logs | wait | connect | resurrect)
             COMPREPLY=($(compgen -W "$(_spmi_ids)" -- "$cur")) ;;
     esac
 }

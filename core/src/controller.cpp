@@ -188,6 +188,19 @@ Controller::validate(const Descriptor& descriptor, const fs::path& path, bool st
 std::vector<std::string>
 Controller::load(const std::vector<fs::path>& paths)
 {
+  const auto descriptors = validated(paths);
+  const auto store_lock = m_store.lock_store();  // the environment stays until they name it
+  m_store.register_all(descriptors, load_context(m_store, true));
+  std::vector<std::string> ids;
+  for (const auto& descriptor : descriptors) {
+    ids.push_back(descriptor.id);
+  }
+  return ids;
+}
+
+std::vector<Descriptor>
+Controller::validated(const std::vector<fs::path>& paths, const char* verb)
+{
   const bool strict_keys = strict();
   std::vector<Descriptor> descriptors;
   std::vector<std::string> problems;
@@ -216,16 +229,11 @@ Controller::load(const std::vector<fs::path>& paths)
     for (const auto& problem : problems) {
       message += problem + "\n";
     }
-    message += fmt::format("nothing was loaded: {} of {} descriptor{} invalid", invalid, paths.size(),
+    message += fmt::format("nothing was {}: {} of {} descriptor{} invalid", verb, invalid, paths.size(),
                            paths.size() == 1 ? " is" : "s are");
     throw DescriptorError(message);
   }
-  m_store.register_all(descriptors);
-  std::vector<std::string> ids;
-  for (const auto& descriptor : descriptors) {
-    ids.push_back(descriptor.id);
-  }
-  return ids;
+  return descriptors;
 }
 
 Backend&
@@ -298,7 +306,12 @@ Controller::existing(const std::string& id) const
 std::unique_ptr<Manageable>
 Controller::instantiate(const ManageableDir& dir)
 {
-  const auto meta = dir.read_meta();
+  return instantiate(dir, dir.read_meta());
+}
+
+std::unique_ptr<Manageable>
+Controller::instantiate(const ManageableDir& dir, const json& meta)
+{
   auto& body = *m_documents.emplace_back(std::make_unique<json>(meta.value("body", json::object())));
   const std::string type = meta.value("type", "");
   PluginContext context{Section(body, meta.value("source", dir.meta_path().string()), type), m_logger, &m_registry};
@@ -355,7 +368,8 @@ Controller::run_wrapper(const fs::path& dir_path, const std::string& token)
   const ManageableDir dir(dir_path);
   dir.verify();  // before any thread: the wrapper's files are opened only relative to this directory
   ::unsetenv(process::k_wrapper_marker_name);  // the wrapper's own (see launch()); its task gets task_marker()
-  return instantiate(dir)->run(dir, token);
+  // What `start` launched, not a descriptor reloaded since (also for a wrapper that replaces a killed one).
+  return instantiate(dir, dir.read_launched(token))->run(dir, token);
 }
 
 } // namespace spmi

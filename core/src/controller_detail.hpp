@@ -50,4 +50,12 @@ std::string running_word(const ManageableDir& dir);
 // The resources of every running one of `views`, from one scan of /proc.
 void measure(const std::vector<ManageableView*>& views);
 
+// This process's environment as `load` records it: every "NAME=value" but spmi's own markers
+// (SPMI_RUN_TOKEN, SPMI_WRAPPER_TOKEN, SPMI_ID, SPMI_ALIVE_FD), sorted.
+std::vector<std::string> captured_environment();
+
+// What `load` adds to manageable.json: the environment (stored once, StateStore::store_environment())
+// and when it was captured, and with `with_cwd` the directory it runs in.
+nlohmann::json load_context(const StateStore& store, bool with_cwd);
+
 } // namespace spmi::detail

@@ -66,13 +66,17 @@ Controller::launch(const std::string& id)
   }
   // Nothing planted: no symlink (stdout -> a file of someone else) nor a file of another user.
   dir.check_entries();
-  auto manageable = instantiate(dir);
+  const auto meta = dir.read_meta();
+  auto manageable = instantiate(dir, meta);
   dir.make_stdin();
   const auto token = new_token();
+  // What this launch runs, whatever is reloaded while it lives (its wrapper, and one that replaces it,
+  // read this; see run_wrapper()).
+  dir.write_launched(token, meta);
   // A task that runs `spmi start` must not hand its own marker to the new task, or the new one would
   // count as part of the first one's tree.
   ::unsetenv(process::k_task_marker_name);
-  ::unsetenv("SPMI_ID");
+  ::unsetenv(process::k_id_variable);
   // The new wrapper carries its own run's marker, so that when it ends up below the task that started
   // it (a local backend's wrapper is reparented to that task's wrapper) it is never counted as that
   // task's process (see membership.hpp).
@@ -84,6 +88,7 @@ Controller::launch(const std::string& id)
   LaunchRecord launch{token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued,
                       cwd_error ? std::string() : cwd.string(), "up", ""};
   launch.backend_settings = launched.backend_settings;  // the backend asked about it later is made from these
+  launch.revision = meta.value("revision", 1);
   if (launched.queued) {
     dir.write_launch(launch);  // the scheduler starts the wrapper later; until then it is pending
     return nullptr;

@@ -76,6 +76,37 @@ status_from_run(ManageableStatus& status, const RunRecord& run, bool active)
   }
 }
 
+// What `status` says of the task's working directory and environment: the descriptor's (`setup`, from
+// its wrapper), else what `load` recorded in `meta`, else (loaded by spmi 0.2.0) each start's.
+void
+status_setup(ManageableStatus& status, const json& meta, const TaskSetup& setup, const ManageableDir& dir)
+{
+  if (!setup.known) {
+    return;  // a wrapper that does not say: its place and variables are its own business
+  }
+  status.env_names = setup.env_names;
+  status.env_file = setup.env_file ? setup.env_file->string() : "";
+  if (setup.cwd) {
+    status.cwd = setup.cwd->string();
+    status.cwd_from = "descriptor";
+  } else if (const auto cwd = meta.find("cwd"); cwd != meta.end() && cwd->is_string()) {
+    status.cwd = cwd->get<std::string>();
+    status.cwd_from = "load";
+  } else {
+    status.cwd_from = "start";
+  }
+  const auto name = meta.find("environment");
+  if (name == meta.end() || !name->is_string()) {
+    return;
+  }
+  status.environment_captured_at = from_epoch(meta.value("environment_captured_at", 0.0));
+  try {
+    status.environment_variables = dir.read_environment(name->get<std::string>()).size();
+  } catch (const StateError& e) {
+    status.note = status.note.empty() ? e.what() : status.note + "; " + e.what();
+  }
+}
+
 // `note`, with what is known of the processes an ended run left behind.
 std::string
 leftover_note(const std::string& id, const RunRecord& run, std::string note)
@@ -185,9 +216,15 @@ Controller::status_view(const std::string& id, std::size_t output_lines)
   const auto& launch = view.launch;
   const auto& run = view.run;
   try {
-    auto report = instantiate(dir)->status(StatusQuery{dir, launch, run, active});
+    // While it runs, what it runs: the descriptor its launch started, not one reloaded since.
+    const auto shown = active && launch ? dir.read_launched(launch->token) : meta;
+    auto report = instantiate(dir, shown)->status(StatusQuery{dir, launch, run, active});
     status.fields = std::move(report.lines);
     status.plugins = std::move(report.plugins);
+    status_setup(status, shown, report.setup, dir);
+    status.reloaded_at = meta.contains("reloaded_at") && meta["reloaded_at"].is_number()
+                           ? std::optional<TimePoint>(from_epoch(meta["reloaded_at"].get<double>()))
+                           : std::nullopt;
   } catch (const PluginError&) {
     throw;  // exit 4, naming the plugin
   } catch (const Error& e) {
@@ -203,6 +240,9 @@ Controller::status_view(const std::string& id, std::size_t output_lines)
     pending = status_from_queue(status, id, *launch);
   }
   decide_view(view, active, pending);
+  // Running what an older descriptor said: `restart` runs the reloaded one.
+  status.reload_pending = (active || pending) && launch &&
+                          std::max(launch->revision, 1) != meta.value("revision", 1);
   if (run && !run->membership.empty()) {
     status.fields.push_back({"Membership", run->membership == "cgroup"
                                              ? fmt::format("cgroup {}", run->cgroup)

@@ -187,21 +187,26 @@ prepare(SpawnSetup& setup, const SpawnOptions& options)
   check(posix_spawnattr_setflags(&setup.attributes, flags), "posix_spawnattr_setflags");
 }
 
-// Our environment with `extra` ("NAME=value") added or replacing entries of the same name, as an envp
-// pointing into `environ` and `extra`; `environ` itself when there is nothing extra.
+// `base` (else our environment) with `extra` ("NAME=value") added or replacing entries of the same
+// name, as an envp pointing into them; `environ` itself when there is nothing else.
 char* const*
-environment_with(const std::vector<std::string>& extra, std::vector<char*>& storage)
+environment_with(const std::optional<std::vector<std::string>>& base, const std::vector<std::string>& extra,
+                 std::vector<char*>& storage)
 {
-  if (extra.empty()) {
+  if (extra.empty() && !base) {
     return environ;
   }
-  for (char** e = environ; *e; ++e) {
-    const std::string_view entry(*e);
+  std::vector<char*> entries;
+  for (std::size_t i = 0; base ? i < base->size() : environ[i] != nullptr; ++i) {
+    entries.push_back(base ? const_cast<char*>((*base)[i].c_str()) : environ[i]);
+  }
+  for (char* e : entries) {
+    const std::string_view entry(e);
     const auto name = entry.substr(0, entry.find('=') + 1);
     const bool replaced =
       std::any_of(extra.begin(), extra.end(), [&](const std::string& added) { return added.rfind(name, 0) == 0; });
     if (!replaced) {
-      storage.push_back(*e);
+      storage.push_back(e);
     }
   }
   for (const auto& added : extra) {
@@ -236,7 +241,7 @@ spawn(const SpawnOptions& options)
   }
   argv.push_back(nullptr);
   std::vector<char*> env;
-  char* const* envp = environment_with(options.extra_env, env);
+  char* const* envp = environment_with(options.env, options.extra_env, env);
 
   if (options.cgroup_procs_fd >= 0) {
     return spawn_forked(options, program, argv.data(), envp);

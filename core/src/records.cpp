@@ -41,6 +41,51 @@ ManageableDir::read_meta() const
   return parse_state_file(meta_path(), *text);
 }
 
+json
+ManageableDir::replace_descriptor(const Descriptor& descriptor, const json& recorded) const
+{
+  auto meta = read_meta();
+  const auto old_format = field<std::string>(meta, "format", "");
+  meta["type"] = descriptor.type;
+  meta["comment"] = descriptor.comment;
+  meta["source"] = fs::absolute(descriptor.source).string();
+  meta["format"] = descriptor.format;
+  meta["body"] = descriptor.body;
+  meta["revision"] = field<int>(meta, "revision", 1) + 1;
+  meta["reloaded_at"] = to_epoch(Clock::now());
+  for (const auto& [key, value] : recorded.items()) {
+    meta[key] = value;
+  }
+  // The copy first: until manageable.json is replaced, the old one stays what is loaded.
+  write_file("descriptor." + descriptor.format, descriptor.text);
+  write_file("manageable.json", meta.dump() + "\n");
+  if (!old_format.empty() && old_format != descriptor.format && old_format.find('/') == std::string::npos) {
+    remove_file("descriptor." + old_format);
+  }
+  return meta;
+}
+
+void
+ManageableDir::write_launched(const std::string& token, const json& meta) const
+{
+  dir_fd();
+  // No fsync: only this boot's wrappers read it, and each start writes it again.
+  m_slot->get()->write_atomic("launched.json", json{{"token", token}, {"manageable", meta}}.dump() + "\n", false);
+}
+
+json
+ManageableDir::read_launched(const std::string& token) const
+{
+  dir_fd();
+  if (const auto text = m_slot->get()->read("launched.json")) {
+    const auto j = parse_state_file(m_path / "launched.json", *text);
+    if (j.is_object() && j.value("token", "") == token && j.contains("manageable") && j["manageable"].is_object()) {
+      return j["manageable"];
+    }
+  }
+  return read_meta();
+}
+
 std::optional<LaunchRecord>
 ManageableDir::read_launch() const
 {
@@ -67,6 +112,7 @@ ManageableDir::read_launch() const
     record.cwd = field<std::string>(j, "cwd", "");
     record.wanted = field<std::string>(j, "wanted", "up");
     record.ended_by = field<std::string>(j, "ended_by", "");
+    record.revision = field<int>(j, "revision", 0);
     return record;
   } catch (const json::exception& e) {
     throw StateError(fmt::format("{}: corrupt state file ({})", launch_path().string(), e.what()));
@@ -137,7 +183,8 @@ ManageableDir::write_launch(const LaunchRecord& record) const
          {"launched_at", to_epoch(record.launched_at)},
          {"cwd", record.cwd},
          {"wanted", record.wanted},
-         {"ended_by", record.ended_by}};
+         {"ended_by", record.ended_by},
+         {"revision", record.revision}};
   write_file("launch.json", j.dump() + "\n");
 }
 

@@ -52,7 +52,7 @@ throw_if_interrupted(std::size_t staged, std::size_t total)
 // `cwd` (empty: left as given).
 void
 stage(int root_fd, const fs::path& root, const std::string& temp_name, const Descriptor& descriptor, double now,
-      const fs::path& cwd)
+      const fs::path& cwd, const json& recorded)
 {
   const auto temp = root / temp_name;
   if (::mkdirat(root_fd, temp_name.c_str(), 0700) != 0) {
@@ -69,7 +69,11 @@ stage(int root_fd, const fs::path& root, const std::string& temp_name, const Des
             {"source", (source.is_absolute() || cwd.empty() ? source : cwd / source).string()},
             {"format", descriptor.format},
             {"loaded_at", now},
+            {"revision", 1},
             {"body", descriptor.body}};
+  for (const auto& [key, value] : recorded.items()) {
+    meta[key] = value;
+  }
   // The staging directory is private until it is renamed into place, so its files are written in
   // place: no temporary name and rename per file (the syncfs of register_all makes them durable).
   write_new_file(temp_fd.get(), temp, "descriptor." + descriptor.format, descriptor.text);
@@ -82,14 +86,16 @@ stage(int root_fd, const fs::path& root, const std::string& temp_name, const Des
 } // namespace
 
 void
-StateStore::register_all(const std::vector<Descriptor>& descriptors) const
+StateStore::register_all(const std::vector<Descriptor>& descriptors, const json& recorded) const
 {
   for (const auto& descriptor : descriptors) {
     if (contains(descriptor.id)) {
       auto meta = dir(descriptor.id).read_meta();
-      throw StateError(fmt::format("{}: manageable '{}' is already loaded (from {}); `spmi clean {}` first or use another id",
+      throw StateError(fmt::format("{}: manageable '{}' is already loaded (from {}); `spmi load --replace {}` replaces "
+                                   "it (keeping its output and history), `spmi reload {}` reads its file again, or "
+                                   "`spmi clean {}` first, or use another id",
                                    descriptor.source.string(), descriptor.id, field<std::string>(meta, "source", "?"),
-                                   descriptor.id));
+                                   descriptor.source.string(), descriptor.id, descriptor.id));
     }
   }
   const auto store_lock = lock_store();  // verifies the root (ensure_root)
@@ -118,7 +124,7 @@ StateStore::register_all(const std::vector<Descriptor>& descriptors) const
       throw_if_interrupted(staged.size(), descriptors.size());
       const auto temp_name = fmt::format(".load-{}-{}-{}", descriptor.id, suffix, staged.size());
       staged.push_back(m_root / temp_name);
-      stage(root_fd, m_root, temp_name, descriptor, now, cwd_error ? fs::path() : cwd);
+      stage(root_fd, m_root, temp_name, descriptor, now, cwd_error ? fs::path() : cwd, recorded);
     }
     // One sync of the file system for the whole batch, before any of it becomes visible.
     if (::syncfs(root_fd) != 0) {

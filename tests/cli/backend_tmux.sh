@@ -68,16 +68,16 @@ pass "status (Backend ID $backend_id, task $pid)"
 [ ! -e "$T/tmux-$(id -u)/default" ] || fail "a default tmux socket was created"
 pass "default tmux server untouched"
 
-# The task runs in the directory and with the environment of its `spmi start`, also when the tmux
-# server was started by an earlier one.
+# The task runs in the directory and with the environment of its `spmi load`, not of its `spmi start`,
+# also when the tmux server was started by an earlier one.
 task_toml env.toml tt_env 'echo "dir=$(pwd) mark=$TT_MARK"; sleep 300' tmux
-run 0 load env.toml
 mkdir -p "$T/elsewhere"
-(cd "$T/elsewhere" && TT_MARK='a b;c' "$SPMI" start tt_env >/dev/null 2>&1) || fail "start tt_env"
+(cd "$T/elsewhere" && TT_MARK='a b;c' "$SPMI" load "$T/env.toml" >/dev/null 2>&1) || fail "load tt_env"
+TT_MARK=start run 0 start tt_env
 wait_for 5 grep -q "^dir=" "$SPMI_PATH/tt_env/stdout" || fail "tt_env printed nothing"
 grep -qxF "dir=$T/elsewhere mark=a b;c" "$SPMI_PATH/tt_env/stdout" || fail "tt_env: $(cat "$SPMI_PATH/tt_env/stdout")"
 run 0 kill tt_env
-pass "directory and environment of the start"
+pass "directory and environment of the load"
 
 # Arguments reach the wrapper as they are: tmux splits its argv into commands at an argument ending in
 # ';' and expands #{...} in some places. A state directory and an spmi binary named like that work.

@@ -24,10 +24,12 @@ complete_bash() {
     _ "$prefix/share/bash-completion/completions/spmi" "$@"
 }
 got=$(complete_bash spmi '')
-for c in list load start stop kill clean restart status logs wait connect resurrect startup; do
+for c in list load reload start stop kill clean restart status logs wait connect resurrect startup; do
   grep -qx "$c" <<<"$got" || fail "bash: command $c not offered"
 done
-[ "$(complete_bash spmi re)" = "$(printf 'restart\nresurrect')" ] || fail "bash: 're' does not offer restart and resurrect"
+[ "$(complete_bash spmi re)" = "$(printf 'reload\nrestart\nresurrect')" ] || fail "bash: 're' does not offer reload, restart and resurrect"
+grep -qx -- --replace <<<"$(complete_bash spmi load --)" || fail "bash: load --replace"
+grep -qx -- --dry-run <<<"$(complete_bash spmi reload --)" || fail "bash: reload --dry-run"
 [ "$(complete_bash spmi rest)" = restart ] || fail "bash: 'rest' does not complete to restart"
 grep -qx -- --uninstall <<<"$(complete_bash spmi startup --)" || fail "bash: startup --uninstall"
 [ "$(complete_bash spmi startup --method '')" = "$(printf 'systemd\ncron')" ] || fail "bash: startup --method values"

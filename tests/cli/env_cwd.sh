@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # env, env_file and cwd as the task sees them (relative paths are relative to the descriptor's
-# directory; the default working directory is where `spmi start` ran); a missing cwd or env_file
+# directory; the default working directory is where `spmi load` ran); a missing cwd or env_file
 # fails start naming the manageable, key and path; bad values are refused at load with file and key.
 source "$(dirname "$0")/common.sh"
 BACKEND=${BACKEND:-local}
@@ -32,13 +32,13 @@ wait_for 10 test -s "$T/abs.seen" || fail "abscwd did not report"
 [ "$(cat "$T/abs.seen")" = "$T/elsewhere" ] || fail "absolute cwd: $(cat "$T/abs.seen")"
 pass "absolute cwd"
 
-# Default: the directory `spmi start` ran in.
+# Default: the directory `spmi load` ran in, not the one of `spmi start`.
 task_toml plain.toml plaincwd "pwd >$T/plain.seen" "$BACKEND"
 run 0 load plain.toml
 ( cd "$T/elsewhere" && "$SPMI" start plaincwd >/dev/null 2>&1 ) || fail "start plaincwd"
 wait_for 10 test -s "$T/plain.seen" || fail "plaincwd did not report"
-[ "$(cat "$T/plain.seen")" = "$T/elsewhere" ] || fail "default cwd: $(cat "$T/plain.seen")"
-pass "default cwd is where spmi start ran"
+[ "$(cat "$T/plain.seen")" = "$T" ] || fail "default cwd: $(cat "$T/plain.seen")"
+pass "default cwd is where spmi load ran"
 
 # A missing cwd fails start, naming the manageable, the key and the path; nothing keeps running.
 task_toml "$T/desc/nocwd.toml" nocwd "echo ran >$T/nocwd.ran" "$BACKEND" 'cwd = "missing/dir"'

@@ -32,7 +32,9 @@ for i in $(seq 1 10); do ( rc=0; "$SPMI" load "dup$i.toml" >/dev/null 2>&1 || rc
 wait
 ok=0; for i in $(seq 1 10); do [ "$(cat "$T/rc.$i")" = 0 ] && ok=$((ok + 1)); done; rm -f "$T"/rc.*
 [ "$ok" = 1 ] || fail "racing loads: $ok succeeded"
-[ -z "$(ls -A "$SPMI_PATH" | grep '^\.' | grep -vx '.store.lock')" ] || fail "racing loads left temporary entries: $(ls -A "$SPMI_PATH")"
+# (.environments holds the environment they captured, one file: it is no temporary entry.)
+[ -z "$(ls -A "$SPMI_PATH" | grep '^\.' | grep -vx -e '.store.lock' -e '.environments')" ] || fail "racing loads left temporary entries: $(ls -A "$SPMI_PATH")"
+[ "$(ls -A "$SPMI_PATH/.environments" | wc -l)" = 1 ] || fail "racing loads left environment files: $(ls -A "$SPMI_PATH/.environments")"
 run 0 status dup
 pass "racing loads"
 

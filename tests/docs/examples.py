@@ -55,6 +55,11 @@ NORMALISE = [
     (re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [A-Z]+ \d{4}$"), "<DATE>"),
     (re.compile(r"^spmi \d+\.\d+\.\d+$"), "spmi <VERSION>"),
     (re.compile(r"\bpid \d+"), "pid <N>"),
+    # Where `spmi load` ran and what its environment held differ from machine to machine.
+    (re.compile(r"^Working directory: /.* \((the descriptor's cwd|where `spmi load` ran)\)$"), r"Working directory: <DIR> (\1)"),
+    (re.compile(r"captured by `spmi load` at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+ variables\)"),
+     "captured by `spmi load` at <TIME> (<N> variables)"),
+    (re.compile(r"^Descriptor: reloaded at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d"), "Descriptor: reloaded at <TIME>"),
     # Which membership a run uses depends on the host (cgroup v2 or not, root or not).
     (re.compile(r"^Membership: .*$"), "Membership: <MEMBERSHIP>"),
     # Resource use of a running task (list columns CPU MEM UPTIME, status "Resources:").

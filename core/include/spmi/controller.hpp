@@ -6,6 +6,7 @@
 #include <spmi/export.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/registry.hpp>
+#include <spmi/reload.hpp>
 #include <spmi/resurrect.hpp>
 #include <spmi/follow.hpp>
 #include <spmi/state.hpp>
@@ -83,6 +84,19 @@ public:
   /// (any case); unset, empty, 0, false, no or off is not strict.
   /// @throws UsageError SPMI_STRICT has another value.
   bool strict() const;
+  /// `spmi load --replace`: validates every file as load() does, then loads the new IDs (all or nothing)
+  /// and replaces the loaded ones (ManageableDir::replace_descriptor(), each under its lock), keeping
+  /// their output, records and state; cwd and environment are this process's. With `dry_run`, only says
+  /// what would change. @return one outcome per file, in order.
+  /// @throws DescriptorError naming each bad file and key (then nothing changes).
+  /// @throws Interrupted when interrupted before anything changed. Others as load().
+  std::vector<ReloadOutcome> load_replace(const std::vector<std::filesystem::path>& paths, bool dry_run = false);
+  /// `spmi reload`: reads each of `ids` again from the file it was loaded from (manageable.json's
+  /// `source`), validates all, then replaces each as load_replace() does, keeping its recorded working
+  /// directory and capturing this process's environment. An active task keeps running what it was
+  /// started with until it is restarted. With `dry_run`, only says what would change.
+  /// @throws StateError when a file is gone (nothing changes); DescriptorError as load_replace().
+  std::vector<ReloadOutcome> reload(const std::vector<std::string>& ids, bool dry_run = false);
 
   /// Every registered manageable, sorted by ID, with its state, metadata, records and (with `resources`)
   /// the resource use of the active ones, from one scan of /proc. Loads no plugin, unless a launch is
@@ -184,6 +198,15 @@ private:
   void finish(PendingStart& pending);
   struct PendingEnd;  // an ending manageable: its stage and that stage's deadline
   std::unique_ptr<Manageable> instantiate(const ManageableDir& dir);
+  /// The manageable `meta` (a manageable.json as read) describes.
+  std::unique_ptr<Manageable> instantiate(const ManageableDir& dir, const nlohmann::json& meta);
+  /// Reads and validates every file (the manageable is built, its plugins' checks included), all or
+  /// nothing. @throws DescriptorError naming each bad file and key, ending "nothing was <verb>".
+  std::vector<Descriptor> validated(const std::vector<std::filesystem::path>& paths, const char* verb = "loaded");
+  /// Replaces each of `descriptors` whose ID is loaded, under its lock, after a last look for an
+  /// interrupt; `recorded` as for ManageableDir::replace_descriptor(). Fills in `outcomes`' running.
+  void replace_loaded(const std::vector<Descriptor>& descriptors, const nlohmann::json& recorded,
+                      std::vector<ReloadOutcome>& outcomes);
   /// What resurrect() decides for `id` (inactive and not pending) given this boot's ID.
   ResurrectOutcome resurrect_verdict(const std::string& id, const std::string& boot_id);
   /// stop (graceful first) or kill, escalating as the Ending steps say.

@@ -44,6 +44,8 @@ SPMI_API CgroupProbe probe_cgroup();
 inline constexpr const char* k_task_marker_name = "SPMI_RUN_TOKEN";
 /// The variable whose value, the run's token, marks a wrapper process (wrapper_marker()).
 inline constexpr const char* k_wrapper_marker_name = "SPMI_WRAPPER_TOKEN";
+/// The variable that gives every task its manageable's ID (set by the run protocol; never captured by `load`).
+inline constexpr const char* k_id_variable = "SPMI_ID";
 /// The environment entry every process of a task carries ("SPMI_RUN_TOKEN=<token>"), and the one a
 /// wrapper process carries ("SPMI_WRAPPER_TOKEN=<token>"), so one run never counts another's processes.
 /// These are the only spellings: `list` and `status` find a task's processes by exactly this entry.

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -117,6 +118,20 @@ struct SPMI_API StatusQuery
   bool active = false;                        ///< a wrapper runs it now
 };
 
+/// Where a task runs and what its descriptor adds to its environment, as its wrapper's table says:
+/// `status` shows it beside what `load` recorded (a wrapper built on the run protocol fills it in).
+struct SPMI_API TaskSetup
+{
+  /// the descriptor's working directory (absolute); unset: where `spmi load` ran
+  std::optional<std::filesystem::path> cwd;
+  /// names of the variables the descriptor's `env` sets (never their values: they may be secrets)
+  std::vector<std::string> env_names;
+  /// the descriptor's env_file (absolute), if it names one
+  std::optional<std::filesystem::path> env_file;
+  /// true once a wrapper filled this in
+  bool known = false;
+};
+
 /// What plugins add to `spmi status`: lines shown between the header and the output, in order, and
 /// fields of `status --json` under "plugins", each plugin under its class name (e.g.
 /// `report.plugins["SlurmBackend"] = {{"partition", "debug"}}`).
@@ -124,6 +139,8 @@ struct SPMI_API StatusReport
 {
   std::vector<StatusField> lines;                        ///< "Key: value" lines, in order
   nlohmann::json plugins = nlohmann::json::object();  ///< one object per plugin, by class name
+  /// the task's working directory and environment keys, from its wrapper (ProtocolWrapper fills it)
+  TaskSetup setup;
 };
 
 /// Runs the wrapper process somewhere: in a screen session, a tmux pane, a batch job...

@@ -49,6 +49,8 @@ struct SPMI_API SpawnOptions
   int stderr_fd = -1;                        ///< -1: /dev/null
   bool new_session = false;                  ///< setsid(): no controlling terminal, own process group
   std::vector<std::string> extra_env;        ///< "NAME=value" entries added to (or replacing in) ours
+  /// the child's environment ("NAME=value") that extra_env adds to; unset: ours
+  std::optional<std::vector<std::string>> env;
   /// An open `cgroup.procs` (TaskGroup::procs_fd()): the child moves itself into that cgroup before it
   /// execs, so nothing it starts is ever outside; if it can't, it does not exec and spawn() throws.
   int cgroup_procs_fd = -1;

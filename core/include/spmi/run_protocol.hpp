@@ -182,6 +182,9 @@ public:
   /// run_protocol() with settings() and hooks that call on_start() and on_end(); facts under the
   /// class name of type().
   int run(const ManageableDir& dir, const std::string& token) override;
+  /// Fills in StatusReport::setup (cwd, env names, env_file); a derived class that adds its own lines
+  /// calls this too.
+  void add_status(const StatusQuery& query, StatusReport& report) const override;
 
 protected:
   /// Called at the start of each attempt (see RunHooks::on_start).

@@ -9,9 +9,11 @@
 ///   $SPMI_PATH/<id>/lock             flock()ed by every command that changes the manageable
 ///   $SPMI_PATH/<id>/alive            OFD-locked by the wrapper process for as long as it lives
 ///   $SPMI_PATH/<id>/launch.json      written by `start`: token, backend type and ID, time, queued
+///   $SPMI_PATH/<id>/launched.json    written by `start`: manageable.json as that launch started it
 ///   $SPMI_PATH/<id>/run.json         written by the wrapper: token, pids, start/finish, exit
 ///   $SPMI_PATH/<id>/stdout, stderr   the task's output; stdin is a FIFO
 ///   $SPMI_PATH/resurrect.log         what each `spmi resurrect` did (appended)
+///   $SPMI_PATH/.environments/<name>.json  an environment `load` captured, shared by what it loaded
 ///   $SPMI_PATH/.resurrect.lock       flock()ed by `spmi resurrect` while it runs
 /// ~~~
 /// A manageable is active exactly while some process holds the lock on its `alive` file, so liveness
@@ -87,6 +89,9 @@ struct SPMI_API LaunchRecord
   /// backend that signals, asks about or cancels this launch is made from it. Null in records of older
   /// versions, whose backend is made from backend_type alone (or, by a manageable, from its descriptor).
   nlohmann::json backend_settings = nullptr;
+  /// The revision of manageable.json this launch started (its `revision`, raised by each reload; 0 in
+  /// records of older versions). `status` says a reloaded descriptor waits when the current one differs.
+  int revision = 0;
 };
 
 /// What the wrapper process writes about its run.
@@ -252,6 +257,23 @@ public:
   /// What `load` registered (manageable.json): type, id, comment, source, body.
   /// @throws StateError when it is not loaded or the file is corrupt; SystemError when unreadable.
   nlohmann::json read_meta() const;
+  /// Replaces manageable.json and the descriptor copy with `descriptor` (a reload; the caller holds the
+  /// lock and validated it), keeping output, records and `loaded_at`: `revision` goes up by one,
+  /// `reloaded_at` is now, `recorded` (cwd, environment...) replaces those fields. The copy is written
+  /// first, manageable.json (the switch) atomically after it, then a copy in another format is removed.
+  /// @return the new manageable.json. @throws StateError when it is not loaded; SystemError on I/O failure.
+  nlohmann::json replace_descriptor(const Descriptor& descriptor, const nlohmann::json& recorded) const;
+  /// Records `meta` (manageable.json as read) as what the launch `token` starts, in `launched.json`:
+  /// its wrapper, and a wrapper that replaces it after it was killed, run that and no later reload.
+  /// @throws SystemError when it can't be written.
+  void write_launched(const std::string& token, const nlohmann::json& meta) const;
+  /// manageable.json as the launch `token` started it (`launched.json` when it names that token, else
+  /// manageable.json: a launch by an older version). @throws as read_meta().
+  nlohmann::json read_launched(const std::string& token) const;
+  /// The variables ("NAME=value") of the environment `name` that `load` captured (manageable.json's
+  /// `environment`), read from the store's `.environments` directory as every state file is.
+  /// @throws StateError when `name` is malformed, the file is missing, corrupt or insecure.
+  std::vector<std::string> read_environment(const std::string& name) const;
   /// The launch record; nullopt when there is none.
   /// @throws StateError when the file is corrupt; SystemError when unreadable.
   std::optional<LaunchRecord> read_launch() const;
@@ -308,9 +330,19 @@ public:
   /// @throws StateError when an ID is already registered.
   /// @throws Interrupted when interrupted before anything was placed (nothing is then registered).
   /// @throws SystemError on I/O failure.
-  void register_all(const std::vector<Descriptor>& descriptors) const;
+  /// `recorded` (an object: cwd, environment...) is added to each manageable.json.
+  void register_all(const std::vector<Descriptor>& descriptors,
+                    const nlohmann::json& recorded = nlohmann::json::object()) const;
+  /// Stores `variables` ("NAME=value", sorted) once in `.environments/<name>.json` (mode 0600, written
+  /// atomically; `<name>` a hash of the content, another when a different content has that hash).
+  /// @return `<name>`, for manageable.json's `environment`. Files no manageable names any more are left
+  /// until the last manageable is removed (see remove()). The caller holds lock_store() until the
+  /// manageables that name it are in place.
+  /// @throws StateError when the directory is insecure; SystemError when it can't be written.
+  std::string store_environment(const std::vector<std::string>& variables) const;
 
-  /// Removes a manageable's directory (renamed away first, so others never see half of it).
+  /// Removes a manageable's directory (renamed away first, so others never see half of it). Removing
+  /// the last one, while no `load` runs, also removes the captured environments (`.environments`).
   /// @throws SystemError when it can't be renamed or deleted.
   void remove(const std::string& id) const;
 

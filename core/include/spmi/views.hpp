@@ -149,6 +149,28 @@ struct SPMI_API ManageableStatus
     return restarts > 0 || view.state == State::failed || view.state == State::restarting || next_attempt.has_value();
   }
   std::vector<std::string> output;        ///< last lines of stdout
+  /// @name Working directory, environment, reload
+  /// What the task gets, decided at load (docs/guide/descriptors.md), and whether a reloaded descriptor
+  /// waits for a restart.
+  /// @{
+
+  /// where the task runs; "" when each start decides (loaded by an older spmi, no cwd in the descriptor)
+  std::string cwd;
+  /// where `cwd` comes from: "descriptor" (its cwd), "load" (where `spmi load` ran) or "start" (older)
+  std::string cwd_from;
+  /// when `load` (or `reload`) captured the environment; unset: loaded by an older spmi (each start's)
+  std::optional<TimePoint> environment_captured_at;
+  /// how many variables the captured environment holds (when it could be read)
+  std::optional<std::size_t> environment_variables;
+  /// names of the variables the descriptor's env sets (never values)
+  std::vector<std::string> env_names;
+  /// the descriptor's env_file, "" when none
+  std::string env_file;
+  /// when the descriptor was last reloaded (`reload`, `load --replace`); unset: never
+  std::optional<TimePoint> reloaded_at;
+  /// active or pending with a launch of an older descriptor: `spmi restart` runs the reloaded one
+  bool reload_pending = false;
+  /// @}
 };
 
 /// One entry of Controller::status_all(): the status, or what status() would have thrown.

@@ -153,6 +153,13 @@ ProtocolWrapper::add_status(const StatusQuery&, StatusReport& report) const
   mine["restart_delay_seconds"] = seconds(s.restart_delay);
   mine["restart_delay_max_seconds"] = seconds(s.restart_delay_max);
   mine["max_memory_bytes"] = s.max_memory > 0 ? nlohmann::json(s.max_memory) : nlohmann::json(nullptr);
+  auto& setup = report.setup;
+  setup.known = true;
+  setup.cwd = m_settings.cwd;
+  setup.env_file = m_settings.env_file;
+  for (const auto& variable : m_settings.env) {
+    setup.env_names.push_back(variable.first);
+  }
 }
 
 void

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -105,16 +106,12 @@ Runner::log(const std::string& line)
   append_log(m_dir, fmt::format("wrapper {}: {}", ::getpid(), line));
 }
 
+namespace {
+
+// Throws std::runtime_error when `cwd` can't be a working directory (`where` it was given, `fix`).
 void
-Runner::prepare_task(process::SpawnOptions& task) const
+check_cwd(const std::filesystem::path& cwd, const std::string& where, const std::string& fix)
 {
-  task.argv = m_settings.argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", m_settings.command} : m_settings.argv;
-  task.new_session = true;
-  task.extra_env = environment();
-  if (!m_settings.cwd) {
-    return;
-  }
-  const auto& cwd = *m_settings.cwd;
   struct stat st {};
   std::string reason;
   if (::stat(cwd.c_str(), &st) != 0) {
@@ -125,14 +122,46 @@ Runner::prepare_task(process::SpawnOptions& task) const
     reason = std::strerror(errno);
   }
   if (!reason.empty()) {
-    throw std::runtime_error(fmt::format("{}: cannot use '{}' as the working directory ({}); create it or fix the path",
-                                         m_settings.cwd_where, cwd.string(), reason));
+    throw std::runtime_error(
+      fmt::format("{}: cannot use '{}' as the working directory ({}); {}", where, cwd.string(), reason, fix));
   }
-  task.cwd = cwd;
+}
+
+// True when `variables` ("NAME=value") set `name`.
+bool
+sets(const std::vector<std::string>& variables, const std::string& name)
+{
+  return std::any_of(variables.begin(), variables.end(), [&](const auto& entry) { return entry.rfind(name + "=", 0) == 0; });
+}
+
+} // namespace
+
+void
+Runner::prepare_task(process::SpawnOptions& task) const
+{
+  task.argv = m_settings.argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", m_settings.command} : m_settings.argv;
+  task.new_session = true;
+  // What `load` recorded (manageable.json as `start` launched it): its directory and environment; a
+  // manageable loaded by an older spmi has neither, and gets the wrapper's own (`spmi start`'s).
+  const auto launched = m_dir.read_launched(m_token);
+  if (const auto name = launched.find("environment"); name != launched.end() && name->is_string()) {
+    task.env = m_dir.read_environment(name->get<std::string>());
+  }
+  task.extra_env = environment(task.env);
+  if (m_settings.cwd) {
+    check_cwd(*m_settings.cwd, m_settings.cwd_where, "create it or fix the path");
+    task.cwd = *m_settings.cwd;
+  } else if (const auto cwd = launched.find("cwd"); cwd != launched.end() && cwd->is_string()) {
+    check_cwd(cwd->get<std::string>(), fmt::format("manageable '{}'", m_dir.id()),
+              "it is where `spmi load` ran; create it again, or set cwd in the descriptor and `spmi reload` it");
+    task.cwd = cwd->get<std::string>();
+  } else if (const auto launch = m_dir.read_launch(); launch && launch->token == m_token && !launch->cwd.empty()) {
+    task.cwd = launch->cwd;  // loaded by an older spmi, queued by `start` (SLURM): where that start ran, as then
+  }
 }
 
 std::vector<std::string>
-Runner::environment() const
+Runner::environment(const std::optional<std::vector<std::string>>& base) const
 {
   std::vector<std::string> result;
   if (const auto& file = m_settings.env_file) {
@@ -159,7 +188,12 @@ Runner::environment() const
   for (const auto& [name, value] : m_settings.env) {
     result.push_back(name + "=" + value);
   }
-  result.push_back("SPMI_ID=" + m_dir.id());
+  // Python buffers output to a file (`spmi logs` would show nothing for minutes); unless told otherwise.
+  const bool python_set = base ? sets(*base, k_python_unbuffered) : std::getenv(k_python_unbuffered) != nullptr;
+  if (!python_set && !sets(result, k_python_unbuffered)) {
+    result.insert(result.begin(), std::string(k_python_unbuffered) + "=1");
+  }
+  result.push_back(std::string(process::k_id_variable) + "=" + m_dir.id());
   return result;
 }
 

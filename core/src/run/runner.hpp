@@ -16,6 +16,9 @@
 
 namespace spmi::wrapper {
 
+/// Set to 1 for every task unless its environment, env_file or env sets it (docs/guide/descriptors.md).
+inline constexpr const char* k_python_unbuffered = "PYTHONUNBUFFERED";
+
 class Runner final : public Attempt
 {
 public:
@@ -43,8 +46,9 @@ private:
   int fail_start(const std::string& message);
   // The main process's command, environment and place. Throws std::runtime_error saying what is wrong.
   void prepare_task(process::SpawnOptions& task) const;
-  // The task's added environment: env_file, then env (which wins), then SPMI_ID.
-  std::vector<std::string> environment() const;
+  // What the task's environment `base` (unset: the wrapper's own) gets added: PYTHONUNBUFFERED=1 unless
+  // set, env_file, then env (which wins), then SPMI_ID.
+  std::vector<std::string> environment(const std::optional<std::vector<std::string>>& base) const;
   // Wires supervise() to this runner: records, hooks, timers, the kill request.
   process::SuperviseOptions supervise_options(process::SpawnOptions task);
   // Records how an attempt ended and decides on the next: false when there is none.

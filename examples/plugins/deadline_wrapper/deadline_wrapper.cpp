@@ -28,7 +28,7 @@ public:
 
   void add_status(const StatusQuery& query, StatusReport& report) const override
   {
-    ProtocolWrapper::add_status(query, report);  // the restart policy and memory limit, as the default wrapper's
+    ProtocolWrapper::add_status(query, report);  // the default wrapper's lines: restart policy, cwd, environment...
     const auto facts = query.run ? query.run->facts.value("DeadlineWrapper", nlohmann::json::object())
                                  : nlohmann::json::object();
     const int timeouts = facts.value("timeouts", 0);

@@ -108,7 +108,7 @@ public:
       throw_errno("cannot open " + log);
     }
     std::vector<std::string> argv = {"sbatch", "--parsable", "--job-name=" + spec.session_name,
-                                     "--chdir=" + std::filesystem::current_path().string(), "--output=" + log,
+                                     "--chdir=" + spec.dir->path().string(), "--output=" + log,
                                      "--error=" + log, "--export=ALL"};
     argv.insert(argv.end(), m_options.begin(), m_options.end());
     argv.push_back(script.string());
