@@ -176,15 +176,12 @@ public:
   /// RunSettings::autostart.
   bool autostart() const override { return m_settings.autostart; }
   /// Adds the restart policy (`Restart policy: ...`) and max_memory (`Memory limit: ...`) to `status`,
-  /// and both under the class name of type() in `status --json`'s plugins. A derived class that adds
-  /// its own calls this first.
+  /// and both under the class name of type() in `status --json`'s plugins, and fills in
+  /// StatusReport::setup (cwd, env names, env_file). A derived class that adds its own calls this first.
   void add_status(const StatusQuery& query, StatusReport& report) const override;
   /// run_protocol() with settings() and hooks that call on_start() and on_end(); facts under the
   /// class name of type().
   int run(const ManageableDir& dir, const std::string& token) override;
-  /// Fills in StatusReport::setup (cwd, env names, env_file); a derived class that adds its own lines
-  /// calls this too.
-  void add_status(const StatusQuery& query, StatusReport& report) const override;
 
 protected:
   /// Called at the start of each attempt (see RunHooks::on_start).
