@@ -36,6 +36,7 @@ using namespace spmi;
 
 constexpr std::chrono::milliseconds k_tmux_timeout{5000};
 constexpr int k_name_attempts = 9;
+constexpr int k_server_attempts = 5;
 
 bool
 is_name_char(char c, bool allow_dot_dash)
@@ -123,7 +124,7 @@ public:
     const auto base = session_name_of(spec.session_name);
     for (int attempt = 1; attempt <= k_name_attempts; ++attempt) {
       const auto name = attempt == 1 ? base : fmt::format("{}-{}", base, attempt);
-      const auto captured = run_tmux(new_session_argv(tmux->string(), name, spec.argv));
+      const auto captured = new_session(tmux->string(), name, spec.argv);
       if (captured.status.signal == 0 && captured.status.code == 0) {
         if (name != base) {
           m_logger->warn("backend 'tmux': a tmux session '{}' exists already; this task runs in session '{}' "
@@ -168,6 +169,25 @@ private:
     }
     std::transform(command.begin(), command.end(), std::back_inserter(argv), escape_argument);
     return argv;
+  }
+
+  // The server exits when its last session ends; a client that connects in that instant gets "server
+  // exited unexpectedly" (or "lost server") and no session was made, so it is safe to ask again: the next
+  // attempt starts a new server.
+  process::Captured new_session(const std::string& tmux, const std::string& name,
+                                const std::vector<std::string>& command) const
+  {
+    for (int attempt = 1;; ++attempt) {
+      auto captured = run_tmux(new_session_argv(tmux, name, command));
+      const bool server_went = captured.err.find("server exited unexpectedly") != std::string::npos ||
+                               captured.err.find("lost server") != std::string::npos;
+      if (captured.status.code == 0 || !server_went || attempt == k_server_attempts) {
+        return captured;
+      }
+      m_logger->debug("backend 'tmux': the tmux server on socket '{}' was exiting ({}); asking again",
+                      m_socket, trimmed(captured.err));
+      ::usleep(20000U * static_cast<unsigned>(attempt));
+    }
   }
 
   process::Captured run_tmux(const std::vector<std::string>& argv) const
