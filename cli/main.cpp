@@ -87,6 +87,7 @@ main(int argc, char** argv)
                                                "tasks keep theirs until restarted");
   reload->add_option("patterns", patterns, "ID patterns (regular expressions)")->required();
   reload->add_flag("--dry-run", dry_run, "Show what would change; change nothing");
+  reload->add_flag("--strict", strict, "Refuse unknown keys, as load --strict does");
   struct Batch
   {
     const char* name;
@@ -185,6 +186,9 @@ main(int argc, char** argv)
       return replace ? cli::cmd_load_replace(controller, files, false) : cli::cmd_load(controller, files);
     }
     if (reload->parsed()) {
+      if (strict) {
+        controller.set_strict(true);
+      }
       return cli::cmd_reload(controller, patterns, dry_run);
     }
     for (const auto& batch : batches) {

@@ -42,7 +42,8 @@ _spmi()
             [[ $prev == --timeout ]] && return
             ;;
         status) options+=" --json" ;;
-        stop | kill | clean | restart | resurrect | reload) options+=" --dry-run" ;;
+        stop | kill | clean | restart | resurrect) options+=" --dry-run" ;;
+        reload) options+=" --dry-run --strict" ;;
         startup)
             options+=" --install --uninstall --method --dry-run"
             if [[ $prev == --method ]]; then

@@ -59,6 +59,18 @@ run 0 stop good
 run 0 clean good
 pass "a correct descriptor loads with --strict and runs"
 
+run 0 load good.toml
+task_toml good.toml good "exec sleep 1302.$TAG" "$BACKEND" 'restrat = "on-failure"'
+run 3 reload --strict good
+err_has "good.toml: task.wrapper.restrat: unknown key 'restrat' (refused: strict loading); did you mean 'restart'?"
+grep -q "1301" "$SPMI_PATH/good/manageable.json" || fail "reload --strict changed the descriptor it refused"
+SPMI_STRICT=1 run 3 reload good
+run 0 reload good
+err_has "ignoring unknown key 'restrat'; did you mean 'restart'?"
+grep -q "1302" "$SPMI_PATH/good/manageable.json" || fail "reload did not take the new descriptor"
+run 0 clean good
+pass "reload --strict (and SPMI_STRICT=1) refuses an unknown key and changes nothing; plain reload warns"
+
 # Sizes: one grammar, and messages that say what is accepted, the minimum, or what was meant.
 forms='use a whole number of bytes, or a whole number with one of the units B, K, M, G, T, KiB, MiB, GiB, TiB (powers of 1024, written so, no space), e.g. "10M" or "512KiB", or 0 for no limit'
 size_refused() {
