@@ -145,6 +145,8 @@ def main():
     base_env.pop("SPMI_PLUGIN_PATH", None)
     base_env["PATH"] = bindir + ":" + base_env.get("PATH", "/usr/bin:/bin")
     base_env["TZ"] = base_env.get("TZ", "UTC")
+    # As on a user's machine: the guide's Python example shows that spmi, not the caller, unbuffers it.
+    base_env.pop("PYTHONUNBUFFERED", None)
     base_env["SPMI_DOCS_BINARY"] = os.path.abspath(spmi)
     failures = []
     counts = {"descriptors": 0, "commands": 0}
