@@ -121,7 +121,10 @@ ReloadOutcome
 planned(const ManageableDir& dir, const Descriptor& descriptor, const std::string& cwd,
         const std::vector<std::string>& variables)
 {
-  ReloadOutcome outcome{descriptor.id, descriptor.source, true};
+  ReloadOutcome outcome;
+  outcome.id = descriptor.id;
+  outcome.source = descriptor.source;
+  outcome.replaced = true;
   const auto meta = dir.read_meta();
   if (meta.value("type", "") != descriptor.type) {
     outcome.changed_keys.push_back(descriptor.type);
@@ -191,7 +194,10 @@ Controller::load_replace(const std::vector<fs::path>& paths, bool dry_run)
     if (m_store.contains(descriptor.id)) {
       outcomes.push_back(planned(m_store.dir(descriptor.id), descriptor, error ? "" : cwd.string(), variables));
     } else {
-      outcomes.push_back(ReloadOutcome{descriptor.id, descriptor.source});
+      ReloadOutcome outcome;
+      outcome.id = descriptor.id;
+      outcome.source = descriptor.source;
+      outcomes.push_back(std::move(outcome));
       fresh.push_back(descriptor);
     }
   }

@@ -111,7 +111,10 @@ decide_view(ManageableView& view, bool active, bool pending)
   }
   view.finished_at = run->finished_at;
   if (view.last_exit) {
-    view.exit = ExitView{view.last_exit->code, view.last_exit->signal};
+    ExitView exit;
+    exit.code = view.last_exit->code;
+    exit.signal = view.last_exit->signal;
+    view.exit = exit;
   }
 }
 
