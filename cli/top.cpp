@@ -299,8 +299,11 @@ add_top_command(CLI::App& app, std::vector<std::string>& patterns, TopOptions& o
   const std::map<std::string, SortKey> keys{{"id", SortKey::id},         {"state", SortKey::state},
                                             {"cpu", SortKey::cpu},       {"mem", SortKey::memory},
                                             {"uptime", SortKey::uptime}, {"restarts", SortKey::restarts}};
-  top->add_option("-o,--sort", options.sort, "First order: id, state, cpu, mem, uptime or restarts (default id)")
-    ->transform(CLI::CheckedTransformer(keys, CLI::ignore_case));
+  top->add_option_function<std::string>(
+       "-o,--sort", [&options, keys](const std::string& word) { options.sort = keys.at(word); },
+       "First order: id, state, cpu, mem, uptime or restarts (default id)")
+    ->type_name("KEY")
+    ->transform(CLI::IsMember({"id", "state", "cpu", "mem", "uptime", "restarts"}, CLI::ignore_case));
   return top;
 }
 

@@ -36,7 +36,11 @@ run 0 top -b -i 0.5
 out_has "4 manageables: 3 active, 1 inactive"
 grep -qE '^top_off +inactive' "$T/out" || fail "batch row of top_off"
 grep -qE '^top_idle +active +[0-9]+ ' "$T/out" || fail "batch row of top_idle"
-pass "no terminal: exit 2; -b prints the table"
+run 0 top -b -o CPU -i 0.5 'top_.*'
+[ "$(sed -n 3p "$T/out" | awk '{ print $1 }')" = top_burn ] || fail "-o cpu: the burner first"
+run 2 top -b -o speed
+err_has "--sort: speed not in {id,state,cpu,mem,uptime,restarts}"
+pass "no terminal: exit 2; -b prints the table, -o sorts it"
 
 # A shell in a tmux pane, as a user's terminal; spmi top in it.
 tm new-session -d -s main -x 150 -y 30 "env -i PATH=$PATH HOME=$HOME TERM=tmux-256color SPMI_PATH=$SPMI_PATH bash --norc --noprofile"
