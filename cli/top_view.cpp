@@ -7,10 +7,10 @@
 
 #include <spmi/text.hpp>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <ctime>
 
 namespace spmi::cli {
 
@@ -48,17 +48,6 @@ state_cell(State state, bool color)
 }
 
 std::string
-clock_text(TimePoint t)
-{
-  const std::time_t seconds = Clock::to_time_t(t);
-  std::tm local{};
-  localtime_r(&seconds, &local);
-  char buffer[16];
-  std::strftime(buffer, sizeof(buffer), "%H:%M:%S", &local);
-  return buffer;
-}
-
-std::string
 header_line(const MonitorSample& sample, const std::vector<std::string>& unmatched, const TopLayout& layout)
 {
   std::string counts;
@@ -69,7 +58,8 @@ header_line(const MonitorSample& sample, const std::vector<std::string>& unmatch
       counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count, state_word(state));
     }
   }
-  auto line = fmt::format("spmi top - {}  {} manageable{}: {}  every {}s  sorted by {}{}", clock_text(sample.taken_at),
+  auto line = fmt::format("spmi top - {:%H:%M:%S}  {} manageable{}: {}  every {}s  sorted by {}{}",
+                          fmt::localtime(Clock::to_time_t(sample.taken_at)),
                           sample.rows.size(), sample.rows.size() == 1 ? "" : "s", counts, layout.interval,
                           sort_key_word(layout.key), layout.reverse ? " (inverted)" : "");
   for (const auto& pattern : unmatched) {
