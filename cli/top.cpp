@@ -238,7 +238,7 @@ private:
       if (m_pending == TopAction::stop) {
         m_controller.stop(m_target);
       } else if (m_pending == TopAction::restart) {
-        m_controller.restart(m_target);
+        done = m_controller.restart(m_target) ? done : "Started";  // it was inactive: only started
       } else {
         m_controller.kill(m_target);
       }

@@ -100,6 +100,19 @@ kill -9 "$wrapper"
 wait_for 10 bash -c "tmux -L '$SOCKET' capture-pane -p -t main | grep -qE '^top_idle +inactive'" || { dump; fail "killed wrapper"; }
 pass "a start and a killed wrapper elsewhere show at the next refresh"
 
+# Restart of an inactive one starts it; kill ends it; both asked first.
+tm send-keys -t main n Home j r
+wait_for 5 screen_has main "Restart top_idle? [y/N]" || { dump; fail "restart question"; }
+tm send-keys -t main y
+wait_for 15 screen_has main "Started top_idle" || { dump; fail "restart outcome"; }
+is_active top_idle || fail "top_idle not started"
+tm send-keys -t main x
+wait_for 5 screen_has main "Kill top_idle? [y/N]" || { dump; fail "kill question"; }
+tm send-keys -t main y
+wait_for 15 screen_has main "Killed top_idle" || { dump; fail "kill outcome"; }
+is_inactive top_idle || fail "top_idle not killed"
+pass "restart starts an inactive one, kill kills, each after a question"
+
 # A resize redraws for the new size: the help line is on the last row.
 tm resize-window -t main -x 100 -y 15
 wait_for 5 bash -c "tmux -L '$SOCKET' capture-pane -p -t main | sed -n 15p | grep -qF 's stop'" || { dump; fail "resize"; }
