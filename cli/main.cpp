@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The spmi command line: parses arguments (CLI11) and runs one command.
 #include "commands.hpp"
+#include "top.hpp"
 #include "wrapper_log.hpp"
 
 #include <spmi/controller.hpp>
@@ -121,6 +122,8 @@ main(int argc, char** argv)
   wait->add_option("--timeout", wait_timeout, "Give up after this many seconds (decimals allowed); exit 124");
   auto* connect = app.add_subcommand("connect", "Follow a task's output and send it what you type");
   connect->add_option("task_id", id, "ID of an active manageable")->required();
+  cli::TopOptions top_options;
+  auto* top = cli::add_top_command(app, patterns, top_options);
   auto* plugins = app.add_subcommand("plugins", "List plugin types (manageables, backends, wrappers), their files, "
                                                  "and files that were refused");
   auto* resurrect = app.add_subcommand("resurrect", "After a reboot, start again what was running when the host went "
@@ -201,6 +204,10 @@ main(int argc, char** argv)
     }
     if (logs->parsed()) {
       return cli::cmd_logs(controller, id, log_lines, log_follow, log_stderr);
+    }
+    if (top->parsed()) {
+      top_options.no_color = output.no_color;
+      return cli::cmd_top(controller, patterns, top_options);
     }
     if (plugins->parsed()) {
       return cli::cmd_plugins(registry);

@@ -15,7 +15,7 @@ _spmi_ids()
 _spmi()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="list load reload start stop kill clean restart status logs wait connect resurrect startup"
+    local commands="list load reload start stop kill clean restart status logs top wait connect resurrect startup"
     local global="-h --help -v --version -d --debug --no-color"
     local command="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -51,6 +51,13 @@ _spmi()
                 return
             fi
             ;;
+        top)
+            options+=" -i --interval -o --sort -b --batch -n --iterations"
+            case $prev in
+                -o | --sort) COMPREPLY=($(compgen -W "id state cpu mem uptime restarts" -- "$cur")); return ;;
+                -i | --interval | -n | --iterations) return ;;
+            esac
+            ;;
         logs)
             options+=" -n --lines -f --follow --stderr"
             [[ $prev == -n || $prev == --lines ]] && return
@@ -62,7 +69,7 @@ _spmi()
     fi
     case $command in
         load) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null ;;
-        start | stop | kill | clean | restart | reload | status | logs | wait | connect | resurrect)
+        start | stop | kill | clean | restart | reload | status | logs | top | wait | connect | resurrect)
             COMPREPLY=($(compgen -W "$(_spmi_ids)" -- "$cur")) ;;
     esac
 }

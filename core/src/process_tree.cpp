@@ -52,8 +52,21 @@ tree_usage(const std::vector<TreeRoot>& roots, const std::filesystem::path& proc
   const auto page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const double max_share = static_cast<double>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
 
-  // One pass over /proc for every root; each root's members by the run's membership rule.
-  const auto procs = detail::scan_proc(base);
+  // One pass over /proc for every root; each root's members by the run's membership rule. When every
+  // run has its cgroup, its members are what the cgroup lists: only their stat lines are read, not all
+  // of /proc (`spmi top` measures at every refresh).
+  std::map<pid_t, detail::ProcInfo> procs;
+  if (std::all_of(roots.begin(), roots.end(), [](const TreeRoot& r) { return r.pid <= 0 || !r.cgroup.empty(); })) {
+    for (const auto& root : roots) {
+      for (pid_t pid : root.pid > 0 ? cgroup::procs(root.cgroup) : std::vector<pid_t>{}) {
+        if (auto info = detail::read_proc(pid, base)) {
+          procs.emplace(pid, *info);
+        }
+      }
+    }
+  } else {
+    procs = detail::scan_proc(base);
+  }
   const auto children = detail::children_of(procs);
   for (const auto& root : roots) {
     auto& usage = result[root.pid];

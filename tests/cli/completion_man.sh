@@ -24,9 +24,11 @@ complete_bash() {
     _ "$prefix/share/bash-completion/completions/spmi" "$@"
 }
 got=$(complete_bash spmi '')
-for c in list load reload start stop kill clean restart status logs wait connect resurrect startup; do
+for c in list load reload start stop kill clean restart status logs top wait connect resurrect startup; do
   grep -qx "$c" <<<"$got" || fail "bash: command $c not offered"
 done
+[ "$(complete_bash spmi top --sort c)" = cpu ] || fail "bash: top --sort values"
+[ "$(complete_bash spmi top wo)" = worker ] || fail "bash: top ID"
 [ "$(complete_bash spmi re)" = "$(printf 'reload\nrestart\nresurrect')" ] || fail "bash: 're' does not offer reload, restart and resurrect"
 grep -qx -- --replace <<<"$(complete_bash spmi load --)" || fail "bash: load --replace"
 grep -qx -- --dry-run <<<"$(complete_bash spmi reload --)" || fail "bash: reload --dry-run"

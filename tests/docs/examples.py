@@ -54,6 +54,7 @@ NORMALISE = [
     # date(1): "Wed Nov 25 16:40:02 UTC 2026"
     (re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [A-Z]+ \d{4}$"), "<DATE>"),
     (re.compile(r"^spmi \d+\.\d+\.\d+$"), "spmi <VERSION>"),
+    (re.compile(r"^spmi top - \d\d:\d\d:\d\d "), "spmi top - <TIME> "),
     (re.compile(r"\bpid \d+"), "pid <N>"),
     # Where `spmi load` ran and what its environment held differ from machine to machine.
     (re.compile(r"^Working directory: /.* \((the descriptor's cwd|where `spmi load` ran)\)$"), r"Working directory: <DIR> (\1)"),

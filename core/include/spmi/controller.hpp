@@ -190,6 +190,7 @@ public:
   static constexpr std::size_t k_batch = 128;
 
 private:
+  friend class Monitor;  // `spmi top` asks about queued launches as list() does (queued_states())
   struct PendingStart;  ///< a launch whose wrapper has not reported yet
   /// start() in three steps: launch (nullptr when there is nothing to wait for: a queued launch),
   /// poll (true once the wrapper reported or the launcher ended), finish (records or throws).
