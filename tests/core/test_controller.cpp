@@ -375,9 +375,9 @@ TEST(WaitOutcome, ExitStatus)
 {
   spmi::WaitOutcome outcome;
   EXPECT_EQ(outcome.exit_status(), 0);
-  outcome.ended = {{"a", spmi::State::inactive, spmi::ExitView{0, {}}, 0, ""},
-                   {"b", spmi::State::failed, spmi::ExitView{3, {}}, 3, ""},
-                   {"c", spmi::State::inactive, spmi::ExitView{137, 9}, 137, ""}};
+  outcome.ended = {{"a", spmi::State::inactive, spmi::ExitView{0, {}, {}, ""}, 0, ""},
+                   {"b", spmi::State::failed, spmi::ExitView{3, {}, {}, ""}, 3, ""},
+                   {"c", spmi::State::inactive, spmi::ExitView{137, 9, {}, ""}, 137, ""}};
   EXPECT_EQ(outcome.exit_status(), 3);
   outcome.running = {"d"};
   EXPECT_EQ(outcome.exit_status(), spmi::WaitOutcome::k_timeout);
