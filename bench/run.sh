@@ -34,6 +34,16 @@ descriptors() { # DIR N BACKEND COMMAND
   done
 }
 
+# outputs STATE N: gives each of N loaded tasks the stdout file a run would have left, 20 lines (written
+# here, as starting 1,000 tasks would measure the start, not logs); mode 0600 as the wrapper makes it.
+outputs() {
+  local i line
+  line=$(printf '%s\n' "$(seq -s ' ' 1 12)")
+  for i in $(seq 1 "$2"); do
+    (umask 077; for j in $(seq 1 20); do printf '%s line %d of task %d\n' "$line" "$j" "$i"; done >"$1/$(printf 't%05d' "$i")/stdout")
+  done
+}
+
 rows=()
 row() { rows+=("| $1 | $2 | $3 |"); echo "  $1, N=$2: $3 ms" >&2; }
 
@@ -54,6 +64,11 @@ for n in $SIZES; do
   row "load of N descriptors (one call)" "$n" "$(printf '%s\n' "${load_times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1e6}')"
   row "list" "$n" "$(SPMI_PATH="$work/s$n" median_ms "$SPMI" list)"
   row "status of one (plain ID)" "$n" "$(SPMI_PATH="$work/s$n" median_ms "$SPMI" status t00001)"
+  # Over many: a pattern that matches all N (the most records to read), and the last 10 lines of each.
+  row "list PATTERN (all N match 't.*')" "$n" "$(SPMI_PATH="$work/s$n" median_ms "$SPMI" list 't.*')"
+  row "list PATTERN (one in ten matches 't.*0')" "$n" "$(SPMI_PATH="$work/s$n" median_ms "$SPMI" list 't.*0')"
+  outputs "$work/s$n" "$n"
+  row "logs PATTERN -n 10 (all N, 20 lines of output each)" "$n" "$(SPMI_PATH="$work/s$n" median_ms "$SPMI" logs -n 10 't.*')"
 done
 
 # start of one until its process runs, per backend
