@@ -163,10 +163,14 @@ private:
   bool m_matched = false;
 };
 
-// The expression of --until, compiled; a UsageError (exit status 2) names what is wrong with it.
+// The expression of --until, compiled; a UsageError (exit status 2) names what is wrong with it, or
+// with `timeout`.
 std::unique_ptr<re2::RE2>
-compile_until(const std::optional<std::string>& until)
+compile_until(const std::optional<std::string>& until, std::optional<double> timeout)
 {
+  if (timeout && !(*timeout > 0)) {
+    throw UsageError("--timeout must be a positive number of seconds");
+  }
   if (!until) {
     return nullptr;
   }
@@ -179,6 +183,14 @@ compile_until(const std::optional<std::string>& until)
                                  escape_control(*until), regex->error()));
   }
   return regex;
+}
+
+// When --timeout `seconds` from `start` is over; never without one.
+std::chrono::steady_clock::time_point
+deadline_after(std::chrono::steady_clock::time_point start, std::optional<double> seconds)
+{
+  using namespace std::chrono;
+  return seconds ? start + duration_cast<steady_clock::duration>(duration<double>(*seconds)) : steady_clock::time_point::max();
 }
 
 // Says how `connect` ended (as a log line, when a person is there to read it or when it is an error)
@@ -217,12 +229,8 @@ cmd_connect(Controller& controller, const std::string& id, const ConnectOptions&
 {
   using namespace std::chrono;
   controller.require_loaded(id, "connect");
-  Answer answer(compile_until(options.until));
-  if (options.timeout && !(*options.timeout > 0)) {
-    throw UsageError("--timeout must be a positive number of seconds");
-  }
+  Answer answer(compile_until(options.until, options.timeout));
   const UniqueFd fifo = controller.open_stdin(id);
-
   catch_detach_signals();
   const bool interactive = ::isatty(STDIN_FILENO);
   if (interactive) {
@@ -241,8 +249,7 @@ cmd_connect(Controller& controller, const std::string& id, const ConnectOptions&
   Input input(fifo.get(), id);
   ConnectOutcome outcome = ConnectOutcome::detached;
   const auto started = steady_clock::now();
-  const auto deadline = options.timeout ? started + duration_cast<steady_clock::duration>(duration<double>(*options.timeout))
-                                        : steady_clock::time_point::max();
+  const auto deadline = deadline_after(started, options.timeout);
   auto last_output = started;
   auto last_liveness_check = started;
   // After stdin ends, keep following until the output is quiet for this long (bounded); not with
