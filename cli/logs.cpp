@@ -223,11 +223,17 @@ print_merged(std::vector<Source>& sources)
 void
 pump_all(std::vector<Source>& sources, bool flush)
 {
+  std::size_t held = 0;
   for (auto& source : sources) {
-    source.output.pump([&source](const char* data, std::size_t size) {
+    source.output.pump([&](const char* data, std::size_t size) {
       source.partial.append(data, size);
+      held += size;
       if (source.partial.size() >= k_partial_max) {
         split_lines(source, false);  // a long read is split as it comes, not held whole
+      }
+      if (held >= 16 * k_partial_max) {
+        print_merged(sources);  // a flood is printed as it is read: memory stays bounded
+        held = 0;
       }
     });
     split_lines(source, flush);
