@@ -211,8 +211,7 @@ connect_end(const std::string& id, ConnectOutcome outcome, const ConnectOptions&
     logger()->error("manageable '{}': --timeout {} s passed{}; detached", id, *options.timeout,
                     options.until ? " before its output matched --until" : "");
     return k_connect_timeout;
-  case ConnectOutcome::quiet:
-    return exit_status::k_ok;
+  case ConnectOutcome::quiet:  // after Ctrl-D on a terminal, said as before
   case ConnectOutcome::detached:
     break;
   }
