@@ -5,7 +5,8 @@
 # `status` without patterns shows all when at most 20 are loaded, else counts per state and a hint
 # (--json: all); `logs PATTERNS` merges the tasks' lines, each after its padded ID, by timestamp where
 # the lines have one, else task by task, coloured per ID only on a terminal; `logs -f` over several
-# follows a restart and a rotation and ends cleanly on SIGINT.
+# follows a restart and a rotation, ends cleanly on SIGINT, and stays small (under 16 MB resident)
+# while a task floods it with 100 MB.
 source "$(dirname "$0")/common.sh"
 BACKEND=${BACKEND:-local}
 need script
@@ -135,4 +136,25 @@ first=$(head -1 "$T/numbers"); last=$(tail -1 "$T/numbers")
 [ "$((last - first))" -gt 100 ] || fail "logs -f followed only $first to $last"
 [ "$(seq "$first" "$last")" = "$(cat "$T/numbers")" ] || fail "logs -f lost or repeated lines across rotation"
 pass "logs -f of several: across a restart and rotations, SIGINT ends it with 0"
+# A task writing 100 MB as fast as it can: logs -f of it and another stays small (it prints what it
+# read every MiB, and a round's lines are not held whole).
+need /usr/bin/time
+task_toml flood.toml flood 'yes "$(printf "x%.0s" $(seq 1 99))" | head -c 100000000' "$BACKEND" 'max_output_size = "200M"'
+task_toml calm.toml calm "exec sleep 1202.$TAG" "$BACKEND"
+run 0 load flood.toml calm.toml
+run 0 start calm
+/usr/bin/time -f "%M" -o "$T/rss" "$SPMI" logs -f -n 0 'flood|calm' >"$T/flood.out" 2>/dev/null &
+follower=$!
+sleep 0.5
+run 0 start flood
+wait_for 30 is_inactive flood || fail "flood did not end"
+sleep 0.5
+kill -INT "$(pgrep -P "$follower")"  # spmi, under time(1), which ignores SIGINT itself
+wait "$follower" || true
+[ "$(wc -l <"$T/flood.out")" -ge 1000000 ] || fail "logs -f printed $(wc -l <"$T/flood.out") of the flood's 1000000 lines"
+rss=$(tail -1 "$T/rss")
+rm -f "$T/flood.out" "$SPMI_PATH/flood/stdout"
+[ "$rss" -lt 16000 ] || fail "logs -f of a flood grew to $rss KiB"
+run 0 stop calm
+pass "logs -f of a 100 MB flood: all lines, at most $rss KiB resident"
 echo "many_cmds ($BACKEND): all passed"
