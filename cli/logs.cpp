@@ -241,57 +241,92 @@ pump_all(std::vector<Source>& sources, bool flush)
   print_merged(sources);
 }
 
-// The followers of `ids` (the file each shows), with their prefixes padded to one width and coloured
-// per ID on a terminal, as `docker compose logs` does. Logs and skips one that can't be followed.
-std::vector<Source>
-make_sources(Controller& controller, const std::vector<std::string>& ids, bool use_stderr, bool color, int& status)
+// What a merged `logs` was asked for.
+struct Merge
+{
+  std::vector<std::string> patterns;
+  bool use_stderr = false;
+  bool color = false;
+  std::size_t width = 0;  // of the IDs in the prefixes
+  std::size_t added = 0;  // sources made so far: the next one's colour
+};
+
+// Followers of `ids` (the file each shows) added to `sources`, their prefixes padded to one width and
+// coloured per ID on a terminal, as `docker compose logs` does. Logs and skips one that can't be
+// followed (raising `status`).
+void
+add_sources(Controller& controller, const std::vector<std::string>& ids, Merge& merge, std::vector<Source>& sources,
+            int& status)
 {
   static const char* const k_colors[] = {"36", "33", "32", "35", "34", "31", "96", "93", "92", "95", "94", "91"};
-  std::size_t width = 0;
   for (const auto& id : ids) {
-    width = std::max(width, id.size());
+    merge.width = std::max(merge.width, id.size());
   }
-  std::vector<Source> sources;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    const auto& id = ids[i];
+  for (const auto& id : ids) {
+    const auto i = merge.added++;
     try {
-      std::string name = use_stderr ? "stderr" : "stdout";
-      if (use_stderr && controller.stderr_in_stdout(id)) {
+      std::string name = merge.use_stderr ? "stderr" : "stdout";
+      if (merge.use_stderr && controller.stderr_in_stdout(id)) {
         logger()->warn("manageable '{}' writes its stderr into its stdout (mixed_stdout), one file: showing that", id);
         name = "stdout";
       }
-      auto label = fmt::format("{:<{}}", id, width);
-      const auto colored = color ? fmt::format("\x1b[{}m{}\x1b[0m", k_colors[i % std::size(k_colors)], label) : label;
+      auto label = fmt::format("{:<{}}", id, merge.width);
+      const auto colored = merge.color ? fmt::format("\x1b[{}m{}\x1b[0m", k_colors[i % std::size(k_colors)], label) : label;
       sources.push_back({id, controller.follow_output(id, name), colored + " | ", {}, {}, {}});
     } catch (const Error& e) {
       logger()->error("{}", e.what());
       status = std::max(status, e.exit_code());
     }
   }
-  return sources;
+}
+
+// Every second of `logs -f`: drops the tasks cleaned meanwhile, adds those loaded meanwhile that the
+// patterns select (followed from the start of their output).
+void
+update_sources(Controller& controller, Merge& merge, std::vector<Source>& sources)
+{
+  std::vector<std::string> gone;
+  for (auto& source : sources) {
+    if (!controller.loaded(source.id)) {
+      split_lines(source, true);
+      gone.push_back(source.id);
+    }
+  }
+  if (!gone.empty()) {
+    print_merged(sources);  // the last lines of those cleaned first
+    sources.erase(std::remove_if(sources.begin(), sources.end(),
+                                 [&](const Source& source) {
+                                   return std::find(gone.begin(), gone.end(), source.id) != gone.end();
+                                 }),
+                  sources.end());
+    for (const auto& id : gone) {
+      logger()->info("Manageable \"{}\" was cleaned", id);
+    }
+  }
+  std::vector<std::string> unmatched;
+  std::vector<std::string> added;
+  for (auto& id : controller.select(merge.patterns, unmatched)) {
+    if (std::none_of(sources.begin(), sources.end(), [&](const Source& source) { return source.id == id; })) {
+      added.push_back(std::move(id));
+    }
+  }
+  int ignored = 0;
+  add_sources(controller, added, merge, sources, ignored);
 }
 
 // `logs -f` over several: every source pumped each cycle (inotify would need a watch per task), until
-// SIGINT or SIGTERM, or until every task was cleaned.
+// SIGINT or SIGTERM.
 void
-follow_merged(Controller& controller, std::vector<Source>& sources, int signal_fd)
+follow_merged(Controller& controller, Merge& merge, std::vector<Source>& sources, int signal_fd)
 {
   using namespace std::chrono;
   const auto cycle = milliseconds(sources.size() > 100 ? 250 : 100);
   auto last_check = steady_clock::now();
-  while (!sources.empty()) {
+  while (true) {
     pump_all(sources, false);
     if (steady_clock::now() - last_check > seconds(1)) {
       last_check = steady_clock::now();
-      const auto gone = std::remove_if(sources.begin(), sources.end(), [&](Source& source) {
-        if (controller.loaded(source.id)) {
-          return false;
-        }
-        split_lines(source, true);
-        logger()->info("Manageable \"{}\" was cleaned", source.id);
-        return true;
-      });
-      sources.erase(gone, sources.end());
+      update_sources(controller, merge, sources);
     }
     pollfd fds[1] = {{signal_fd, POLLIN, 0}};
     const int ready = ::poll(fds, 1, static_cast<int>(cycle.count()));
@@ -323,7 +358,9 @@ cmd_logs(Controller& controller, const std::vector<std::string>& patterns, std::
     return exit_status::k_failed;
   }
   const UniqueFd signal_fd = follow ? stop_signal_fd() : UniqueFd();
-  auto sources = make_sources(controller, ids, use_stderr, use_color(STDOUT_FILENO, options), status);
+  Merge merge{patterns, use_stderr, use_color(STDOUT_FILENO, options)};
+  std::vector<Source> sources;
+  add_sources(controller, ids, merge, sources, status);
   for (auto& source : sources) {
     if (source.output.start_at_tail_lines(lines)) {
       source.output.pump([&source](const char* data, std::size_t size) { source.partial.append(data, size); });
@@ -332,7 +369,7 @@ cmd_logs(Controller& controller, const std::vector<std::string>& patterns, std::
   }
   print_merged(sources);
   if (follow) {
-    follow_merged(controller, sources, signal_fd.get());
+    follow_merged(controller, merge, sources, signal_fd.get());
   }
   return status;
 }

@@ -5,7 +5,7 @@
 # `status` without patterns shows all when at most 20 are loaded, else counts per state and a hint
 # (--json: all); `logs PATTERNS` merges the tasks' lines, each after its padded ID, by timestamp where
 # the lines have one, else task by task, coloured per ID only on a terminal; `logs -f` over several
-# follows a restart and a rotation, ends cleanly on SIGINT, and stays small (under 16 MB resident)
+# follows a restart and a rotation, picks up a task loaded later, ends cleanly on SIGINT, and stays small (under 16 MB resident)
 # while a task floods it with 100 MB.
 source "$(dirname "$0")/common.sh"
 BACKEND=${BACKEND:-local}
@@ -117,13 +117,21 @@ task_toml rot.toml rot 'i=0; while :; do i=$((i+1)); echo "rot line $i"; sleep 0
 task_toml rst.toml rst 'echo "rst start"; exec sleep 1201.'"$TAG" "$BACKEND"
 run 0 load rot.toml rst.toml
 run 0 start rot rst
-"$SPMI" logs -f -n 1 'r(ot|st)' >"$T/follow" 2>"$T/follow.err" &
+"$SPMI" logs -f -n 1 'r.*' >"$T/follow" 2>"$T/follow.err" &
 follower=$!
 wait_for 10 grep -q "^rst | rst start" "$T/follow" || fail "logs -f: first lines missing"
 run 0 restart rst
 two_starts() { [ "$(grep -c '^rst | rst start' "$T/follow")" = 2 ]; }
 wait_for 10 two_starts || fail "logs -f: the restart's line missing"
 wait_for 10 test -e "$SPMI_PATH/rot/stdout.2" || fail "rot did not rotate twice"
+# A task loaded after logs -f began, that its pattern selects, is picked up; one cleaned is dropped.
+task_toml rnew.toml rnew 'echo "rnew hello"' "$BACKEND"
+run 0 load rnew.toml
+run 0 start rnew
+wait_for 10 grep -q "^rnew | rnew hello" "$T/follow" || fail "logs -f did not pick up a task loaded later"
+wait_for 10 is_inactive rnew || fail "rnew did not end"
+run 0 clean rnew
+wait_for 10 grep -q 'Manageable "rnew" was cleaned' "$T/follow.err" || fail "logs -f did not say rnew was cleaned"
 sleep 0.5
 kill -INT "$follower"
 rc=0
@@ -135,7 +143,7 @@ grep '^rot | ' "$T/follow" | sed 's/^rot | rot line //' >"$T/numbers"
 first=$(head -1 "$T/numbers"); last=$(tail -1 "$T/numbers")
 [ "$((last - first))" -gt 100 ] || fail "logs -f followed only $first to $last"
 [ "$(seq "$first" "$last")" = "$(cat "$T/numbers")" ] || fail "logs -f lost or repeated lines across rotation"
-pass "logs -f of several: across a restart and rotations, SIGINT ends it with 0"
+pass "logs -f of several: across a restart and rotations, picks up a task loaded later, SIGINT ends it with 0"
 # A task writing 100 MB as fast as it can: logs -f of it and another stays small (it prints what it
 # read every MiB, and a round's lines are not held whole).
 need /usr/bin/time
