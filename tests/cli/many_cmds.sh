@@ -5,8 +5,8 @@
 # `status` without patterns shows all when at most 20 are loaded, else counts per state and a hint
 # (--json: all); `logs PATTERNS` merges the tasks' lines, each after its padded ID, by timestamp where
 # the lines have one, else task by task, coloured per ID only on a terminal; `logs -f` over several
-# follows a restart and a rotation, picks up a task loaded later, ends cleanly on SIGINT, and stays small (under 16 MB resident)
-# while a task floods it with 100 MB.
+# follows a restart and a rotation, picks up a task loaded later, ends cleanly on SIGINT, and stays
+# small (under 16 MB resident) while a task floods it with 100 MB.
 source "$(dirname "$0")/common.sh"
 BACKEND=${BACKEND:-local}
 need script
