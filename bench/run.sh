@@ -25,12 +25,42 @@ median_ms() {
   done
   printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1e6}'
 }
+# interleaved_ms CMD1 CMD2 ...: each a command line (word-split), run in turn $REPEAT times, so that
+# the machine's load weighs on all alike; prints the median of each in ms, one per line.
+interleaved_ms() {
+  local -  # set -f below ends with the function
+  set -f   # the patterns are not globs
+  local -a times=()
+  local i c cmd start
+  for i in $(seq 1 "$REPEAT"); do
+    c=0
+    for cmd in "$@"; do
+      start=$(now_ns)
+      $cmd >/dev/null 2>&1 || true
+      times[c]+="$(( $(now_ns) - start )) "
+      c=$((c + 1))
+    done
+  done
+  for c in "${!times[@]}"; do
+    printf '%s\n' ${times[c]} | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f\n", m/1e6}'
+  done
+}
 descriptors() { # DIR N BACKEND COMMAND
   mkdir -p "$1"
   local i
   for i in $(seq 1 "$2"); do
     printf '{"task":{"id":"t%05d","comment":"task %d","backend":{"type":"%s"},"wrapper":{"type":"default","command":"%s"}}}\n' \
       "$i" "$i" "$3" "$4" > "$1/t$i.json"
+  done
+}
+
+# outputs STATE N: gives each of N loaded tasks the stdout file a run would have left, 20 lines (written
+# here, as starting 1,000 tasks would measure the start, not logs); mode 0600 as the wrapper makes it.
+outputs() {
+  local i line
+  line=$(printf '%s\n' "$(seq -s ' ' 1 12)")
+  for i in $(seq 1 "$2"); do
+    (umask 077; for j in $(seq 1 20); do printf '%s line %d of task %d\n' "$line" "$j" "$i"; done >"$1/$(printf 't%05d' "$i")/stdout")
   done
 }
 
@@ -52,8 +82,17 @@ for n in $SIZES; do
     load_times+=($(( $(now_ns) - start )))
   done
   row "load of N descriptors (one call)" "$n" "$(printf '%s\n' "${load_times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1e6}')"
-  row "list" "$n" "$(SPMI_PATH="$work/s$n" median_ms "$SPMI" list)"
+  # Over many: a pattern that matches all N (the most records to read), one in ten, and the last 10
+  # lines of each of N, measured in turn with the plain list (after the load's writes are on disk).
+  outputs "$work/s$n" "$n"
+  sync
+  mapfile -t many < <(SPMI_PATH="$work/s$n" interleaved_ms "$SPMI list" "$SPMI list t.*" "$SPMI list t.*0" \
+                      "$SPMI logs -n 10 t.*")
+  row "list" "$n" "${many[0]}"
   row "status of one (plain ID)" "$n" "$(SPMI_PATH="$work/s$n" median_ms "$SPMI" status t00001)"
+  row "list PATTERN (all N match 't.*')" "$n" "${many[1]}"
+  row "list PATTERN (one in ten matches 't.*0')" "$n" "${many[2]}"
+  row "logs PATTERN -n 10 (all N, 20 lines of output each)" "$n" "${many[3]}"
 done
 
 # start of one until its process runs, per backend

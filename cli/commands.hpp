@@ -24,7 +24,10 @@ struct OutputOptions
   bool no_color = false;
 };
 
-int cmd_list(Controller& controller, const OutputOptions& options = {});
+// `spmi list [patterns]`: every loaded manageable, or those the patterns select.
+// True when output to `fd` is coloured: a terminal, no --no-color, no NO_COLOR, no --json.
+bool use_color(int fd, const OutputOptions& options);
+int cmd_list(Controller& controller, const std::vector<std::string>& patterns, const OutputOptions& options = {});
 int cmd_load(Controller& controller, const std::vector<std::filesystem::path>& paths);
 // `spmi load --replace`: loads new IDs and replaces loaded ones, keeping their output and history.
 int cmd_load_replace(Controller& controller, const std::vector<std::filesystem::path>& paths, bool dry_run);
@@ -34,11 +37,34 @@ int cmd_reload(Controller& controller, const std::vector<std::string>& patterns,
 // done to each selected manageable and changes nothing.
 int cmd_batch(Controller& controller, const std::string& verb, const std::vector<std::string>& patterns,
               bool dry_run = false);
+// `spmi status [patterns]`: without patterns every loaded manageable, or (as text, more than
+// k_status_all_max loaded) the overview status_overview() prints.
 int cmd_status(Controller& controller, const std::vector<std::string>& patterns, const OutputOptions& options = {});
+// The most manageables `status` without patterns shows in full.
+constexpr std::size_t k_status_all_max = 20;
+// When more than k_status_all_max manageables are loaded: prints how many are in each state and how
+// to see them, and returns the exit status (1 when a state could not be read); nullopt (nothing
+// printed) otherwise.
+std::optional<int> status_overview(Controller& controller);
 // Last `lines` lines of a task's stdout (or stderr); with `follow`, then what it writes, across
 // restarts, truncation and rotation (stdout renamed to stdout.1), until SIGINT or SIGTERM.
-int cmd_logs(Controller& controller, const std::string& id, std::size_t lines, bool follow, bool use_stderr);
-int cmd_connect(Controller& controller, const std::string& id);
+// Several patterns, or one that is not a loaded ID: the lines of every task selected, each with its ID
+// in front, merged by the time prefix of `timestamps = true` where there is one (see the guide).
+int cmd_logs(Controller& controller, const std::vector<std::string>& patterns, std::size_t lines, bool follow,
+             bool use_stderr, const OutputOptions& options = {});
+// `spmi connect`'s options for scripts; the interactive use needs none.
+struct ConnectOptions
+{
+  bool no_history = false;           // do not replay the recent output
+  std::optional<double> timeout;     // give up after this many seconds: exit k_connect_timeout
+  std::optional<std::string> until;  // return once output after the input matches this (RE2)
+};
+// connect's exit statuses besides 0 (input sent and output quiet, detached, or --until matched), 1
+// (refused: not loaded, not active) and 2 (bad command line, a bad --until expression).
+constexpr int k_connect_timeout = 124;      // --timeout passed first
+constexpr int k_connect_ended = 6;          // with --until: the task ended before its output matched
+constexpr int k_connect_interrupted = 130;  // with --until: SIGINT, SIGTERM or SIGHUP before a match
+int cmd_connect(Controller& controller, const std::string& id, const ConnectOptions& options = {});
 // `spmi wait`: until every selected manageable has ended (or `timeout_seconds` passed); the exit status
 // is WaitOutcome::exit_status(): 0, the first failure's code, or 124 on timeout.
 int cmd_wait(Controller& controller, const std::vector<std::string>& patterns, std::optional<double> timeout_seconds);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
-// `spmi connect <id>`: shows the task's output live and forwards our stdin to the task's stdin FIFO.
+// `spmi connect <id>`: shows the task's output live and forwards our stdin to the task's stdin FIFO;
+// for scripts, --no-history, --timeout and --until, each outcome with its exit status.
 #include "commands.hpp"
 
 #include <spmi/errors.hpp>
 #include <spmi/follow.hpp>
 #include <spmi/log.hpp>
+#include <spmi/text.hpp>
 #include <spmi/unique_fd.hpp>
 
 #include <fmt/format.h>
@@ -14,9 +16,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <re2/re2.h>
+
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -25,6 +30,9 @@ namespace spmi::cli {
 namespace {
 
 volatile std::sig_atomic_t g_detach = 0;
+
+// How a connection ended; connect_end() says so and gives its exit status.
+enum class ConnectOutcome { detached, quiet, matched, ended, timed_out };
 
 void
 on_detach_signal(int)
@@ -121,33 +129,130 @@ private:
   std::chrono::steady_clock::time_point m_closed_at{};
 };
 
+// Output that arrived after the input was sent, the last 64 KiB of each stream, where --until looks.
+class Answer
+{
+public:
+  explicit Answer(std::unique_ptr<re2::RE2> until) : m_until(std::move(until)) {}
+
+  bool wanted() const { return m_until != nullptr; }
+  // From now on, output counts as the answer.
+  void arm() { m_armed = true; }
+  // A sink that shows what it gets through `show` and keeps it (once armed) in `buffer` (0 or 1).
+  OutputFollower::Sink keep(OutputFollower::Sink show, int buffer)
+  {
+    return [this, show = std::move(show), buffer](const char* data, std::size_t size) {
+      show(data, size);
+      if (m_armed && m_until) {
+        auto& text = m_text[buffer];
+        text.append(data, size);
+        if (text.size() > k_kept) {
+          text.erase(0, text.size() - k_kept);
+        }
+        m_matched = m_matched || re2::RE2::PartialMatch(text, *m_until);
+      }
+    };
+  }
+  bool matched() const { return m_matched; }
+
+private:
+  static constexpr std::size_t k_kept = 64 * 1024;
+  std::unique_ptr<re2::RE2> m_until;
+  std::string m_text[2];
+  bool m_armed = false;
+  bool m_matched = false;
+};
+
+// The expression of --until, compiled; a UsageError (exit status 2) names what is wrong with it, or
+// with `timeout`.
+std::unique_ptr<re2::RE2>
+compile_until(const std::optional<std::string>& until, std::optional<double> timeout)
+{
+  if (timeout && !(*timeout > 0)) {
+    throw UsageError("--timeout must be a positive number of seconds");
+  }
+  if (!until) {
+    return nullptr;
+  }
+  re2::RE2::Options options;
+  options.set_log_errors(false);
+  // Multi-line, as grep users expect: ^ and $ match at the start and end of every line.
+  auto regex = std::make_unique<re2::RE2>("(?m)" + *until, options);
+  if (!regex->ok()) {
+    throw UsageError(fmt::format("--until '{}' is not a valid regular expression (RE2 syntax): {}",
+                                 escape_control(*until), regex->error()));
+  }
+  return regex;
+}
+
+// When --timeout `seconds` from `start` is over; never without one.
+std::chrono::steady_clock::time_point
+deadline_after(std::chrono::steady_clock::time_point start, std::optional<double> seconds)
+{
+  using namespace std::chrono;
+  return seconds ? start + duration_cast<steady_clock::duration>(duration<double>(*seconds)) : steady_clock::time_point::max();
+}
+
+// Says how `connect` ended (as a log line, when a person is there to read it or when it is an error)
+// and returns its exit status (see ConnectOptions).
+int
+connect_end(const std::string& id, ConnectOutcome outcome, const ConnectOptions& options, bool interactive)
+{
+  switch (outcome) {
+  case ConnectOutcome::matched:
+    if (interactive) {
+      logger()->info("Output of \"{}\" matched --until; detached", id);
+    }
+    return exit_status::k_ok;
+  case ConnectOutcome::ended:
+    logger()->info("Manageable \"{}\" ended", id);
+    return options.until ? k_connect_ended : exit_status::k_ok;
+  case ConnectOutcome::timed_out:
+    logger()->error("manageable '{}': --timeout {} s passed{}; detached", id, *options.timeout,
+                    options.until ? " before its output matched --until" : "");
+    return k_connect_timeout;
+  case ConnectOutcome::quiet:  // after Ctrl-D on a terminal, said as before
+  case ConnectOutcome::detached:
+    break;
+  }
+  if (interactive || g_detach) {
+    logger()->info("Detached from \"{}\"", id);
+  }
+  return options.until && g_detach ? k_connect_interrupted : exit_status::k_ok;
+}
+
 } // namespace
 
 int
-cmd_connect(Controller& controller, const std::string& id)
+cmd_connect(Controller& controller, const std::string& id, const ConnectOptions& options)
 {
   using namespace std::chrono;
   controller.require_loaded(id, "connect");
+  Answer answer(compile_until(options.until, options.timeout));
   const UniqueFd fifo = controller.open_stdin(id);
-
   catch_detach_signals();
   const bool interactive = ::isatty(STDIN_FILENO);
   if (interactive) {
     logger()->info("Connected to \"{}\": what you type goes to its stdin; Ctrl-D or Ctrl-C detaches", id);
   }
-  // Recent output first (at most 64 KiB of each), then what the task writes (see OutputFollower).
+  // Recent output first (at most 64 KiB of each; none with --no-history), then what the task writes
+  // (see OutputFollower).
   OutputFollower out = controller.follow_output(id, "stdout");
   OutputFollower err = controller.follow_output(id, "stderr");
-  out.start_at_tail_bytes(64 * 1024);
-  err.start_at_tail_bytes(64 * 1024);
-  const auto to_stdout = copy_to(STDOUT_FILENO);
-  const auto to_stderr = copy_to(STDERR_FILENO);
+  const off_t history = options.no_history ? 0 : 64 * 1024;
+  out.start_at_tail_bytes(history);
+  err.start_at_tail_bytes(history);
+  const auto to_stdout = answer.keep(copy_to(STDOUT_FILENO), 0);
+  const auto to_stderr = answer.keep(copy_to(STDERR_FILENO), 1);
 
   Input input(fifo.get(), id);
-  bool task_alive = true;
-  auto last_output = steady_clock::now();
-  auto last_liveness_check = steady_clock::now();
-  // After stdin ends, keep following until the output is quiet for this long (bounded).
+  ConnectOutcome outcome = ConnectOutcome::detached;
+  const auto started = steady_clock::now();
+  const auto deadline = deadline_after(started, options.timeout);
+  auto last_output = started;
+  auto last_liveness_check = started;
+  // After stdin ends, keep following until the output is quiet for this long (bounded); not with
+  // --until, which waits for its answer.
   constexpr auto k_quiet = milliseconds(300);
   constexpr auto k_linger_max = seconds(3);
 
@@ -159,33 +264,45 @@ cmd_connect(Controller& controller, const std::string& id)
       break;
     }
     if (ready > 0) {
+      if (!input.done()) {
+        out.pump(to_stdout);  // what the task wrote before this input reached it is no answer to it
+        err.pump(to_stderr);
+      }
       input.move(fds, count);
+    }
+    if (input.done()) {
+      answer.arm();
     }
     const bool new_output = (out.pump(to_stdout) + err.pump(to_stderr)) > 0;
     const auto now = steady_clock::now();
     if (new_output) {
       last_output = now;
     }
+    if (answer.matched()) {
+      outcome = ConnectOutcome::matched;
+      break;
+    }
     if (now - last_liveness_check > milliseconds(200)) {
       last_liveness_check = now;
       if (!controller.running(id)) {
-        task_alive = false;
         out.pump(to_stdout);
         err.pump(to_stderr);
+        outcome = answer.matched() ? ConnectOutcome::matched : ConnectOutcome::ended;
         break;
       }
     }
+    if (now >= deadline) {
+      outcome = ConnectOutcome::timed_out;
+      break;
+    }
     const auto since_closed = now - input.closed_at();
-    if (input.done() && (now - last_output > k_quiet || since_closed > k_linger_max) && since_closed > k_quiet) {
+    if (!answer.wanted() && input.done() && (now - last_output > k_quiet || since_closed > k_linger_max) &&
+        since_closed > k_quiet) {
+      outcome = ConnectOutcome::quiet;
       break;
     }
   }
-  if (!task_alive) {
-    logger()->info("Manageable \"{}\" ended", id);
-  } else if (interactive || g_detach) {
-    logger()->info("Detached from \"{}\"", id);
-  }
-  return exit_status::k_ok;
+  return connect_end(id, outcome, options, interactive);
 }
 
 } // namespace spmi::cli

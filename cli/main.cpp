@@ -45,7 +45,8 @@ Exit status:
   0 every operation succeeded    1 an operation failed or was refused
   2 bad command line or pattern  3 bad descriptor (nothing loaded)
   4 plugin missing or broken     5 system error (permissions, disk)
-  wait: 0 when all ended with 0, else the first failure's code; 124 on --timeout)";
+  wait: 0 when all ended with 0, else the first failure's code; 124 on --timeout
+  connect: 0 detached, or --until matched; 124 on --timeout; 6 with --until: the task ended)";
 
 } // namespace
 
@@ -77,6 +78,7 @@ main(int argc, char** argv)
   app.add_flag("--no-color", output.no_color, "Never colour the output (NO_COLOR in the environment does the same)");
 
   auto* list = app.add_subcommand("list", "List loaded manageables");
+  list->add_option("patterns", patterns, "ID patterns (regular expressions); none: every manageable");
   list->add_flag("--json", output.json, "Print JSON (docs/schema/spmi-list.schema.json)");
   auto* load = app.add_subcommand("load", "Load manageables from descriptor files (TOML, YAML, JSON)");
   load->add_option("paths", paths, "Descriptor files")->required();
@@ -108,11 +110,13 @@ main(int argc, char** argv)
     }
   }
   auto* status = app.add_subcommand("status", "Show the state and recent output of manageables");
-  status->add_option("patterns", patterns, "ID patterns (regular expressions)")->required();
+  status->add_option("patterns", patterns, "ID patterns (regular expressions); none: all, or counts per state "
+                                           "when more than 20 are loaded (--json: all)");
   status->add_flag("--json", output.json, "Print JSON (docs/schema/spmi-status.schema.json)");
-  auto* logs = app.add_subcommand("logs", "Print the last lines of a task's output; -f follows it");
-  logs->add_option("task_id", id, "ID of a manageable")->required();
-  logs->add_option("-n,--lines", log_lines, "Number of lines to print (default 10)");
+  auto* logs = app.add_subcommand("logs", "Print the last lines of tasks' output; -f follows it. Several tasks: "
+                                         "merged, each line after its ID");
+  logs->add_option("patterns", patterns, "ID of a manageable, or ID patterns (regular expressions)")->required();
+  logs->add_option("-n,--lines", log_lines, "Number of lines to print (default 10; of each task)");
   logs->add_flag("-f,--follow", log_follow, "Keep printing what the task writes, across restarts and rotation");
   logs->add_flag("--stderr", log_stderr, "Show the stderr file instead of stdout");
   std::optional<double> wait_timeout;
@@ -124,6 +128,13 @@ main(int argc, char** argv)
   connect->add_option("task_id", id, "ID of an active manageable")->required();
   cli::TopOptions top_options;
   auto* top = cli::add_top_command(app, patterns, top_options);
+  cli::ConnectOptions connect_options;
+  connect->add_flag("--no-history", connect_options.no_history, "Do not print the recent output first");
+  connect->add_option("--timeout", connect_options.timeout, "Give up after this many seconds (decimals allowed); "
+                                                            "exit 124");
+  connect->add_option("--until", connect_options.until, "Return (exit 0) once output that arrived after the input "
+                                                        "was sent matches this regular expression (RE2); exit 6 "
+                                                        "when the task ends first");
   auto* plugins = app.add_subcommand("plugins", "List plugin types (manageables, backends, wrappers), their files, "
                                                  "and files that were refused");
   auto* resurrect = app.add_subcommand("resurrect", "After a reboot, start again what was running when the host went "
@@ -179,7 +190,7 @@ main(int argc, char** argv)
       return controller.run_wrapper(run_dir, run_token);
     }
     if (list->parsed()) {
-      return cli::cmd_list(controller, output);
+      return cli::cmd_list(controller, patterns, output);
     }
     if (load->parsed()) {
       if (strict) {
@@ -203,7 +214,7 @@ main(int argc, char** argv)
       return cli::cmd_status(controller, patterns, output);
     }
     if (logs->parsed()) {
-      return cli::cmd_logs(controller, id, log_lines, log_follow, log_stderr);
+      return cli::cmd_logs(controller, patterns, log_lines, log_follow, log_stderr, output);
     }
     if (top->parsed()) {
       top_options.no_color = output.no_color;
@@ -225,7 +236,7 @@ main(int argc, char** argv)
       return cli::cmd_wait(controller, patterns, wait_timeout);
     }
     if (connect->parsed()) {
-      return cli::cmd_connect(controller, id);
+      return cli::cmd_connect(controller, id, connect_options);
     }
   } catch (const Interrupted& e) {
     // Undone already; end by the same signal, so a shell or script running us sees the interrupt.

@@ -27,12 +27,6 @@ using json = nlohmann::ordered_json;
 // Version of the JSON written by `list --json` and `status --json` (docs/schema/).
 constexpr int k_schema_version = 1;
 
-bool
-use_color(int fd, const OutputOptions& options)
-{
-  // https://no-color.org: NO_COLOR set to any value turns colours off.
-  return !options.no_color && !options.json && std::getenv("NO_COLOR") == nullptr && ::isatty(fd) == 1;
-}
 
 // `text` (already padded) in the state's colour, when colours are on.
 std::string
@@ -274,14 +268,31 @@ status_text(const ManageableStatus& s, bool color, TimePoint now)
 
 } // namespace
 
-int
-cmd_list(Controller& controller, const OutputOptions& options)
+bool
+use_color(int fd, const OutputOptions& options)
 {
-  const auto views = controller.list();
+  // https://no-color.org: NO_COLOR set to any value turns colours off.
+  return !options.no_color && !options.json && std::getenv("NO_COLOR") == nullptr && ::isatty(fd) == 1;
+}
+
+int
+cmd_list(Controller& controller, const std::vector<std::string>& patterns, const OutputOptions& options)
+{
+  // With patterns, only the matching manageables' records are read; one that matches nothing is
+  // reported (exit status 1) and the others are listed, as every command taking patterns does.
+  std::vector<std::string> ids;
+  int status = patterns.empty() || select_or_report(controller, patterns, ids) ? exit_status::k_ok : exit_status::k_failed;
+  if (!patterns.empty() && ids.empty()) {
+    logger()->info("Nothing to show");
+    if (options.json) {
+      print_json(json::array());
+    }
+    return exit_status::k_failed;
+  }
+  const auto views = patterns.empty() ? controller.list() : controller.list_of(ids);
   const auto now = Clock::now();
   // A manageable whose state can't be trusted or read (an insecure directory: the message has the fix)
   // is also reported on stderr; the others are still listed, and the exit status is 1.
-  int status = exit_status::k_ok;
   for (const auto& view : views) {
     if (!view.problem.empty()) {
       logger()->error("manageable '{}': {}", view.id, view.problem);
@@ -296,7 +307,11 @@ cmd_list(Controller& controller, const OutputOptions& options)
     print_json(list);
     return status;
   }
-  logger()->info("Registered {} manageables", views.size());
+  if (patterns.empty()) {
+    logger()->info("Registered {} manageables", views.size());
+  } else {
+    logger()->info("Registered {} manageables; {} match", controller.ids().size(), views.size());
+  }
   std::cout << list_table(views, use_color(STDOUT_FILENO, options), now) << std::flush;
   return status;
 }
@@ -304,10 +319,16 @@ cmd_list(Controller& controller, const OutputOptions& options)
 int
 cmd_status(Controller& controller, const std::vector<std::string>& patterns, const OutputOptions& options)
 {
+  if (patterns.empty() && !options.json) {
+    if (const auto overview = status_overview(controller)) {
+      return *overview;  // more than a screenful loaded: counts per state and a hint instead
+    }
+  }
   std::vector<std::string> ids;
-  int status = select_or_report(controller, patterns, ids) ? exit_status::k_ok : exit_status::k_failed;
+  int status = patterns.empty() ? (ids = controller.ids(), exit_status::k_ok)
+               : select_or_report(controller, patterns, ids) ? exit_status::k_ok : exit_status::k_failed;
   if (ids.empty()) {
-    logger()->info("Nothing to show");
+    logger()->info(patterns.empty() ? "No manageables are loaded (see `spmi load`)" : "Nothing to show");
     if (options.json) {
       print_json(json::array());
     }

@@ -36,6 +36,10 @@ _spmi()
     local options="-h --help -d --debug"
     case $command in
         list) options+=" --json" ;;
+        connect)
+            options+=" --no-history --timeout --until"
+            [[ $prev == --timeout || $prev == --until ]] && return
+            ;;
         load) options+=" --strict --replace" ;;
         wait)
             options+=" --timeout"
@@ -69,7 +73,7 @@ _spmi()
     fi
     case $command in
         load) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null ;;
-        start | stop | kill | clean | restart | reload | status | logs | top | wait | connect | resurrect)
+        list | start | stop | kill | clean | restart | reload | status | logs | top | wait | connect | resurrect)
             COMPREPLY=($(compgen -W "$(_spmi_ids)" -- "$cur")) ;;
     esac
 }

@@ -129,10 +129,16 @@ leftover_note(const std::string& id, const RunRecord& run, std::string note)
 std::vector<ManageableView>
 Controller::list(bool resources)
 {
+  return list_of(m_store.ids(), resources);
+}
+
+std::vector<ManageableView>
+Controller::list_of(const std::vector<std::string>& ids, bool resources)
+{
   std::vector<ManageableView> result;
   std::vector<std::string> inactive;
   std::map<std::string, bool> active;
-  for (const auto& id : m_store.ids()) {
+  for (const auto& id : ids) {
     ManageableView view;
     view.id = id;
     const auto dir = m_store.dir(id);

@@ -40,13 +40,18 @@ grep -qx web_1 <<<"$got" && grep -qx worker <<<"$got" || fail "bash: loaded IDs 
 [ "$(complete_bash spmi stop w)" = "$(printf 'web_1\nworker')" ] || fail "bash: IDs by prefix"
 [ "$(complete_bash spmi logs wo)" = worker ] || fail "bash: logs ID"
 grep -qx -- --dry-run <<<"$(complete_bash spmi restart --)" || fail "bash: restart --dry-run"
+grep -qx -- --until <<<"$(complete_bash spmi connect --)" || fail "bash: connect --until"
+grep -qx -- --no-history <<<"$(complete_bash spmi connect --)" || fail "bash: connect --no-history"
+[ "$(complete_bash spmi list wo)" = worker ] || fail "bash: list ID"
+[ -z "$(complete_bash spmi connect --timeout '')" ] || fail "bash: connect --timeout takes a number"
+
 grep -qx -- --json <<<"$(complete_bash spmi list --)" || fail "bash: list --json"
 grep -qx -- --strict <<<"$(complete_bash spmi load --)" || fail "bash: load --strict"
 grep -qx -- --timeout <<<"$(complete_bash spmi wait --)" || fail "bash: wait --timeout"
 [ "$(complete_bash spmi wait wo)" = worker ] || fail "bash: wait ID"
 grep -qx -- --follow <<<"$(complete_bash spmi logs -)" || fail "bash: logs --follow"
 grep -qx -- --no-color <<<"$(complete_bash spmi --)" || fail "bash: --no-color"
-[ -z "$(complete_bash spmi list '')" ] || fail "bash: list takes no IDs"
+grep -qx worker <<<"$(complete_bash spmi list '')" || fail "bash: list takes patterns: IDs offered"
 pass "bash completion: commands, options, IDs"
 
 # --- zsh ---

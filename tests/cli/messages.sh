@@ -56,19 +56,19 @@ out_lacks "out-line"
 err_lacks "mixed_stdout"
 pass "logs --stderr of a mixed task shows its one file and says so"
 
-# logs and connect take one ID: a pattern is named as such, with what it matches.
-run 1 logs 'web.*'
-err_has "'web.*' is a pattern; \`spmi logs\` takes one ID: the pattern matches 'web-1'; run \`spmi logs web-1\`"
-run 1 logs '.*'
-err_has "'.*' is a pattern; \`spmi logs\` takes one ID: the pattern matches 'split' and 'web-1'; run \`spmi logs split\` (or another of them)"
+# logs takes patterns (the lines after each ID); connect takes one ID: a pattern is named as such.
+run 0 logs 'web.*'
+out_has "web-1 | "
 run 1 logs 'db.*'
-err_has "no manageable 'db.*' is loaded (see \`spmi list\`); \`spmi logs\` takes one ID, not a pattern"
-run 1 logs '*'
-err_has "no manageable '*' is loaded (see \`spmi list\`); \`spmi logs\` takes one ID, not a pattern"
+err_has "no loaded manageable matches 'db.*' (see \`spmi list\`)"
+run 2 logs '*'
+err_has "did you mean '.*'?"
 run 1 logs web1
 err_has "no manageable 'web1' is loaded; did you mean 'web-1'? (see \`spmi list\`)"
 run 1 connect 'web.*'
 err_has "'web.*' is a pattern; \`spmi connect\` takes one ID: the pattern matches 'web-1'; run \`spmi connect web-1\`"
-pass "logs and connect given a pattern say they take one ID and what it matches"
+run 1 connect 'db.*'
+err_has "no manageable 'db.*' is loaded (see \`spmi list\`); \`spmi connect\` takes one ID, not a pattern"
+pass "logs given a pattern shows what it matches; connect says it takes one ID"
 run 0 stop web-1 split
 echo "messages ($BACKEND): all passed"

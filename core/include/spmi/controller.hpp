@@ -103,6 +103,9 @@ public:
   /// queued (then its backend, once per settings, to ask the scheduler). A manageable whose state can't
   /// be read is listed with State::unknown and its `problem`.
   std::vector<ManageableView> list(bool resources = true);
+  /// list() of `ids` only (loaded IDs, as select() returns them), in their order: `spmi list PATTERNS`
+  /// reads the records of the matching manageables only.
+  std::vector<ManageableView> list_of(const std::vector<std::string>& ids, bool resources = true);
 
   /// Launches `id` through its manageable and waits up to k_start_timeout for the wrapper to report
   /// (a launch the backend queued returns at once).
