@@ -107,9 +107,13 @@ Controller::validated(const std::vector<fs::path>& paths, const char* verb)
       auto read = read_descriptors(path);
       for (auto& descriptor : read) {
         if (auto it = seen.find(descriptor.id); it != seen.end()) {
-          throw DescriptorError(fmt::format("{}: {}.id: '{}' is also the ID of {} in {}; IDs must be unique",
-                                            path.string(), descriptor.table(), descriptor.id, it->second.second,
-                                            it->second.first.string()));
+          // "the ID in good.toml" for a file of one, "the ID of task[0] in x1.toml" for an entry of several
+          const auto& [other_file, other_table] = it->second;
+          throw DescriptorError(fmt::format("{}: {}.id: '{}' is also the ID {}in {}; IDs must be unique", path.string(),
+                                            descriptor.table(), descriptor.id,
+                                            other_table.find_first_of("[.") == std::string::npos ? ""
+                                                                                                : "of " + other_table + " ",
+                                            other_file.string()));
         }
         seen.emplace(descriptor.id, std::pair{path, descriptor.table()});
         if (validate(descriptor, path, strict_keys, own)) {
