@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 namespace spmi {
@@ -33,7 +34,12 @@ entries_of(const json& document, const fs::path& source)
 {
   const auto where = source.string();
   std::vector<Entry> entries;
-  if (document.is_object() && document.size() == 1 && document.begin().value().is_array()) {
+  // A list of manageables when it holds a table; an array of other things is refused as one table would be.
+  const auto has_table = [](const json& list) {
+    return list.empty() || std::any_of(list.begin(), list.end(), [](const json& item) { return item.is_object(); });
+  };
+  if (document.is_object() && document.size() == 1 && document.begin().value().is_array() &&
+      has_table(document.begin().value())) {
     const auto& type = document.begin().key();
     const auto& list = document.begin().value();
     for (std::size_t i = 0; i < list.size(); ++i) {

@@ -92,3 +92,10 @@ rc=0; wait "$pid" || rc=$?
 err_has 'Stopped following "follow"; it goes on running'
 is_active follow || fail "the task did not go on running after Ctrl-C"
 pass "Ctrl-C stops following (exit 130), says so, and leaves the task running"
+
+if command -v screen >/dev/null 2>&1; then
+  run 0 run -d --id default-backend -- true
+  run 0 status default-backend
+  out_has "Backend type: screen"
+  pass "the default backend is screen, the guide's"
+fi

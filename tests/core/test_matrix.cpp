@@ -151,6 +151,7 @@ TEST(DescriptorSet, Refusals)
   refused(json{{"task", json::array()}}, "f.json: the list of manageables is empty");
   refused(json::array(), "f.json: the list of manageables is empty");
   refused(json{{"task", json::array({task("a"), "x"})}}, "f.json: task[1]: expected a table, got a string");
+  refused(json{{"task", json::array({"x"})}}, "f.json: task: expected a table, got an array");
   refused(json::array({json{{"task", task("a")}, {"other", task("b")}}}), "f.json: [0]: expected a table with one key");
   refused(json{{"task", json::array({task("a"), task("a")})}}, "f.json: task[1].id: 'a' is also the ID of task[0]");
   refused(json{{"task", json::array({task("a"), task("b c")})}}, "f.json: task[1].id: 'b c' is not a valid ID");
