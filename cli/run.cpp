@@ -149,8 +149,8 @@ write_to(int fd, const char* data, std::size_t size)
   }
 }
 
-// Follows `id`'s stdout and stderr (to ours) until its wrapper ends; its exit status, or 128 + the
-// signal that ended the following (the task goes on).
+// Follows `id`'s stdout and stderr (to ours) until it has ended (a queued launch: once it ran); its
+// exit status, or 128 + the signal that ended the following (the task goes on).
 int
 attach(Controller& controller, const std::string& id)
 {
@@ -166,10 +166,21 @@ attach(Controller& controller, const std::string& id)
   out.start_at_tail_bytes(off_t{1} << 40);  // from their start: all this run wrote
   err.start_at_tail_bytes(off_t{1} << 40);
   const int watch_fd = out.change_fd();
-  while (controller.running(id)) {
+  while (true) {
+    int wait_ms = 100;
+    if (!controller.running(id)) {
+      pump();
+      const auto outcome = controller.wait({id}, std::chrono::milliseconds(0));
+      if (!outcome.timed_out()) {
+        const int status = outcome.exit_status();
+        logger()->info("Manageable \"{}\" ended{}", id, status == 0 ? "" : fmt::format(" with exit status {}", status));
+        return status;
+      }
+      wait_ms = 1000;  // pending (a queued launch): its scheduler is asked once a second
+    }
     pump();
     pollfd fds[2] = {{signals.get(), POLLIN, 0}, {watch_fd, POLLIN, 0}};
-    if (::poll(fds, watch_fd >= 0 ? 2 : 1, 100) < 0 && errno != EINTR) {
+    if (::poll(fds, watch_fd >= 0 ? 2 : 1, wait_ms) < 0 && errno != EINTR) {
       throw_errno("poll");
     }
     if (fds[0].revents & POLLIN) {
@@ -185,11 +196,6 @@ attach(Controller& controller, const std::string& id)
       out.clear_changes();
     }
   }
-  pump();
-  const auto outcome = controller.wait({id}, std::chrono::milliseconds(0));
-  const int status = outcome.exit_status();
-  logger()->info("Manageable \"{}\" ended{}", id, status == 0 ? "" : fmt::format(" with exit status {}", status));
-  return status;
 }
 
 } // namespace

@@ -71,7 +71,8 @@ out_lacks typo
 pass "a taken ID, a bad ID, an unknown backend (did you mean) and a bad policy are refused, nothing loaded"
 
 run 0 run --backend "$BACKEND" -d --restart on-failure --cwd "$T" --id policy -- sh -c 'pwd; exit 3'
-wait_for 10 grep -q 'Restarts: [1-9]' <("$SPMI" status policy 2>&1) || fail "--restart on-failure did not restart"
+restarted() { "$SPMI" status policy 2>&1 | grep -q 'Restarts: [1-9]'; }
+wait_for 10 restarted || fail "--restart on-failure did not restart"
 run 0 logs policy
 out_has "$T"
 run 0 stop policy
