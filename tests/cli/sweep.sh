@@ -114,10 +114,15 @@ err_has "dupid.toml: task[lr=1, seed=2].id: 's-1' is also the ID of task[lr=1, s
 python3 -c "print('[task]\nid = \"big-{a}-{b}\"\nmatrix = { a = %s, b = %s }\n[task.backend]\ntype = \"local\"\n[task.wrapper]\ntype = \"default\"\ncommand = \"true\"' % (list(range(101)), list(range(100))))" >big.toml
 run 3 load big.toml
 err_has "big.toml: task.matrix: makes more than 10000 combinations (a: 101 × b: 100); at most 10000 manageables per file"
+printf '[task]\nid = "c-{n}"\nmatrix = { n = [1, 2, 3, 4, 5, 6, 7, 8] }\n[task.backend]\ntype = "local"\n[task.wrapper]\ntype = "default"\n' >cap.toml
+run 3 load cap.toml
+err_has "cap.toml: task[n=5].wrapper: missing key 'command'"
+err_has "cap.toml: 3 more problems like these"
+! grep -q "task\[n=6\]" "$T/err" || fail "a matrix's repeated problem is not cut at 5"
 run 0 list
 out_lacks w-ok
 out_lacks s-1
-pass "an invalid or duplicate expanded ID is refused naming its combination; more than 10,000 are refused"
+pass "an invalid or duplicate expanded ID is refused naming its combination; more than 10,000 are refused; a template's mistake is named 5 times, not once per combination"
 
 sed -i 's/echo b"/echo b-changed"/' three.toml
 run 0 reload t-b
