@@ -63,6 +63,17 @@ outputs() {
     (umask 077; for j in $(seq 1 20); do printf '%s line %d of task %d\n' "$line" "$j" "$i"; done >"$1/$(printf 't%05d' "$i")/stdout")
   done
 }
+# load_ms STATE FILES...: the median ms of `spmi load FILES` into a fresh STATE each time (at most 5 runs).
+load_ms() {
+  local state=$1 times=() i start; shift
+  for i in $(seq 1 $(( REPEAT < 5 ? REPEAT : 5 ))); do
+    rm -rf "$state"
+    start=$(now_ns)
+    SPMI_PATH="$state" "$SPMI" load "$@" >/dev/null 2>&1
+    times+=($(( $(now_ns) - start )))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1e6}'
+}
 
 rows=()
 row() { rows+=("| $1 | $2 | $3 |"); echo "  $1, N=$2: $3 ms" >&2; }
@@ -74,14 +85,11 @@ for n in $SIZES; do
   echo "N = $n" >&2
   descriptors "$work/d$n" "$n" local "sleep 600"
   # load of N descriptors in one call, into a fresh state each time
-  load_times=()
-  for i in $(seq 1 $(( REPEAT < 5 ? REPEAT : 5 ))); do
-    rm -rf "$work/s$n"
-    start=$(now_ns)
-    SPMI_PATH="$work/s$n" "$SPMI" load "$work/d$n"/*.json >/dev/null 2>&1
-    load_times+=($(( $(now_ns) - start )))
-  done
-  row "load of N descriptors (one call)" "$n" "$(printf '%s\n' "${load_times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1e6}')"
+  row "load of N descriptors (one call)" "$n" "$(load_ms "$work/s$n" "$work/d$n"/*.json)"
+  # the same N as one file with a matrix of N combinations
+  printf '{"task":{"id":"t{i}","comment":"task {i}","matrix":{"i":[%s]},"backend":{"type":"local"},"wrapper":{"type":"default","command":"sleep 600"}}}\n' \
+    "$(seq -s, 1 "$n")" >"$work/matrix$n.json"
+  row "load of one matrix file of N combinations" "$n" "$(load_ms "$work/m$n" "$work/matrix$n.json")"
   # Over many: a pattern that matches all N (the most records to read), one in ten, and the last 10
   # lines of each of N, measured in turn with the plain list (after the load's writes are on disk).
   outputs "$work/s$n" "$n"

@@ -157,6 +157,55 @@ cmd_load(Controller& controller, const std::vector<std::filesystem::path>& paths
 
 namespace {
 
+// "backend.type: local", "wrapper.command: ..." for each value under `node` (below `prefix`), in key
+// order; strings as they are (control characters escaped), other values as JSON.
+void
+settings_lines(const nlohmann::json& node, const std::string& prefix, std::string& out)
+{
+  for (const auto& item : node.items()) {
+    const auto key = prefix.empty() ? item.key() : prefix + "." + item.key();
+    if (item.value().is_object()) {
+      settings_lines(item.value(), key, out);
+    } else if (key != "id") {
+      out += fmt::format("  {}: {}\n", escape_control(key),
+                         escape_control(item.value().is_string() ? item.value().get<std::string>() : item.value().dump()));
+    }
+  }
+}
+
+} // namespace
+
+int
+cmd_load_dry_run(Controller& controller, const std::vector<std::filesystem::path>& paths)
+{
+  const auto descriptors = controller.plan_load(paths);
+  std::string out;
+  std::size_t loaded = 0;
+  for (const auto& descriptor : descriptors) {
+    std::string values;
+    for (const auto& item : descriptor.matrix.items()) {
+      values += fmt::format("{}{}={}", values.empty() ? "; " : ", ", item.key(), item.value().get<std::string>());
+    }
+    const auto id = escape_control(descriptor.id);
+    if (controller.loaded(descriptor.id)) {
+      ++loaded;
+      out += fmt::format("would not load {} (from {}{}): it is loaded already; `spmi load --replace` replaces it\n", id,
+                         escape_control(descriptor.source.string()), escape_control(values));
+      continue;
+    }
+    out += fmt::format("would load {} (from {}{}) as {}\n", id, escape_control(descriptor.source.string()),
+                       escape_control(values), escape_control(descriptor.type));
+    settings_lines(descriptor.body, "", out);
+  }
+  std::cout << out << std::flush;
+  logger()->info("Dry run: {} manageable{}{}, nothing was changed", descriptors.size(), descriptors.size() == 1 ? "" : "s",
+                 loaded == 0 ? "" : fmt::format("; `spmi load` would refuse all: {} {} loaded already", loaded,
+                                                loaded == 1 ? "is" : "are"));
+  return loaded == 0 ? exit_status::k_ok : exit_status::k_failed;
+}
+
+namespace {
+
 int
 dry_run_batch(Controller& controller, const std::string& verb, const std::vector<std::string>& ids, int status)
 {

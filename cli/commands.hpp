@@ -29,6 +29,24 @@ struct OutputOptions
 bool use_color(int fd, const OutputOptions& options);
 int cmd_list(Controller& controller, const std::vector<std::string>& patterns, const OutputOptions& options = {});
 int cmd_load(Controller& controller, const std::vector<std::filesystem::path>& paths);
+// `spmi load --dry-run`: each manageable the files would make (matrices expanded), its ID and settings;
+// refused when one is loaded already. Changes nothing.
+int cmd_load_dry_run(Controller& controller, const std::vector<std::filesystem::path>& paths);
+// `spmi run`'s options (cli/run.cpp).
+struct RunOptions
+{
+  std::string id;
+  std::string backend = "screen";
+  std::string restart;
+  std::string cwd;
+  bool detach = false;
+  std::vector<std::string> argv;
+};
+// Declares `spmi run` on `app`, its options into `options`.
+CLI::App* add_run_command(CLI::App& app, RunOptions& options);
+// `spmi run`: loads and starts the task; prints its ID; unless detached, follows its output until it
+// ends and returns its exit status.
+int cmd_run(Controller& controller, const RunOptions& options);
 // `spmi load --replace`: loads new IDs and replaces loaded ones, keeping their output and history.
 int cmd_load_replace(Controller& controller, const std::vector<std::filesystem::path>& paths, bool dry_run);
 // `spmi reload`: reads each selected manageable's descriptor file again (all or nothing).

@@ -86,6 +86,9 @@ main(int argc, char** argv)
   load->add_flag("--strict", strict, "Refuse unknown keys (errors, not warnings; SPMI_STRICT=1 does the same)");
   bool replace = false;
   load->add_flag("--replace", replace, "Replace manageables already loaded (keeping their output and history)");
+  load->add_flag("--dry-run", dry_run, "Show the manageables the files would make (IDs, settings); change nothing");
+  cli::RunOptions run_options;
+  auto* run_command = cli::add_run_command(app, run_options);
   auto* reload = app.add_subcommand("reload", "Read manageables' descriptor files again (all or nothing); active "
                                                "tasks keep theirs until restarted");
   reload->add_option("patterns", patterns, "ID patterns (regular expressions)")->required();
@@ -197,7 +200,13 @@ main(int argc, char** argv)
         controller.set_strict(true);
       }
       const std::vector<std::filesystem::path> files(paths.begin(), paths.end());
-      return replace ? cli::cmd_load_replace(controller, files, false) : cli::cmd_load(controller, files);
+      if (replace) {
+        return cli::cmd_load_replace(controller, files, dry_run);
+      }
+      return dry_run ? cli::cmd_load_dry_run(controller, files) : cli::cmd_load(controller, files);
+    }
+    if (run_command->parsed()) {
+      return cli::cmd_run(controller, run_options);
     }
     if (reload->parsed()) {
       if (strict) {

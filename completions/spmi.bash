@@ -15,7 +15,7 @@ _spmi_ids()
 _spmi()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="list load reload start stop kill clean restart status logs top wait connect resurrect startup"
+    local commands="list load run reload start stop kill clean restart status logs top wait connect resurrect startup"
     local global="-h --help -v --version -d --debug --no-color"
     local command="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -40,7 +40,16 @@ _spmi()
             options+=" --no-history --timeout --until"
             [[ $prev == --timeout || $prev == --until ]] && return
             ;;
-        load) options+=" --strict --replace" ;;
+        load) options+=" --strict --replace --dry-run" ;;
+        run)
+            options+=" --id --backend --restart --cwd -d --detach"
+            case $prev in
+                --backend) COMPREPLY=($(compgen -W "local screen tmux slurm" -- "$cur")); return ;;
+                --restart) COMPREPLY=($(compgen -W "no on-failure always" -- "$cur")); return ;;
+                --cwd) COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --id) return ;;
+            esac
+            ;;
         wait)
             options+=" --timeout"
             [[ $prev == --timeout ]] && return
@@ -73,6 +82,7 @@ _spmi()
     fi
     case $command in
         load) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null ;;
+        run) COMPREPLY=($(compgen -c -- "$cur")) ;;
         list | start | stop | kill | clean | restart | reload | status | logs | top | wait | connect | resurrect)
             COMPREPLY=($(compgen -W "$(_spmi_ids)" -- "$cur")) ;;
     esac

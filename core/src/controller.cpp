@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The Controller's selection, load, plugins (manageables and the backends that made launches), queued
+// The Controller's selection, plugins (manageables and the backends that made launches), queued
 // launches, restart, clean and the state the CLI may reach through it. Start, end and the views of
-// list/status are in controller_start.cpp, controller_end.cpp, controller_views.cpp.
+// list/status are in controller_start.cpp, controller_end.cpp, controller_views.cpp; load in controller_load.cpp.
 #include <spmi/controller.hpp>
 #include <spmi/descriptor.hpp>
 #include <spmi/errors.hpp>
@@ -165,75 +165,6 @@ Controller::strict() const
   throw UsageError(fmt::format("SPMI_STRICT='{}' is not understood; set it to 1 (unknown descriptor keys are "
                                "errors) or 0 (warnings), or unset it",
                                escape_control(value)));
-}
-
-bool
-Controller::validate(const Descriptor& descriptor, const fs::path& path, bool strict, std::vector<std::string>& problems)
-{
-  // Building the manageable validates the rest: its keys, backend and wrapper types.
-  std::vector<std::string> unknown_keys;
-  PluginContext context{Section(descriptor.body, path.string(), descriptor.type), m_logger, &m_registry, true,
-                        strict ? &unknown_keys : nullptr};
-  try {
-    m_registry.create_manageable(descriptor.type, context);
-  } catch (const DescriptorError& e) {
-    problems.insert(problems.end(), unknown_keys.begin(), unknown_keys.end());
-    problems.push_back(e.what());
-    return false;
-  }
-  problems.insert(problems.end(), unknown_keys.begin(), unknown_keys.end());
-  return unknown_keys.empty();
-}
-
-std::vector<std::string>
-Controller::load(const std::vector<fs::path>& paths)
-{
-  const auto descriptors = validated(paths);
-  const auto store_lock = m_store.lock_store();  // the environment stays until they name it
-  m_store.register_all(descriptors, load_context(m_store, true));
-  std::vector<std::string> ids;
-  for (const auto& descriptor : descriptors) {
-    ids.push_back(descriptor.id);
-  }
-  return ids;
-}
-
-std::vector<Descriptor>
-Controller::validated(const std::vector<fs::path>& paths, const char* verb)
-{
-  const bool strict_keys = strict();
-  std::vector<Descriptor> descriptors;
-  std::vector<std::string> problems;
-  std::size_t invalid = 0;
-  std::map<std::string, fs::path> seen;
-  for (const auto& path : paths) {
-    try {
-      auto descriptor = read_descriptor(path);
-      if (auto it = seen.find(descriptor.id); it != seen.end()) {
-        throw DescriptorError(fmt::format("{}: {}.id: '{}' is also the ID in {}; IDs must be unique",
-                                          path.string(), descriptor.type, descriptor.id, it->second.string()));
-      }
-      seen.emplace(descriptor.id, path);
-      if (validate(descriptor, path, strict_keys, problems)) {
-        descriptors.push_back(std::move(descriptor));
-      } else {
-        ++invalid;
-      }
-    } catch (const DescriptorError& e) {
-      problems.push_back(e.what());
-      ++invalid;
-    }
-  }
-  if (invalid > 0) {
-    std::string message;
-    for (const auto& problem : problems) {
-      message += problem + "\n";
-    }
-    message += fmt::format("nothing was {}: {} of {} descriptor{} invalid", verb, invalid, paths.size(),
-                           paths.size() == 1 ? " is" : "s are");
-    throw DescriptorError(message);
-  }
-  return descriptors;
 }
 
 Backend&

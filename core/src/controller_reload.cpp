@@ -146,6 +146,51 @@ planned(const ManageableDir& dir, const Descriptor& descriptor, const std::strin
 
 } // namespace
 
+std::vector<Descriptor>
+Controller::reread(const std::vector<std::string>& ids, const std::vector<fs::path>& sources)
+{
+  // Each file read once, however many of its manageables are reloaded; only those are validated.
+  const bool strict_keys = strict();
+  std::map<fs::path, std::vector<Descriptor>> files;
+  std::vector<Descriptor> descriptors;
+  std::vector<std::string> problems;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto it = files.find(sources[i]);
+    if (it == files.end()) {
+      try {
+        it = files.emplace(sources[i], read_descriptors(sources[i])).first;
+      } catch (const DescriptorError& e) {
+        problems.push_back(e.what());
+        files.emplace(sources[i], std::vector<Descriptor>{});
+        continue;
+      }
+    }
+    const auto& read = it->second;
+    const auto found = std::find_if(read.begin(), read.end(), [&](const Descriptor& d) { return d.id == ids[i]; });
+    if (found == read.end()) {
+      if (!read.empty()) {
+        problems.push_back(fmt::format("{}: {}; `spmi load` it as a new manageable, or set the id back",
+                                       sources[i].string(), read.size() == 1 ? fmt::format("{}.id: is now '{}', not '{}'",
+                                                                                           read[0].type, read[0].id, ids[i])
+                                                                             : fmt::format("has no manageable '{}' any more",
+                                                                                           ids[i])));
+      }
+      continue;
+    }
+    if (validate(*found, sources[i], strict_keys, problems)) {
+      descriptors.push_back(*found);
+    }
+  }
+  if (!problems.empty()) {
+    std::string message;
+    for (const auto& problem : problems) {
+      message += problem + "\n";
+    }
+    throw DescriptorError(message + "nothing was reloaded");
+  }
+  return descriptors;
+}
+
 void
 Controller::replace_loaded(const std::vector<Descriptor>& descriptors, const json& recorded,
                            std::vector<ReloadOutcome>& outcomes)
@@ -220,7 +265,11 @@ Controller::reload(const std::vector<std::string>& ids, bool dry_run)
     const auto meta = existing(id).read_meta();
     sources.emplace_back(meta.value("source", ""));
     struct stat st {};
-    if (sources.back().empty() || ::stat(sources.back().c_str(), &st) != 0) {
+    if (sources.back().empty() && meta.contains("made_by")) {
+      gone += fmt::format("manageable '{}' was made by `{}`: it has no descriptor file to read again; `spmi restart {}` "
+                          "runs its command again, `spmi load --replace FILE` with id = \"{}\" changes it\n",
+                          id, meta.value("made_by", "spmi run"), id, id);
+    } else if (sources.back().empty() || ::stat(sources.back().c_str(), &st) != 0) {
       gone += fmt::format("manageable '{}': cannot read its descriptor {} ({}); restore the file, or `spmi load "
                           "--replace` another file with this id\n",
                           id, sources.back().string(), sources.back().empty() ? "none recorded" : std::strerror(errno));
@@ -229,17 +278,7 @@ Controller::reload(const std::vector<std::string>& ids, bool dry_run)
   if (!gone.empty()) {
     throw StateError(gone + fmt::format("nothing was reloaded"));
   }
-  const auto descriptors = validated(sources, "reloaded");
-  std::string moved;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (descriptors[i].id != ids[i]) {
-      moved += fmt::format("{}: {}.id: is now '{}', not '{}'; `spmi load` it as a new manageable, or set the id back\n",
-                           sources[i].string(), descriptors[i].type, descriptors[i].id, ids[i]);
-    }
-  }
-  if (!moved.empty()) {
-    throw DescriptorError(moved + "nothing was reloaded");
-  }
+  const auto descriptors = reread(ids, sources);
   const auto variables = captured_environment();
   std::vector<ReloadOutcome> outcomes;
   for (const auto& descriptor : descriptors) {

@@ -120,11 +120,13 @@ parse_document(std::string_view text, std::string_view format, const std::string
   return document;
 }
 
-Descriptor
-read_descriptor(const std::filesystem::path& path)
+namespace detail {
+
+std::string
+read_descriptor_text(const std::filesystem::path& path, std::string& format)
 {
   const std::string where = path.string();
-  const auto format = format_for(path);
+  format = format_for(path);
   if (format.empty()) {
     throw DescriptorError(fmt::format(
       "{}: unknown descriptor format '{}'; name the file .toml, .yaml, .yml or .json", where, path.extension().string()));
@@ -174,9 +176,46 @@ read_descriptor(const std::filesystem::path& path)
   if (!problem.empty()) {
     throw DescriptorError(where + ": " + problem);
   }
-  auto descriptor = make_descriptor(parse_document(*text, format, where), path);
+  return std::move(*text);
+}
+
+Descriptor
+table_descriptor(const std::string& type, const json& body, const std::filesystem::path& source, const std::string& table)
+{
+  const std::string where = source.string();
+  Descriptor descriptor;
+  descriptor.source = source;
+  descriptor.type = type;
+  descriptor.body = body;
+  descriptor.where = table == type ? "" : table;
+  if (!is_valid_type_name(descriptor.type)) {
+    throw DescriptorError(fmt::format(
+      "{}: '{}' is not a manageable type name; use lower-case letters, digits and '_', e.g. task", where, descriptor.type));
+  }
+  if (!descriptor.body.is_object()) {
+    throw DescriptorError(fmt::format("{}: {}: expected a table, got {}", where, table, type_name_of(descriptor.body)));
+  }
+  Section section(descriptor.body, where, table);
+  descriptor.id = section.require_string("id");
+  if (!is_valid_id(descriptor.id)) {
+    throw DescriptorError(fmt::format(
+      "{}: '{}' is not a valid ID; use 1-64 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'",
+      section.where("id"), descriptor.id));
+  }
+  descriptor.comment = section.optional_string("comment").value_or("");
+  return descriptor;
+}
+
+} // namespace detail
+
+Descriptor
+read_descriptor(const std::filesystem::path& path)
+{
+  std::string format;
+  auto text = detail::read_descriptor_text(path, format);
+  auto descriptor = make_descriptor(parse_document(text, format, path.string()), path);
   descriptor.format = format;
-  descriptor.text = std::move(*text);
+  descriptor.text = std::move(text);
   return descriptor;
 }
 
@@ -195,26 +234,7 @@ make_descriptor(const json& document, const std::filesystem::path& source)
     throw DescriptorError(fmt::format(
       "{}: expected one top-level table naming the manageable type, found {}: {}", where, document.size(), keys));
   }
-  Descriptor descriptor;
-  descriptor.source = source;
-  descriptor.type = document.begin().key();
-  descriptor.body = document.begin().value();
-  if (!is_valid_type_name(descriptor.type)) {
-    throw DescriptorError(fmt::format(
-      "{}: '{}' is not a manageable type name; use lower-case letters, digits and '_', e.g. task", where, descriptor.type));
-  }
-  if (!descriptor.body.is_object()) {
-    throw DescriptorError(fmt::format("{}: {}: expected a table, got {}", where, descriptor.type, type_name_of(descriptor.body)));
-  }
-  Section section(descriptor.body, where, descriptor.type);
-  descriptor.id = section.require_string("id");
-  if (!is_valid_id(descriptor.id)) {
-    throw DescriptorError(fmt::format(
-      "{}: '{}' is not a valid ID; use 1-64 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'",
-      section.where("id"), descriptor.id));
-  }
-  descriptor.comment = section.optional_string("comment").value_or("");
-  return descriptor;
+  return detail::table_descriptor(document.begin().key(), document.begin().value(), source, document.begin().key());
 }
 
 bool

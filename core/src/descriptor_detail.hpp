@@ -2,11 +2,13 @@
 // What descriptor.cpp, document.cpp and section.cpp share, inside the core only.
 #pragma once
 
+#include <spmi/descriptor.hpp>
 #include <spmi/export.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +29,15 @@ child_path(const std::string& path, const std::string& key)
 // nested too deep or too large, and duplicate keys; `where` names the source in messages.
 // parse_document() is this plus the check of every string. Throws DescriptorError.
 nlohmann::json parse_text(std::string_view text, std::string_view format, const std::string& where);
+
+// The text of the descriptor file `path` (bounded, a regular file), its `format` from the extension.
+// Throws DescriptorError naming the file.
+std::string read_descriptor_text(const std::filesystem::path& path, std::string& format);
+
+// The manageable of type `type` whose table `body` is at `table` ("task", "task[2]") in `source`:
+// type name, table, id and comment checked. Throws DescriptorError naming file and key.
+Descriptor table_descriptor(const std::string& type, const nlohmann::json& body,
+                            const std::filesystem::path& source, const std::string& table);
 
 // "64KiB", "3GiB", "1000 bytes": a size exactly, in the largest binary unit that divides it.
 SPMI_API std::string format_size(std::uint64_t bytes);

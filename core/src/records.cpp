@@ -51,6 +51,11 @@ ManageableDir::replace_descriptor(const Descriptor& descriptor, const json& reco
   meta["source"] = fs::absolute(descriptor.source).string();
   meta["format"] = descriptor.format;
   meta["body"] = descriptor.body;
+  if (descriptor.matrix.is_null()) {
+    meta.erase("matrix");
+  } else {
+    meta["matrix"] = descriptor.matrix;
+  }
   meta["revision"] = field<int>(meta, "revision", 1) + 1;
   meta["reloaded_at"] = to_epoch(Clock::now());
   for (const auto& [key, value] : recorded.items()) {

@@ -66,11 +66,14 @@ stage(int root_fd, const fs::path& root, const std::string& temp_name, const Des
   json meta{{"type", descriptor.type},
             {"id", descriptor.id},
             {"comment", descriptor.comment},
-            {"source", (source.is_absolute() || cwd.empty() ? source : cwd / source).string()},
+            {"source", (source.empty() || source.is_absolute() || cwd.empty() ? source : cwd / source).string()},
             {"format", descriptor.format},
             {"loaded_at", now},
             {"revision", 1},
             {"body", descriptor.body}};
+  if (!descriptor.matrix.is_null()) {
+    meta["matrix"] = descriptor.matrix;  // its task gets them as SPMI_MATRIX_<NAME>
+  }
   for (const auto& [key, value] : recorded.items()) {
     meta[key] = value;
   }

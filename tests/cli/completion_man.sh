@@ -24,7 +24,7 @@ complete_bash() {
     _ "$prefix/share/bash-completion/completions/spmi" "$@"
 }
 got=$(complete_bash spmi '')
-for c in list load reload start stop kill clean restart status logs top wait connect resurrect startup; do
+for c in list load run reload start stop kill clean restart status logs top wait connect resurrect startup; do
   grep -qx "$c" <<<"$got" || fail "bash: command $c not offered"
 done
 [ "$(complete_bash spmi top --sort c)" = cpu ] || fail "bash: top --sort values"
@@ -52,6 +52,9 @@ grep -qx -- --timeout <<<"$(complete_bash spmi wait --)" || fail "bash: wait --t
 grep -qx -- --follow <<<"$(complete_bash spmi logs -)" || fail "bash: logs --follow"
 grep -qx -- --no-color <<<"$(complete_bash spmi --)" || fail "bash: --no-color"
 grep -qx worker <<<"$(complete_bash spmi list '')" || fail "bash: list takes patterns: IDs offered"
+grep -qx -- --detach <<<"$(complete_bash spmi run --)" || fail "bash: run --detach"
+[ "$(complete_bash spmi run --restart on)" = on-failure ] || fail "bash: run --restart values"
+grep -qx -- --dry-run <<<"$(complete_bash spmi load --)" || fail "bash: load --dry-run"
 pass "bash completion: commands, options, IDs"
 
 # --- zsh ---
@@ -90,7 +93,7 @@ warnings=$(groff -man -ww -z "$prefix/share/man/man1/spmi.1" 2>&1)
 [ -z "$warnings" ] || fail "groff warnings: $warnings"
 if command -v man >/dev/null; then
   page=$(MANWIDTH=80 man -l "$prefix/share/man/man1/spmi.1" 2>/dev/null | col -b)
-  for word in NAME SYNOPSIS restart resurrect startup logs wait --timeout --strict SPMI_STRICT --dry-run --json NO_COLOR "EXIT STATUS"; do
+  for word in NAME SYNOPSIS restart resurrect startup logs wait --detach SPMI_MATRIX_ matrix --timeout --strict SPMI_STRICT --dry-run --json NO_COLOR "EXIT STATUS"; do
     grep -qF -- "$word" <<<"$page" || fail "man page lacks $word"
   done
 fi

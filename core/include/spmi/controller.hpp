@@ -3,6 +3,7 @@
 /// The operations behind the CLI's commands, on one state store with one plugin registry.
 #pragma once
 
+#include <spmi/descriptor.hpp>
 #include <spmi/export.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/registry.hpp>
@@ -77,6 +78,14 @@ public:
   /// @throws PluginError a plugin a descriptor names can't be loaded.
   /// @throws SystemError the store can't be written.
   std::vector<std::string> load(const std::vector<std::filesystem::path>& paths);
+  /// Validates and registers `descriptors` made in memory (`spmi run`; an empty `source`: no file), all
+  /// or nothing, as load() does with files, with `recorded` added to each manageable.json (e.g.
+  /// {"made_by": "spmi run"}). @return their IDs. @throws as load().
+  std::vector<std::string> load_descriptors(const std::vector<Descriptor>& descriptors,
+                                            const nlohmann::json& recorded = nlohmann::json::object());
+  /// `spmi load --dry-run`: the manageables load() would make of `paths` (matrices expanded), read and
+  /// validated as load() does; changes nothing. @throws DescriptorError, PluginError as load().
+  std::vector<Descriptor> plan_load(const std::vector<std::filesystem::path>& paths);
   /// Makes validation (load() and whatever else validates descriptors) strict: a key no plugin knows is
   /// an error, not a warning (`spmi load --strict`). Without it, strict() follows SPMI_STRICT.
   void set_strict(bool strict) { m_strict = strict; }
@@ -92,10 +101,11 @@ public:
   /// @throws Interrupted when interrupted before anything changed. Others as load().
   std::vector<ReloadOutcome> load_replace(const std::vector<std::filesystem::path>& paths, bool dry_run = false);
   /// `spmi reload`: reads each of `ids` again from the file it was loaded from (manageable.json's
-  /// `source`), validates all, then replaces each as load_replace() does, keeping its recorded working
+  /// `source`; in a file of several manageables or a matrix, the one with that ID), validates all, then replaces each as load_replace() does, keeping its recorded working
   /// directory and capturing this process's environment. An active task keeps running what it was
   /// started with until it is restarted. With `dry_run`, only says what would change.
-  /// @throws StateError when a file is gone (nothing changes); DescriptorError as load_replace().
+  /// @throws StateError when a file is gone or the manageable was made by `spmi run` (no file; nothing
+  /// changes); DescriptorError as load_replace(), also when the file no longer has that ID.
   std::vector<ReloadOutcome> reload(const std::vector<std::string>& ids, bool dry_run = false);
 
   /// Every registered manageable, sorted by ID, with its state, metadata, records and (with `resources`)
@@ -207,6 +217,12 @@ private:
   /// Reads and validates every file (the manageable is built, its plugins' checks included), all or
   /// nothing. @throws DescriptorError naming each bad file and key, ending "nothing was <verb>".
   std::vector<Descriptor> validated(const std::vector<std::filesystem::path>& paths, const char* verb = "loaded");
+  /// reload()'s reading: for each of `ids`, the manageable with that ID in its file `sources[i]` (each
+  /// file read once), validated. @throws DescriptorError naming each problem, "nothing was reloaded".
+  std::vector<Descriptor> reread(const std::vector<std::string>& ids, const std::vector<std::filesystem::path>& sources);
+  /// Registers validated `descriptors` with this process's working directory and environment.
+  std::vector<std::string> register_validated(const std::vector<Descriptor>& descriptors,
+                                              const nlohmann::json& extra = nlohmann::json::object());
   /// Replaces each of `descriptors` whose ID is loaded, under its lock, after a last look for an
   /// interrupt; `recorded` as for ManageableDir::replace_descriptor(). Fills in `outcomes`' running.
   void replace_loaded(const std::vector<Descriptor>& descriptors, const nlohmann::json& recorded,

@@ -20,7 +20,8 @@
 
 namespace spmi {
 
-/// A parsed descriptor: one top-level table naming the manageable type.
+/// A parsed descriptor: one manageable, the top-level table naming its type (or one entry of a file of
+/// several, or one combination of a matrix; see read_descriptors()).
 struct SPMI_API Descriptor
 {
   std::filesystem::path source;  ///< the file it came from (as given by the user)
@@ -29,8 +30,19 @@ struct SPMI_API Descriptor
   std::string comment;           ///< \<type\>.comment, "" when absent
   nlohmann::json body;           ///< the whole table under \<type\>
   std::string format;            ///< "toml", "yaml" or "json"
-  std::string text;              ///< the file's text as read
+  std::string text;              ///< the file's text as read (one entry of several: that entry as JSON)
+  /// Its table in messages: "task" (empty: `type`), "task[2]" (an entry of a file of several),
+  /// "task[lr=0.1, seed=1]" (a combination of a matrix).
+  std::string where;
+  /// The values of its matrix combination ({"lr": "0.1", "seed": "1"}), null when it has no matrix.
+  nlohmann::json matrix;
+
+  /// `where`, or `type` when it is empty: the table path of its Section.
+  std::string table() const { return where.empty() ? type : where; }
 };
+
+/// Most manageables one descriptor file may make (its entries, each matrix counted by its combinations).
+inline constexpr std::size_t k_max_manageables_per_file = 10000;
 
 /// Largest descriptor file accepted, in bytes.
 inline constexpr std::size_t k_max_descriptor_size = 1024 * 1024;
@@ -39,6 +51,19 @@ inline constexpr std::size_t k_max_descriptor_size = 1024 * 1024;
 /// Checks the top-level structure, `id` and `comment`; the manageable checks the rest.
 /// @throws DescriptorError naming the file (and key, where there is one), also when it can't be read.
 SPMI_API Descriptor read_descriptor(const std::filesystem::path& path);
+
+/// Reads `path` as read_descriptor() does, allowing several manageables: the top-level table's value an
+/// array of tables (TOML `[[task]]`, YAML/JSON `task: [...]`), or (YAML, JSON) a top-level sequence of
+/// one-key tables (`- task: {...}`); any table may have a `matrix`, which makes one manageable per
+/// combination (docs/guide/sweeps.md). A file of one table without matrix gives exactly what
+/// read_descriptor() gives. At most k_max_manageables_per_file.
+/// @throws DescriptorError naming the file, entry and key; also for two entries with one ID.
+SPMI_API std::vector<Descriptor> read_descriptors(const std::filesystem::path& path);
+
+/// The manageables of a parsed `document` (see read_descriptors()), read from `source` as `format` with
+/// the file's `text`. @throws DescriptorError naming `source`, the entry and the key.
+SPMI_API std::vector<Descriptor> make_descriptors(const nlohmann::json& document, const std::filesystem::path& source,
+                                                  const std::string& format, const std::string& text);
 
 /// Parses `text` as `format` ("toml", "yaml" or "json"); `where` names the source in messages.
 /// @throws DescriptorError for an unknown format, text that does not parse (with line and column), a

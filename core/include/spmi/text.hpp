@@ -21,6 +21,12 @@ namespace spmi {
 /// The C0 characters in `keep` (e.g. "\n\t" for a multi-line message) pass through unchanged.
 SPMI_API std::string escape_control(std::string_view text, std::string_view keep = {});
 
+/// `text` as one word for /bin/sh: as it is when it is only letters, digits and the characters
+/// _@%+=:,./- (and not empty), else in single quotes, a single quote in it closed, escaped and opened
+/// again, so no character of it is special to the shell: "a; rm -rf /" becomes "'a; rm -rf /'", the
+/// empty text "''".
+SPMI_API std::string shell_word(std::string_view text);
+
 /// True when `text` is valid UTF-8: no stray continuation byte, overlong form, UTF-16 surrogate or
 /// sequence cut short, nothing beyond U+10FFFF.
 SPMI_API bool is_valid_utf8(std::string_view text);

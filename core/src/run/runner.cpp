@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "runner.hpp"
 
+#include "../matrix.hpp"
+
 #include "output_pump.hpp"
 #include "recovery.hpp"
 
@@ -148,6 +150,17 @@ Runner::prepare_task(process::SpawnOptions& task) const
     task.env = m_dir.read_environment(name->get<std::string>());
   }
   task.extra_env = environment(task.env);
+  if (const auto values = launched.find("matrix"); values != launched.end() && values->is_object()) {
+    // Its matrix combination (docs/guide/sweeps.md), before env and env_file, which win.
+    std::vector<std::string> matrix;
+    for (const auto& [name, value] : values->items()) {
+      if (sets(task.extra_env, matrix::variable(name))) {
+        continue;
+      }
+      matrix.push_back(matrix::variable(name) + "=" + (value.is_string() ? value.get<std::string>() : value.dump()));
+    }
+    task.extra_env.insert(task.extra_env.begin(), matrix.begin(), matrix.end());
+  }
   if (m_settings.cwd) {
     check_cwd(*m_settings.cwd, m_settings.cwd_where, "create it or fix the path");
     task.cwd = *m_settings.cwd;
