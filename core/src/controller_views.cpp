@@ -21,6 +21,16 @@ using namespace detail;
 
 namespace {
 
+// A queued launch whose job ended (the scheduler says how) without its wrapper ever running: failed,
+// unless the user ended it (stop or kill cancel the job).
+void
+job_ended(ManageableView& view)
+{
+  if (view.launch && view.launch->wanted == "up" && view.launch->ended_by.empty()) {
+    view.state = State::failed;
+  }
+}
+
 // The note of `status` when the file system holding a manageable's directory `dir` is full (`free`
 // bytes left): first, as it explains the rest; `other` (any other note) follows.
 std::string
@@ -153,8 +163,9 @@ Controller::list(bool resources)
   }
   // Only inactive manageables can be pending; their queued launches cost one query per backend.
   std::map<std::string, QueueState> queued;
+  std::map<std::string, std::string> ended;
   try {
-    queued = queued_states(inactive);
+    queued = queued_states(inactive, &ended);
   } catch (const PluginError&) {
     throw;  // a broken plugin is not an unreachable scheduler: exit 4, naming it
   } catch (const Error& e) {
@@ -165,6 +176,9 @@ Controller::list(bool resources)
     if (view.problem.empty()) {
       const auto it = queued.find(view.id);
       decide_view(view, active[view.id], it != queued.end() && it->second != QueueState::gone);
+      if (ended.count(view.id)) {
+        job_ended(view);
+      }
       views.push_back(&view);
     }
   }
@@ -236,10 +250,15 @@ Controller::status_view(const std::string& id, std::size_t output_lines)
     status.since = launch->launched_at;
   }
   bool pending = false;
+  std::string ended;
   if (!active && launch && launch->queued && !(run && run->token == launch->token)) {
-    pending = status_from_queue(status, id, *launch);
+    pending = status_from_queue(status, id, *launch, ended);
   }
   decide_view(view, active, pending);
+  if (!ended.empty()) {
+    job_ended(view);
+  }
+  status_host(status, active, launch, run);
   // Running what an older descriptor said: `restart` runs the reloaded one.
   status.reload_pending = (active || pending) && launch &&
                           std::max(launch->revision, 1) != meta.value("revision", 1);
@@ -260,14 +279,37 @@ Controller::status_view(const std::string& id, std::size_t output_lines)
   return status;
 }
 
-bool
-Controller::status_from_queue(ManageableStatus& status, const std::string& id, const LaunchRecord& launch)
+void
+Controller::status_host(ManageableStatus& status, bool active, const std::optional<LaunchRecord>& launch,
+                        const std::optional<RunRecord>& run)
 {
-  const auto queued = queued_states({id});
+  if (!run || run->host.empty() || (launch && run->token != launch->token)) {
+    return;
+  }
+  const auto local = process::host_name();
+  const auto remote = remote_host(*run, local);
+  if (remote || (launch && launch->queued)) {
+    status.fields.push_back({"Host", run->host});  // where a scheduler placed it, or a wrapper elsewhere runs
+  }
+  if (remote && active) {
+    // Its processes are in that host's /proc, not this one's: nothing here measures them.
+    status.fields.push_back({"Resources", fmt::format("not measured (runs on {}; this is {})", *remote, local)});
+  }
+}
+
+bool
+Controller::status_from_queue(ManageableStatus& status, const std::string& id, const LaunchRecord& launch,
+                              std::string& ended)
+{
+  std::map<std::string, std::string> ended_words;
+  const auto queued = queued_states({id}, &ended_words);
   const auto state = queued.count(id) ? queued.at(id) : QueueState::gone;
   status.since = launch.launched_at;
   if (state == QueueState::gone) {
-    status.note = fmt::format("{} ended before its wrapper ran (cancelled, or failed to start)", launch.backend_id);
+    ended = ended_words.count(id) ? ended_words.at(id) : "";
+    status.note = ended.empty()
+                    ? fmt::format("{} ended before its wrapper ran (cancelled, or failed to start)", launch.backend_id)
+                    : fmt::format("{} ended {} before its wrapper ran, as the scheduler says", launch.backend_id, ended);
     return false;
   }
   status.note = fmt::format("queued as {}; {}", launch.backend_id,

@@ -25,6 +25,36 @@ Backend::queue_states(const std::vector<std::string>&)
   return {};
 }
 
+std::map<std::string, QueueInfo>
+Backend::queue_report(const std::vector<std::string>& backend_ids)
+{
+  std::map<std::string, QueueInfo> report;
+  for (const auto& [id, state] : queue_states(backend_ids)) {
+    report[id] = QueueInfo{state, ""};
+  }
+  return report;
+}
+
+std::vector<LaunchResult>
+Backend::launch_many(const std::vector<LaunchSpec>& specs)
+{
+  std::vector<LaunchResult> results(specs.size());
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    try {
+      results[i] = launch(specs[i]);
+    } catch (...) {
+      results[i].failure = std::current_exception();
+    }
+  }
+  return results;
+}
+
+std::optional<LaunchPlan>
+Manageable::plan_launch(const ManageableDir&, const std::string&)
+{
+  return std::nullopt;
+}
+
 bool
 Backend::cancel(const LaunchRecord&)
 {
