@@ -201,9 +201,18 @@ Controller::status_all(const std::vector<std::string>& ids, std::size_t output_l
 {
   std::vector<StatusOutcome> result(ids.size());
   std::vector<ManageableView*> views;
+  // The queued ones' scheduler asked once for all (one query per backend), not once per manageable.
+  std::optional<QueueAnswers> queue;
+  try {
+    QueueAnswers answers;
+    answers.states = queued_states(ids, &answers.ended);
+    queue = std::move(answers);
+  } catch (const Error&) {
+    // Each one asks again, and says what failed where it is shown.
+  }
   for (std::size_t i = 0; i < ids.size(); ++i) {
     try {
-      result[i].status = status_view(ids[i], output_lines);
+      result[i].status = status_view(ids[i], output_lines, queue ? &*queue : nullptr);
       views.push_back(&result[i].status->view);
     } catch (...) {
       result[i].error = std::current_exception();
@@ -214,7 +223,7 @@ Controller::status_all(const std::vector<std::string>& ids, std::size_t output_l
 }
 
 ManageableStatus
-Controller::status_view(const std::string& id, std::size_t output_lines)
+Controller::status_view(const std::string& id, std::size_t output_lines, const QueueAnswers* queue)
 {
   const auto dir = existing(id);
   const auto meta = dir.read_meta();
@@ -252,7 +261,7 @@ Controller::status_view(const std::string& id, std::size_t output_lines)
   bool pending = false;
   std::string ended;
   if (!active && launch && launch->queued && !(run && run->token == launch->token)) {
-    pending = status_from_queue(status, id, *launch, ended);
+    pending = status_from_queue(status, id, *launch, ended, queue);
   }
   decide_view(view, active, pending);
   if (!ended.empty()) {
@@ -299,17 +308,22 @@ Controller::status_host(ManageableStatus& status, bool active, const std::option
 
 bool
 Controller::status_from_queue(ManageableStatus& status, const std::string& id, const LaunchRecord& launch,
-                              std::string& ended)
+                              std::string& ended, const QueueAnswers* queue)
 {
-  std::map<std::string, std::string> ended_words;
-  const auto queued = queued_states({id}, &ended_words);
-  const auto state = queued.count(id) ? queued.at(id) : QueueState::gone;
+  QueueAnswers asked;
+  if (!queue) {
+    asked.states = queued_states({id}, &asked.ended);
+    queue = &asked;
+  }
+  const auto it = queue->states.find(id);
+  const auto state = it != queue->states.end() ? it->second : QueueState::gone;
   status.since = launch.launched_at;
   if (state == QueueState::gone) {
-    ended = ended_words.count(id) ? ended_words.at(id) : "";
+    const auto word = queue->ended.find(id);
+    ended = word != queue->ended.end() ? word->second : "";
     status.note = ended.empty()
                     ? fmt::format("{} ended before its wrapper ran (cancelled, or failed to start)", launch.backend_id)
-                    : fmt::format("{} ended {} before its wrapper ran, as the scheduler says", launch.backend_id, ended);
+                    : fmt::format("{} ended before its wrapper ran (the scheduler says {})", launch.backend_id, ended);
     return false;
   }
   status.note = fmt::format("queued as {}; {}", launch.backend_id,

@@ -61,6 +61,19 @@ if [ -n "$queued" ]; then
 fi
 pass "each element listed as its own task, its own output"
 
+# The scheduler is asked once per command, about these jobs only (a squeue in PATH that counts its
+# calls, then runs the real one).
+mkdir -p "$T/count"
+printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>"%s/squeue.calls"\nexec "%s" "$@"\n' "$T" "$(command -v squeue)" >"$T/count/squeue"
+chmod +x "$T/count/squeue"
+for command in list "status sw_.*"; do
+  : >"$T/squeue.calls"
+  PATH="$T/count:$PATH" run 0 $command
+  [ "$(wc -l <"$T/squeue.calls")" = 1 ] || fail "spmi $command ran squeue $(wc -l <"$T/squeue.calls") times: $(cat "$T/squeue.calls")"
+  grep -q -- "--jobs=" "$T/squeue.calls" || fail "spmi $command asked squeue about every job: $(cat "$T/squeue.calls")"
+done
+pass "list and status of all six: one squeue --jobs each"
+
 # Stop one running element: only it is cancelled; the others still run or wait.
 first=$(echo "$running" | head -1)
 run 0 stop "$first"
@@ -142,7 +155,7 @@ run 0 list
 grep -qE '^late +failed' "$T/out" || fail "late should be failed"
 run 0 status late
 out_has "Active: failed"
-out_has "Note: $late_job ended CANCELLED before its wrapper ran, as the scheduler says"
+out_has "Note: $late_job ended before its wrapper ran (the scheduler says CANCELLED)"
 run 0 kill hog hog2
 pass "a job cancelled outside spmi before its wrapper ran: failed (CANCELLED)"
 echo "slurm_array: all passed"

@@ -252,8 +252,15 @@ private:
   ManageableDir existing(const std::string& id) const;
   /// The view of `id` without resources: metadata (throws when unreadable), records, state.
   ManageableView view_of(const std::string& id, bool active, bool pending) const;
-  /// status() without resources, which status_all() measures for all at once.
-  ManageableStatus status_view(const std::string& id, std::size_t output_lines);
+  /// What queued_states() answered for several manageables at once (status_all() asks once for all).
+  struct QueueAnswers
+  {
+    std::map<std::string, QueueState> states;  ///< by ID
+    std::map<std::string, std::string> ended;  ///< how the ended ones ended, by ID
+  };
+  /// status() without resources, which status_all() measures for all at once; `queue`: the scheduler's
+  /// answers already asked for (else it is asked about this one).
+  ManageableStatus status_view(const std::string& id, std::size_t output_lines, const QueueAnswers* queue = nullptr);
   /// status_view() of a launch that was queued and whose wrapper never ran: since and note from asking
   /// its scheduler. @return true while it is still queued (pending). `ended`: how its job ended, when
   /// it did and the scheduler says (QueueInfo::ended).
@@ -262,7 +269,7 @@ private:
   void status_host(ManageableStatus& status, bool active, const std::optional<LaunchRecord>& launch,
                    const std::optional<RunRecord>& run);
   bool status_from_queue(ManageableStatus& status, const std::string& id, const LaunchRecord& launch,
-                         std::string& ended);
+                         std::string& ended, const QueueAnswers* queue);
 
   /// One look of wait() at `id`: how it ended, or nullopt while it has not. Sets `queued` when its launch
   /// is queued; its scheduler is asked only when `ask_queue`.
