@@ -193,6 +193,37 @@ dry_run_batch(Controller& controller, const std::string& verb, const std::vector
   return status;
 }
 
+// `restart`: stopped together, started together (several of one backend's settings: one job array).
+int
+restart_batch(Controller& controller, const std::vector<std::string>& ids, int status)
+{
+  for (const auto& id : ids) {
+    logger()->info("Restarting manageable \"{}\"", id);
+  }
+  std::vector<bool> was_running;
+  const auto errors = controller.restart_all(ids, was_running);
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    try {
+      if (errors[i]) {
+        std::rethrow_exception(errors[i]);
+      }
+      if (!was_running[i]) {
+        logger()->info("Manageable \"{}\" was inactive: started it", ids[i]);
+      }
+      ++done;
+    } catch (const Error& e) {
+      logger()->error("{}", e.what());
+      status = std::max(status, e.exit_code());
+    } catch (const std::exception& e) {
+      logger()->error("manageable '{}': unexpected error: {}", ids[i], e.what());
+      status = exit_status::k_failed;
+    }
+  }
+  logger()->info("Restarted {} manageables", done);
+  return status;
+}
+
 } // namespace
 
 int
@@ -233,16 +264,13 @@ cmd_batch(Controller& controller, const std::string& verb_name, const std::vecto
     logger()->info("{} {} manageables", verb.done, done);
     return status;
   }
+  if (verb.action == nullptr) {
+    return restart_batch(controller, ids, status);
+  }
   for (const auto& id : ids) {
     logger()->info("{} manageable \"{}\"", verb.doing, id);
     try {
-      if (verb.action == nullptr) {
-        if (!controller.restart(id)) {
-          logger()->info("Manageable \"{}\" was inactive: started it", id);
-        }
-      } else {
-        (controller.*verb.action)(id);
-      }
+      (controller.*verb.action)(id);
       ++done;
     } catch (const Error& e) {
       logger()->error("{}", e.what());

@@ -261,6 +261,60 @@ Controller::launch_prepared(std::vector<std::unique_ptr<PendingStart>>& pending,
 }
 
 std::vector<std::exception_ptr>
+Controller::restart_all(const std::vector<std::string>& ids, std::vector<bool>& was_running)
+{
+  std::vector<std::exception_ptr> errors(ids.size());
+  was_running.assign(ids.size(), false);
+  std::vector<std::string> inactive;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    try {
+      was_running[i] = existing(ids[i]).is_active();
+      if (!was_running[i]) {
+        inactive.push_back(ids[i]);
+      }
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  }
+  const auto queued = queued_states(inactive);  // once for all pending ones
+  std::vector<std::string> running;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto it = queued.find(ids[i]);
+    was_running[i] = was_running[i] || (it != queued.end() && it->second != QueueState::gone);
+    if (was_running[i] && !errors[i]) {
+      running.push_back(ids[i]);
+    }
+  }
+  const auto ended = end_all(running, true);
+  std::vector<std::string> to_start;
+  for (std::size_t i = 0, k = 0; i < ids.size(); ++i) {
+    if (was_running[i] && !errors[i] && ended[k++]) {
+      try {
+        std::rethrow_exception(ended[k - 1]);
+      } catch (const StateError&) {
+        if (existing(ids[i]).is_active()) {
+          errors[i] = std::current_exception();
+        } else {
+          was_running[i] = false;  // it ended by itself meanwhile
+        }
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+    if (!errors[i]) {
+      to_start.push_back(ids[i]);
+    }
+  }
+  const auto started = start_all(to_start);
+  for (std::size_t i = 0, k = 0; i < ids.size(); ++i) {
+    if (!errors[i]) {
+      errors[i] = started[k++];
+    }
+  }
+  return errors;
+}
+
+std::vector<std::exception_ptr>
 Controller::start_all(const std::vector<std::string>& ids)
 {
   std::vector<std::exception_ptr> errors(ids.size());

@@ -124,6 +124,16 @@ for i in 0 1 2 3 4 5; do
 done
 pass "stopping the rest: all inactive, none left in the queue, each element's own output"
 
+# Restarting them all together submits one array again.
+run 0 restart 'sw_.*'
+err_has "Restarted 6 manageables"
+job=$(backend_id sw_0); job=${job%_*}
+[ "$(for i in 0 1 2 3 4 5; do backend_id "sw_$i"; done)" = "$(printf "${job}_%s\n" 0 1 2 3 4 5)" ] ||
+  fail "restart of all six is not one array ${job}_0..5"
+run 0 kill 'sw_.*'
+wait_for 10 sh -c "[ -z \"\$(squeue -h -r -t PD,R --jobs=$job -o %i 2>/dev/null)\" ]" || fail "elements of $job left after kill: $(elements)"
+pass "restart of all six: one array again ($job), killed"
+
 # A refused array: every task of it fails with sbatch's message; none is left half-started.
 for i in 0 1 2; do
   task_toml "bad_$i.toml" "bad_$i" "echo $i" slurm

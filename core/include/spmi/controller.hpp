@@ -150,6 +150,10 @@ public:
   /// @return false when it was inactive (then it is only started).
   /// @throws StateError, BackendError, PluginError as stop() and start() do.
   bool restart(const std::string& id);
+  /// restart() of each of `ids`, together: those active or pending stopped together, then all started
+  /// together (start_all(): several of one backend's settings go as one launch_many(), e.g. a job
+  /// array). One error or null per ID; `was_running` says, per ID, whether it was active or pending.
+  std::vector<std::exception_ptr> restart_all(const std::vector<std::string>& ids, std::vector<bool>& was_running);
 
   /// What `spmi status` shows about `id`, with the last `output_lines` lines of its stdout. When its
   /// plugins can't be created, `fields` is empty and `note` says why.
