@@ -97,7 +97,23 @@ public:
   }
   std::map<std::string, QueueInfo> queue_report(const std::vector<std::string>& backend_ids) override
   {
-    return guarded_call(m_origin, "queue_report", [&] { return m_object->queue_report(backend_ids); });
+    bool defaulted = false;  // the plugin has no queue_report of its own
+    auto report = guarded_call(m_origin, "queue_report", [&] {
+      t_report_probe = ReportProbe::probing;
+      struct Reset
+      {
+        ~Reset() { t_report_probe = ReportProbe::off; }
+      } reset;
+      auto answer = m_object->queue_report(backend_ids);
+      defaulted = t_report_probe == ReportProbe::default_body;
+      return answer;
+    });
+    if (defaulted) {
+      for (const auto& [id, state] : queue_states(backend_ids)) {  // guarded, named queue_states
+        report[id] = QueueInfo{state, ""};
+      }
+    }
+    return report;
   }
   std::vector<LaunchResult> launch_many(const std::vector<LaunchSpec>& specs) override
   {
