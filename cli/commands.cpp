@@ -242,6 +242,47 @@ dry_run_batch(Controller& controller, const std::string& verb, const std::vector
   return status;
 }
 
+// The outcome of `id` in a batch: logs its error (raising `status`) and returns false, or returns true.
+bool
+batch_outcome(const std::string& id, const std::exception_ptr& error, int& status)
+{
+  try {
+    if (error) {
+      std::rethrow_exception(error);
+    }
+    return true;
+  } catch (const Error& e) {
+    logger()->error("{}", e.what());
+    status = std::max(status, e.exit_code());
+  } catch (const std::exception& e) {
+    logger()->error("manageable '{}': unexpected error: {}", id, e.what());
+    status = exit_status::k_failed;
+  }
+  return false;
+}
+
+// `restart`: stopped together, started together (several of one backend's settings: one job array).
+int
+restart_batch(Controller& controller, const std::vector<std::string>& ids, int status)
+{
+  for (const auto& id : ids) {
+    logger()->info("Restarting manageable \"{}\"", id);
+  }
+  std::vector<bool> was_running;
+  const auto errors = controller.restart_all(ids, was_running);
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (batch_outcome(ids[i], errors[i], status)) {
+      if (!was_running[i]) {
+        logger()->info("Manageable \"{}\" was inactive: started it", ids[i]);
+      }
+      ++done;
+    }
+  }
+  logger()->info("Restarted {} manageables", done);
+  return status;
+}
+
 } // namespace
 
 int
@@ -266,40 +307,23 @@ cmd_batch(Controller& controller, const std::string& verb_name, const std::vecto
     }
     const auto errors = (controller.*verb.all)(ids);
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      try {
-        if (errors[i]) {
-          std::rethrow_exception(errors[i]);
-        }
-        ++done;
-      } catch (const Error& e) {
-        logger()->error("{}", e.what());
-        status = std::max(status, e.exit_code());
-      } catch (const std::exception& e) {
-        logger()->error("manageable '{}': unexpected error: {}", ids[i], e.what());
-        status = exit_status::k_failed;
-      }
+      done += batch_outcome(ids[i], errors[i], status) ? 1 : 0;
     }
     logger()->info("{} {} manageables", verb.done, done);
     return status;
   }
+  if (verb.action == nullptr) {
+    return restart_batch(controller, ids, status);
+  }
   for (const auto& id : ids) {
     logger()->info("{} manageable \"{}\"", verb.doing, id);
+    std::exception_ptr error;
     try {
-      if (verb.action == nullptr) {
-        if (!controller.restart(id)) {
-          logger()->info("Manageable \"{}\" was inactive: started it", id);
-        }
-      } else {
-        (controller.*verb.action)(id);
-      }
-      ++done;
-    } catch (const Error& e) {
-      logger()->error("{}", e.what());
-      status = std::max(status, e.exit_code());
-    } catch (const std::exception& e) {
-      logger()->error("manageable '{}': unexpected error: {}", id, e.what());
-      status = exit_status::k_failed;
+      (controller.*verb.action)(id);
+    } catch (...) {
+      error = std::current_exception();
     }
+    done += batch_outcome(id, error, status) ? 1 : 0;
   }
   logger()->info("{} {} manageables", verb.done, done);
   return status;

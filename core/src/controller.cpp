@@ -91,6 +91,14 @@ Controller::open_stdin(const std::string& id) const
   if (!dir.is_active()) {
     throw StateError(fmt::format("manageable '{}' is inactive; start it first (its last output: `spmi status {}`)", id, id));
   }
+  if (const auto run = dir.read_run()) {
+    if (const auto remote = remote_host(*run, process::host_name())) {
+      throw StateError(fmt::format("manageable '{}' runs on {}, not on this host ({}): its stdin FIFO is local to {}, "
+                                   "so connect can't reach it; follow its output with `spmi logs -f {}`, or run spmi "
+                                   "on {}",
+                                   id, *remote, process::host_name(), *remote, id, *remote));
+    }
+  }
   UniqueFd fifo(dir.open_file("stdin", O_WRONLY | O_NONBLOCK, 0, FileKind::fifo));
   if (!fifo) {
     throw_errno(fmt::format("manageable '{}': cannot open its stdin {}", id, dir.stdin_path().string()));
@@ -183,7 +191,7 @@ Controller::backend_for(const ManageableDir& dir, const LaunchRecord& launch)
 }
 
 std::map<std::string, QueueState>
-Controller::queued_states(const std::vector<std::string>& ids)
+Controller::queued_states(const std::vector<std::string>& ids, std::map<std::string, std::string>* ended)
 {
   // One query per backend that made launches: launches of one type with other settings (another
   // cluster, another socket) are asked of a backend made with theirs.
@@ -216,10 +224,13 @@ Controller::queued_states(const std::vector<std::string>& ids)
     for (const auto& launch : queued.ids) {
       backend_ids.push_back(launch.second);
     }
-    const auto states = backend_for(queued.dir, queued.launch).queue_states(backend_ids);
+    const auto states = backend_for(queued.dir, queued.launch).queue_report(backend_ids);
     for (const auto& [id, backend_id] : queued.ids) {
       const auto it = states.find(backend_id);
-      result[id] = it == states.end() ? QueueState::gone : it->second;
+      result[id] = it == states.end() ? QueueState::gone : it->second.state;
+      if (ended && it != states.end() && it->second.state == QueueState::gone && !it->second.ended.empty()) {
+        (*ended)[id] = it->second.ended;
+      }
     }
   }
   return result;

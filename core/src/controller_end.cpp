@@ -131,7 +131,11 @@ Controller::begin_end(const std::string& id, bool graceful)
     const auto queued = queued_states({id});
     if (queued.count(id) && queued.at(id) != QueueState::gone) {
       // Pending: cancel the queued launch, then wait for the scheduler to forget it.
-      const auto launch = dir.read_launch();
+      auto launch = dir.read_launch();
+      // Ended by the user, as for a running one: a job that ends so is not shown failed.
+      launch->wanted = "down";
+      launch->ended_by = verb;
+      dir.write_launch(*launch);
       backend_for(dir, *launch).cancel(*launch);
       const bool gone = process::wait_until(
         [&] {

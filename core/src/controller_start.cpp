@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 
 namespace spmi {
 
@@ -34,6 +35,12 @@ new_token()
 
 struct Controller::PendingStart
 {
+  PendingStart(std::string id_, ManageableDir dir_, DirLock lock_, std::unique_ptr<Manageable> manageable_,
+               std::string token_)
+    : id(std::move(id_)), dir(std::move(dir_)), lock(std::move(lock_)), manageable(std::move(manageable_)),
+      token(std::move(token_))
+  {
+  }
   std::string id;
   ManageableDir dir;
   DirLock lock;
@@ -44,10 +51,12 @@ struct Controller::PendingStart
   std::optional<RunRecord> run;
   std::optional<process::ExitStatus> launcher_exit;
   std::uint64_t log_offset = 0;  // wrapper.log's size before the launch: what came after is the launch's
+  int revision = 1;              // of the manageable.json this launch runs
+  std::optional<LaunchPlan> plan;  // how it launches, when its manageable says (grouped by backend)
 };
 
 std::unique_ptr<Controller::PendingStart>
-Controller::launch(const std::string& id)
+Controller::prepare_start(const std::string& id)
 {
   auto dir = existing(id);
   auto lock = dir.lock();
@@ -67,35 +76,90 @@ Controller::launch(const std::string& id)
   // Nothing planted: no symlink (stdout -> a file of someone else) nor a file of another user.
   dir.check_entries();
   const auto meta = dir.read_meta();
-  auto manageable = instantiate(dir, meta);
+  auto p = std::make_unique<PendingStart>(id, dir, std::move(lock), instantiate(dir, meta), new_token());
+  p->revision = meta.value("revision", 1);
   dir.make_stdin();
-  const auto token = new_token();
   // What this launch runs, whatever is reloaded while it lives (its wrapper, and one that replaces it,
   // read this; see run_wrapper()).
-  dir.write_launched(token, meta);
+  dir.write_launched(p->token, meta);
+  p->log_offset = wrapper_log_size(dir);
+  p->plan = p->manageable->plan_launch(p->dir, p->token);
+  return p;
+}
+
+void
+Controller::launch_group(const std::vector<PendingStart*>& group, std::vector<std::exception_ptr>& errors)
+{
   // A task that runs `spmi start` must not hand its own marker to the new task, or the new one would
   // count as part of the first one's tree.
   ::unsetenv(process::k_task_marker_name);
   ::unsetenv(process::k_id_variable);
-  // The new wrapper carries its own run's marker, so that when it ends up below the task that started
-  // it (a local backend's wrapper is reparented to that task's wrapper) it is never counted as that
-  // task's process (see membership.hpp).
-  ::setenv(process::k_wrapper_marker_name, token.c_str(), 1);
-  const auto log_offset = wrapper_log_size(dir);
-  const auto launched = manageable->start(dir, token);
+  // The new wrapper carries a run's marker of its own, so that when it ends up below the task that
+  // started it (a local backend's wrapper is reparented to that task's wrapper) it is never counted as
+  // that task's process (see membership.hpp). A group's wrappers share the first one's: any of this
+  // start's tokens is foreign to the calling task.
+  ::setenv(process::k_wrapper_marker_name, group.front()->token.c_str(), 1);
+  if (group.size() == 1 || !group.front()->plan) {
+    auto& p = *group.front();
+    try {
+      p.launched = p.manageable->start(p.dir, p.token);
+    } catch (...) {
+      errors.front() = std::current_exception();
+    }
+    return;
+  }
+  std::vector<LaunchSpec> specs;
+  for (const auto* p : group) {
+    specs.push_back(p->plan->spec);
+  }
+  const auto& plan = *group.front()->plan;
+  m_logger->debug("launching {} manageables together on backend '{}'", specs.size(), plan.backend_type);
+  std::vector<LaunchResult> results;
+  try {
+    results = plan.backend->launch_many(specs);
+    if (results.size() != specs.size()) {
+      throw PluginError(fmt::format("backend '{}': launch_many returned {} results for {} launches", plan.backend_type,
+                                    results.size(), specs.size()));
+    }
+  } catch (const BackendError& e) {
+    // None launched: each says so, naming itself (the backend's message names none).
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      errors[i] = std::make_exception_ptr(BackendError(fmt::format("manageable '{}': {}", group[i]->id, e.what())));
+    }
+    return;
+  } catch (...) {
+    std::fill(errors.begin(), errors.end(), std::current_exception());  // none launched: each says so
+    return;
+  }
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (results[i].failure) {
+      errors[i] = results[i].failure;
+      continue;
+    }
+    auto& launched = group[i]->launched = std::move(results[i]);
+    launched.backend_type = plan.backend_type;
+    if (launched.backend_settings.is_null()) {
+      launched.backend_settings = plan.backend_settings;  // recorded: what signals or cancels it is made from it
+    }
+  }
+}
+
+std::unique_ptr<Controller::PendingStart>
+Controller::launched(std::unique_ptr<PendingStart> p)
+{
+  const auto& launched = p->launched;
   std::error_code cwd_error;
   const auto cwd = std::filesystem::current_path(cwd_error);
-  LaunchRecord launch{token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued,
-                      cwd_error ? std::string() : cwd.string(), "up", ""};
-  launch.backend_settings = launched.backend_settings;  // the backend asked about it later is made from these
-  launch.revision = meta.value("revision", 1);
+  p->launch = LaunchRecord{p->token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued,
+                           cwd_error ? std::string() : cwd.string(), "up", ""};
+  p->launch.backend_settings = launched.backend_settings;  // the backend asked about it later is made from these
+  p->launch.revision = p->revision;
   if (launched.queued) {
-    dir.write_launch(launch);  // the scheduler starts the wrapper later; until then it is pending
+    p->dir.write_launch(p->launch);  // the scheduler starts the wrapper later; until then it is pending
     return nullptr;
   }
-  m_logger->debug("manageable '{}': backend ID {}, waiting for the wrapper", id, launched.backend_id);
-  return std::unique_ptr<PendingStart>(
-    new PendingStart{id, dir, std::move(lock), std::move(manageable), token, launched, launch, {}, {}, log_offset});
+  m_logger->debug("manageable '{}': backend ID {}, waiting for the wrapper", p->id, launched.backend_id);
+  return p;
 }
 
 bool
@@ -156,6 +220,100 @@ Controller::start(const std::string& id)
   }
 }
 
+void
+Controller::launch_prepared(std::vector<std::unique_ptr<PendingStart>>& pending, std::vector<std::exception_ptr>& errors)
+{
+  // Groups by backend type and settings, in the order of their first member; one without a plan alone.
+  std::vector<std::vector<std::size_t>> groups;
+  std::map<std::string, std::size_t> group_of;
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (!pending[i]) {
+      continue;
+    }
+    const auto& plan = pending[i]->plan;
+    const auto key = plan ? plan->backend_type + '\n' + plan->backend_settings.dump() : "\x01" + pending[i]->id;
+    const auto [it, fresh] = group_of.try_emplace(key, groups.size());
+    if (fresh) {
+      groups.emplace_back();
+    }
+    groups[it->second].push_back(i);
+  }
+  for (const auto& group : groups) {
+    std::vector<PendingStart*> members;
+    for (auto i : group) {
+      members.push_back(pending[i].get());
+    }
+    std::vector<std::exception_ptr> group_errors(group.size());
+    launch_group(members, group_errors);
+    for (std::size_t k = 0; k < group.size(); ++k) {
+      const auto i = group[k];
+      try {
+        if (group_errors[k]) {
+          std::rethrow_exception(group_errors[k]);
+        }
+        pending[i] = launched(std::move(pending[i]));
+      } catch (...) {
+        errors[i] = std::current_exception();
+        pending[i].reset();  // releases its lock
+      }
+    }
+  }
+}
+
+std::vector<std::exception_ptr>
+Controller::restart_all(const std::vector<std::string>& ids, std::vector<bool>& was_running)
+{
+  std::vector<std::exception_ptr> errors(ids.size());
+  was_running.assign(ids.size(), false);
+  std::vector<std::string> inactive;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    try {
+      was_running[i] = existing(ids[i]).is_active();
+      if (!was_running[i]) {
+        inactive.push_back(ids[i]);
+      }
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  }
+  const auto queued = queued_states(inactive);  // once for all pending ones
+  std::vector<std::string> running;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto it = queued.find(ids[i]);
+    was_running[i] = was_running[i] || (it != queued.end() && it->second != QueueState::gone);
+    if (was_running[i] && !errors[i]) {
+      running.push_back(ids[i]);
+    }
+  }
+  const auto ended = end_all(running, true);
+  std::vector<std::string> to_start;
+  for (std::size_t i = 0, k = 0; i < ids.size(); ++i) {
+    if (was_running[i] && !errors[i] && ended[k++]) {
+      try {
+        std::rethrow_exception(ended[k - 1]);
+      } catch (const StateError&) {
+        if (existing(ids[i]).is_active()) {
+          errors[i] = std::current_exception();
+        } else {
+          was_running[i] = false;  // it ended by itself meanwhile
+        }
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+    if (!errors[i]) {
+      to_start.push_back(ids[i]);
+    }
+  }
+  const auto started = start_all(to_start);
+  for (std::size_t i = 0, k = 0; i < ids.size(); ++i) {
+    if (!errors[i]) {
+      errors[i] = started[k++];
+    }
+  }
+  return errors;
+}
+
 std::vector<std::exception_ptr>
 Controller::start_all(const std::vector<std::string>& ids)
 {
@@ -166,11 +324,12 @@ Controller::start_all(const std::vector<std::string>& ids)
     std::vector<std::unique_ptr<PendingStart>> pending(ids.size());
     for (std::size_t i = first; i < last; ++i) {
       try {
-        pending[i] = launch(ids[i]);
+        pending[i] = prepare_start(ids[i]);
       } catch (...) {
         errors[i] = std::current_exception();
       }
     }
+    launch_prepared(pending, errors);
     std::vector<bool> reported(ids.size(), false);
     process::wait_until(
       [&] {

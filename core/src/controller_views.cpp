@@ -21,6 +21,16 @@ using namespace detail;
 
 namespace {
 
+// A queued launch whose job ended (the scheduler says how) without its wrapper ever running: failed,
+// unless the user ended it (stop or kill cancel the job).
+void
+job_ended(ManageableView& view)
+{
+  if (view.launch && view.launch->wanted == "up" && view.launch->ended_by.empty()) {
+    view.state = State::failed;
+  }
+}
+
 // The note of `status` when the file system holding a manageable's directory `dir` is full (`free`
 // bytes left): first, as it explains the rest; `other` (any other note) follows.
 std::string
@@ -159,8 +169,9 @@ Controller::list_of(const std::vector<std::string>& ids, bool resources)
   }
   // Only inactive manageables can be pending; their queued launches cost one query per backend.
   std::map<std::string, QueueState> queued;
+  std::map<std::string, std::string> ended;
   try {
-    queued = queued_states(inactive);
+    queued = queued_states(inactive, &ended);
   } catch (const PluginError&) {
     throw;  // a broken plugin is not an unreachable scheduler: exit 4, naming it
   } catch (const Error& e) {
@@ -171,6 +182,9 @@ Controller::list_of(const std::vector<std::string>& ids, bool resources)
     if (view.problem.empty()) {
       const auto it = queued.find(view.id);
       decide_view(view, active[view.id], it != queued.end() && it->second != QueueState::gone);
+      if (ended.count(view.id)) {
+        job_ended(view);
+      }
       views.push_back(&view);
     }
   }
@@ -193,9 +207,18 @@ Controller::status_all(const std::vector<std::string>& ids, std::size_t output_l
 {
   std::vector<StatusOutcome> result(ids.size());
   std::vector<ManageableView*> views;
+  // The queued ones' scheduler asked once for all (one query per backend), not once per manageable.
+  std::optional<QueueAnswers> queue;
+  try {
+    QueueAnswers answers;
+    answers.states = queued_states(ids, &answers.ended);
+    queue = std::move(answers);
+  } catch (const Error&) {
+    // Each one asks again, and says what failed where it is shown.
+  }
   for (std::size_t i = 0; i < ids.size(); ++i) {
     try {
-      result[i].status = status_view(ids[i], output_lines);
+      result[i].status = status_view(ids[i], output_lines, queue ? &*queue : nullptr);
       views.push_back(&result[i].status->view);
     } catch (...) {
       result[i].error = std::current_exception();
@@ -206,7 +229,7 @@ Controller::status_all(const std::vector<std::string>& ids, std::size_t output_l
 }
 
 ManageableStatus
-Controller::status_view(const std::string& id, std::size_t output_lines)
+Controller::status_view(const std::string& id, std::size_t output_lines, const QueueAnswers* queue)
 {
   const auto dir = existing(id);
   const auto meta = dir.read_meta();
@@ -242,10 +265,15 @@ Controller::status_view(const std::string& id, std::size_t output_lines)
     status.since = launch->launched_at;
   }
   bool pending = false;
+  std::string ended;
   if (!active && launch && launch->queued && !(run && run->token == launch->token)) {
-    pending = status_from_queue(status, id, *launch);
+    pending = status_from_queue(status, id, *launch, ended, queue);
   }
   decide_view(view, active, pending);
+  if (!ended.empty()) {
+    job_ended(view);
+  }
+  status_host(status, active, launch, run);
   // Running what an older descriptor said: `restart` runs the reloaded one.
   status.reload_pending = (active || pending) && launch &&
                           std::max(launch->revision, 1) != meta.value("revision", 1);
@@ -266,14 +294,42 @@ Controller::status_view(const std::string& id, std::size_t output_lines)
   return status;
 }
 
-bool
-Controller::status_from_queue(ManageableStatus& status, const std::string& id, const LaunchRecord& launch)
+void
+Controller::status_host(ManageableStatus& status, bool active, const std::optional<LaunchRecord>& launch,
+                        const std::optional<RunRecord>& run)
 {
-  const auto queued = queued_states({id});
-  const auto state = queued.count(id) ? queued.at(id) : QueueState::gone;
+  if (!run || run->host.empty() || (launch && run->token != launch->token)) {
+    return;
+  }
+  const auto local = process::host_name();
+  const auto remote = remote_host(*run, local);
+  if (remote || (launch && launch->queued)) {
+    status.fields.push_back({"Host", run->host});  // where a scheduler placed it, or a wrapper elsewhere runs
+  }
+  if (remote && active) {
+    // Its processes are in that host's /proc, not this one's: nothing here measures them.
+    status.fields.push_back({"Resources", fmt::format("not measured (runs on {}; this is {})", *remote, local)});
+  }
+}
+
+bool
+Controller::status_from_queue(ManageableStatus& status, const std::string& id, const LaunchRecord& launch,
+                              std::string& ended, const QueueAnswers* queue)
+{
+  QueueAnswers asked;
+  if (!queue) {
+    asked.states = queued_states({id}, &asked.ended);
+    queue = &asked;
+  }
+  const auto it = queue->states.find(id);
+  const auto state = it != queue->states.end() ? it->second : QueueState::gone;
   status.since = launch.launched_at;
   if (state == QueueState::gone) {
-    status.note = fmt::format("{} ended before its wrapper ran (cancelled, or failed to start)", launch.backend_id);
+    const auto word = queue->ended.find(id);
+    ended = word != queue->ended.end() ? word->second : "";
+    status.note = ended.empty()
+                    ? fmt::format("{} ended before its wrapper ran (cancelled, or failed to start)", launch.backend_id)
+                    : fmt::format("{} ended before its wrapper ran (the scheduler says {})", launch.backend_id, ended);
     return false;
   }
   status.note = fmt::format("queued as {}; {}", launch.backend_id,

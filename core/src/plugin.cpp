@@ -5,6 +5,8 @@
 #include <spmi/process.hpp>
 #include <spmi/suggest.hpp>
 
+#include "plugin_guard.hpp"
+
 #include <fmt/format.h>
 
 #include <fcntl.h>
@@ -23,6 +25,40 @@ std::map<std::string, QueueState>
 Backend::queue_states(const std::vector<std::string>&)
 {
   return {};
+}
+
+std::map<std::string, QueueInfo>
+Backend::queue_report(const std::vector<std::string>& backend_ids)
+{
+  if (detail::t_report_probe == detail::ReportProbe::probing) {
+    detail::t_report_probe = detail::ReportProbe::default_body;  // the proxy asks queue_states itself
+    return {};
+  }
+  std::map<std::string, QueueInfo> report;
+  for (const auto& [id, state] : queue_states(backend_ids)) {
+    report[id] = QueueInfo{state, ""};
+  }
+  return report;
+}
+
+std::vector<LaunchResult>
+Backend::launch_many(const std::vector<LaunchSpec>& specs)
+{
+  std::vector<LaunchResult> results(specs.size());
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    try {
+      results[i] = launch(specs[i]);
+    } catch (...) {
+      results[i].failure = std::current_exception();
+    }
+  }
+  return results;
+}
+
+std::optional<LaunchPlan>
+Manageable::plan_launch(const ManageableDir&, const std::string&)
+{
+  return std::nullopt;
 }
 
 bool

@@ -21,6 +21,8 @@
 
 namespace spmi::detail {
 
+thread_local ReportProbe t_report_probe = ReportProbe::off;
+
 namespace {
 
 // The innermost guarded call running now; the crash handler names it.

@@ -71,6 +71,12 @@ guarded_call(const PluginOrigin& origin, const char* call, Fn&& fn, const char* 
   }
 }
 
+// While a proxy asks a backend's queue_report: set to `probing`; the default body (a backend that did not
+// override it) then only says so (`default_body`), and the proxy calls queue_states guarded under its own
+// name, so a failure there is named as the plugin's queue_states.
+enum class ReportProbe { off, probing, default_body };
+extern thread_local ReportProbe t_report_probe;
+
 // Proxies owning the plugin's `object`, forwarding every call (and the destruction) guarded.
 std::unique_ptr<Manageable> guard_manageable(std::unique_ptr<Manageable> object, PluginOrigin origin);
 std::unique_ptr<Backend> guard_backend(std::unique_ptr<Backend> object, PluginOrigin origin);

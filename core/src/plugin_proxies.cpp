@@ -33,6 +33,10 @@ public:
   {
     return guarded_call(m_origin, "start", [&] { return m_object->start(dir, token); });
   }
+  std::optional<LaunchPlan> plan_launch(const ManageableDir& dir, const std::string& token) override
+  {
+    return guarded_call(m_origin, "plan_launch", [&] { return m_object->plan_launch(dir, token); });
+  }
   int run(const ManageableDir& dir, const std::string& token) override
   {
     const auto log = dir.wrapper_log_path().string();
@@ -90,6 +94,41 @@ public:
   std::map<std::string, QueueState> queue_states(const std::vector<std::string>& backend_ids) override
   {
     return guarded_call(m_origin, "queue_states", [&] { return m_object->queue_states(backend_ids); });
+  }
+  std::map<std::string, QueueInfo> queue_report(const std::vector<std::string>& backend_ids) override
+  {
+    bool defaulted = false;  // the plugin has no queue_report of its own
+    auto report = guarded_call(m_origin, "queue_report", [&] {
+      t_report_probe = ReportProbe::probing;
+      struct Reset
+      {
+        ~Reset() { t_report_probe = ReportProbe::off; }
+      } reset;
+      auto answer = m_object->queue_report(backend_ids);
+      defaulted = t_report_probe == ReportProbe::default_body;
+      return answer;
+    });
+    if (defaulted) {
+      for (const auto& [id, state] : queue_states(backend_ids)) {  // guarded, named queue_states
+        report[id] = QueueInfo{state, ""};
+      }
+    }
+    return report;
+  }
+  std::vector<LaunchResult> launch_many(const std::vector<LaunchSpec>& specs) override
+  {
+    auto results = guarded_call(m_origin, "launch_many", [&] { return m_object->launch_many(specs); });
+    for (auto& result : results) {
+      if (result.failure) {
+        // What the plugin threw for one spec, made a PluginError as any throw from its code would be.
+        try {
+          guarded_call(m_origin, "launch_many", [&] { std::rethrow_exception(result.failure); });
+        } catch (...) {
+          result.failure = std::current_exception();
+        }
+      }
+    }
+    return results;
   }
   bool cancel(const LaunchRecord& launch) override
   {

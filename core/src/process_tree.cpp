@@ -7,6 +7,7 @@
 #include "cgroup.hpp"
 #include "proc_scan.hpp"
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -132,6 +133,13 @@ boot_id()
     data.pop_back();
   }
   return data;
+}
+
+std::string
+host_name()
+{
+  utsname names{};
+  return ::uname(&names) == 0 ? std::string(names.nodename) : std::string();
 }
 
 } // namespace spmi::process

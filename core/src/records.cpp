@@ -166,6 +166,7 @@ ManageableDir::read_run() const
     record.membership_note = field<std::string>(j, "membership_note", "");
     record.cgroup = field<std::string>(j, "cgroup", "");
     record.boot_id = field<std::string>(j, "boot_id", "");
+    record.host = field<std::string>(j, "host", "");
     record.recoveries = field<int>(j, "recoveries", 0);
     record.mixed_stdout = field<bool>(j, "mixed_stdout", false);
     if (j.contains("facts") && j["facts"].is_object()) {
@@ -214,6 +215,7 @@ ManageableDir::write_run(const RunRecord& record) const
          {"membership_note", record.membership_note},
          {"cgroup", record.cgroup},
          {"boot_id", record.boot_id},
+         {"host", record.host},
          {"recoveries", record.recoveries},
          {"mixed_stdout", record.mixed_stdout}};
   json times = json::array();

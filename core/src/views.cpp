@@ -2,6 +2,7 @@
 // The decisions behind `list` and `status` (spmi/views.hpp): a manageable's state, what its latest run
 // says, and the resources of every active one from one scan of /proc.
 #include <spmi/errors.hpp>
+#include <spmi/process.hpp>
 #include <spmi/recorded.hpp>
 #include <spmi/views.hpp>
 
@@ -35,6 +36,15 @@ decide_state(bool active, bool pending, const std::optional<RunRecord>& run)
     return State::pending;
   }
   return run && run->failed ? State::failed : State::inactive;
+}
+
+std::optional<std::string>
+remote_host(const RunRecord& run, const std::string& local)
+{
+  if (run.host.empty() || local.empty() || run.host == local) {
+    return std::nullopt;
+  }
+  return run.host;
 }
 
 namespace detail {
@@ -132,8 +142,10 @@ measure(const std::vector<ManageableView*>& views)
 {
   std::vector<process::TreeRoot> roots;
   std::vector<ManageableView*> rooted;
+  const auto local = process::host_name();
   for (auto* view : views) {
-    if (view->running() && view->run && view->run->wrapper_pid > 0) {
+    // A wrapper on another host is not in this host's /proc (a process with its pid here is another).
+    if (view->running() && view->run && view->run->wrapper_pid > 0 && !remote_host(*view->run, local)) {
       if (auto root = tree_root(view->id, *view->run)) {
         roots.push_back(std::move(*root));
         rooted.push_back(view);

@@ -3,3 +3,5 @@
 spmi_add_cli_test(backend_local)
 spmi_add_cli_test(backend_tmux)
 spmi_add_cli_test(backend_slurm)
+spmi_add_cli_test(slurm_array)
+spmi_add_cli_test(remote_host)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Attack: a launch.json of backend type slurm whose backend ID is not a job number (`--user=root`,
-# `-uroot`, `1 --signal=KILL`): root's `spmi kill`/`stop` would hand it to scancel, cancelling every job
+# `-uroot`, `1 --signal=KILL`; nor an array element `<job>_<index>`: `5_1 --signal=KILL`, `5__1`): root's `spmi kill`/`stop` would hand it to scancel, cancelling every job
 # of root's. It must never reach scancel (nor squeue): refused with a message, nothing cancelled.
 # First with stand-in scancel/squeue programs that record their arguments (always runs), then against
 # the real cluster of scripts/slurm-up.sh, where a victim job of root's must stay untouched (skipped
@@ -57,7 +57,7 @@ scancel_got() { # what reached scancel, or nothing
   awk '/^== /{p = ($2 == "scancel")} p && !/^== /' "$T/slurm.log"
 }
 
-for id in "--user=root" "-uroot" "1 --signal=KILL" "12;34" ""; do
+for id in "--user=root" "-uroot" "1 --signal=KILL" "12;34" "" "5_1 --signal=KILL" "5__1" "5_1_2" "_5" "5_"; do
   for command in kill stop; do
     : >"$T/slurm.log"
     plant "$id" 0
@@ -73,7 +73,7 @@ done
 kill "$locker"
 wait "$locker" 2>/dev/null || true
 locker=
-for id in "--user=root" "-uroot"; do
+for id in "--user=root" "-uroot" "5_1 --signal=KILL" "5__1"; do
   : >"$T/slurm.log"
   printf '%s|PENDING\n' "$id" >"$T/queue"
   plant "$id" 1
@@ -81,6 +81,7 @@ for id in "--user=root" "-uroot"; do
   PATH="$T/bin:$PATH" run 1 stop job
   [ -z "$(scancel_got)" ] || fail "spmi stop passed queued backend ID '$id' to scancel: $(scancel_got | tr '\n' ' ')"
   ! grep -qxF -- "$id" "$T/slurm.log" || fail "backend ID '$id' reached a SLURM program: $(cat "$T/slurm.log")"
+  ! grep -qF -- "$id" "$T/slurm.log" || fail "backend ID '$id' reached a SLURM program's arguments: $(cat "$T/slurm.log")"
   PATH="$T/bin:$PATH" run 0 list
   out_lacks "pending"
 done

@@ -163,6 +163,10 @@ public:
   /// @return false when it was inactive (then it is only started).
   /// @throws StateError, BackendError, PluginError as stop() and start() do.
   bool restart(const std::string& id);
+  /// restart() of each of `ids`, together: those active or pending stopped together, then all started
+  /// together (start_all(): several of one backend's settings go as one launch_many(), e.g. a job
+  /// array). One error or null per ID; `was_running` says, per ID, whether it was active or pending.
+  std::vector<std::exception_ptr> restart_all(const std::vector<std::string>& ids, std::vector<bool>& was_running);
 
   /// What `spmi status` shows about `id`, with the last `output_lines` lines of its stdout. When its
   /// plugins can't be created, `fields` is empty and `note` says why.
@@ -205,9 +209,18 @@ public:
 private:
   friend class Monitor;  // `spmi top` asks about queued launches as list() does (queued_states())
   struct PendingStart;  ///< a launch whose wrapper has not reported yet
-  /// start() in three steps: launch (nullptr when there is nothing to wait for: a queued launch),
-  /// poll (true once the wrapper reported or the launcher ended), finish (records or throws).
-  std::unique_ptr<PendingStart> launch(const std::string& id);
+  /// start() in steps: prepare_start (checks, under the lock; the launch planned), launch_group (the
+  /// backend asked, once for all prepared with the same backend settings), launched (nullptr when there
+  /// is nothing to wait for: a queued launch), poll (true once the wrapper reported or the launcher
+  /// ended), finish (records or throws).
+  std::unique_ptr<PendingStart> prepare_start(const std::string& id);
+  /// Launches `group` (prepared ones with one backend type and settings, or one alone): fills in each
+  /// one's `launched`, or its error in `errors` (by the same index as `group`).
+  void launch_group(const std::vector<PendingStart*>& group, std::vector<std::exception_ptr>& errors);
+  std::unique_ptr<PendingStart> launched(std::unique_ptr<PendingStart> pending);
+  /// The prepared ones of `pending` launched, grouped by backend (launch_group()); what fails is reset
+  /// and its error set in `errors` (by the same index), a queued launch is reset once recorded.
+  void launch_prepared(std::vector<std::unique_ptr<PendingStart>>& pending, std::vector<std::exception_ptr>& errors);
   bool poll(PendingStart& pending);
   void finish(PendingStart& pending);
   struct PendingEnd;  // an ending manageable: its stage and that stage's deadline
@@ -251,7 +264,9 @@ private:
   std::vector<std::exception_ptr> end_all(const std::vector<std::string>& ids, bool graceful);
   /// For each of `ids` (all inactive: the caller checked) whose last launch was queued and whose wrapper
   /// has not run yet: where it stands, from one query per backend (type and settings). Others are left out.
-  std::map<std::string, QueueState> queued_states(const std::vector<std::string>& ids);
+  /// `ended`, when given, gets for each gone one the scheduler's word for how its job ended, where known.
+  std::map<std::string, QueueState> queued_states(const std::vector<std::string>& ids,
+                                                  std::map<std::string, std::string>* ended = nullptr);
   /// The backend that made `launch`, the launch record of `dir`: made from its recorded type and settings
   /// (LaunchRecord::backend_settings; a record without settings gets the type alone), once per distinct
   /// settings, to ask its scheduler about or cancel launches.
@@ -261,11 +276,24 @@ private:
   ManageableDir existing(const std::string& id) const;
   /// The view of `id` without resources: metadata (throws when unreadable), records, state.
   ManageableView view_of(const std::string& id, bool active, bool pending) const;
-  /// status() without resources, which status_all() measures for all at once.
-  ManageableStatus status_view(const std::string& id, std::size_t output_lines);
+  /// What queued_states() answered for several manageables at once (status_all() asks once for all).
+  struct QueueAnswers
+  {
+    std::map<std::string, QueueState> states;  ///< by ID
+    std::map<std::string, std::string> ended;  ///< how the ended ones ended, by ID
+  };
+  /// status() without resources, which status_all() measures for all at once; `queue`: the scheduler's
+  /// answers already asked for (else it is asked about this one).
+  ManageableStatus status_view(const std::string& id, std::size_t output_lines, const QueueAnswers* queue = nullptr);
   /// status_view() of a launch that was queued and whose wrapper never ran: since and note from asking
-  /// its scheduler. @return true while it is still queued (pending).
-  bool status_from_queue(ManageableStatus& status, const std::string& id, const LaunchRecord& launch);
+  /// its scheduler. @return true while it is still queued (pending). `ended`: how its job ended, when
+  /// it did and the scheduler says (QueueInfo::ended).
+  /// status_view()'s Host line (a run placed by a scheduler, or on another host) and, for an active run
+  /// on another host, why its resources are not shown.
+  void status_host(ManageableStatus& status, bool active, const std::optional<LaunchRecord>& launch,
+                   const std::optional<RunRecord>& run);
+  bool status_from_queue(ManageableStatus& status, const std::string& id, const LaunchRecord& launch,
+                         std::string& ended, const QueueAnswers* queue);
 
   /// One look of wait() at `id`: how it ended, or nullopt while it has not. Sets `queued` when its launch
   /// is queued; its scheduler is asked only when `ask_queue`.

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -69,6 +70,9 @@ struct SPMI_API LaunchResult
   /// that later signals, asks about or cancels this launch is made from it, not from the descriptor of
   /// that moment nor from its type alone.
   nlohmann::json backend_settings = nullptr;
+  /// Backend::launch_many() only: set when this one of the specs was not launched, to the error that
+  /// says why (the others may have been); unset for a launched one.
+  std::exception_ptr failure;
 };
 
 /// Where a queued launch stands, as its backend's scheduler says.
@@ -76,6 +80,15 @@ enum class QueueState {
   pending,  ///< waiting in the queue
   running,  ///< placed; the wrapper is starting
   gone,     ///< finished, cancelled or forgotten
+};
+
+/// Where a queued launch stands, with what the scheduler says of one that ended (Backend::queue_report).
+struct SPMI_API QueueInfo
+{
+  QueueState state = QueueState::gone;  ///< pending, running or gone
+  /// For a gone one, the scheduler's word for how its job ended ("CANCELLED", "TIMEOUT", "NODE_FAIL",
+  /// "OUT_OF_MEMORY", ...); "" when the scheduler no longer knows, or says nothing more.
+  std::string ended;
 };
 
 /// Starts `argv` detached from the caller (a new session: no controlling terminal, stdio /dev/null) as a
@@ -166,6 +179,16 @@ public:
   /// @throws BackendError when the scheduler can't be asked.
   /// By default none: a backend that never queues needs not override it.
   virtual std::map<std::string, QueueState> queue_states(const std::vector<std::string>& backend_ids);
+  /// As queue_states(), with how each ended launch's job ended, where the scheduler still knows
+  /// (QueueInfo::ended). By default queue_states() without that.
+  /// @throws BackendError when the scheduler can't be asked.
+  virtual std::map<std::string, QueueInfo> queue_report(const std::vector<std::string>& backend_ids);
+  /// Launches several wrappers at once, all of one backend with these settings (`spmi start` of several
+  /// manageables whose backend tables are identical): one result per spec, in order. A scheduler may
+  /// submit them as one unit (SLURM: one job array, each a task `<job>_<index>`). A spec that was not
+  /// launched has LaunchResult::failure set. By default launch() for each spec in turn.
+  /// @throws BackendError (or any spmi error) when none was launched: every spec fails with it.
+  virtual std::vector<LaunchResult> launch_many(const std::vector<LaunchSpec>& specs);
   /// Cancels a queued launch that has not started. False when there was nothing to cancel (the default,
   /// for a backend that never queues).
   /// @throws BackendError when cancelling fails or launch.backend_id has not the form the backend issues.
@@ -214,6 +237,17 @@ enum class Ending {
   wrapper,   ///< last resort: SIGKILL to the wrapper itself (whose watchdog then ends the tree)
 };
 
+/// How a manageable launches through a backend (Manageable::plan_launch()): what `start` hands that
+/// backend, so that launches of several manageables with the same backend settings go together
+/// (Backend::launch_many()).
+struct SPMI_API LaunchPlan
+{
+  Backend* backend = nullptr;      ///< the backend that launches it, owned by the manageable
+  LaunchSpec spec;                 ///< what it launches
+  std::string backend_type;        ///< the backend's type name (LaunchResult::backend_type)
+  nlohmann::json backend_settings; ///< the backend's table (LaunchResult::backend_settings), `type` included
+};
+
 /// The object a descriptor's top-level table describes.
 class SPMI_API Manageable
 {
@@ -223,6 +257,10 @@ public:
   virtual std::string type() const = 0;
   /// Launches the manageable; the caller holds its lock and has checked it is inactive.
   virtual LaunchResult start(const ManageableDir& dir, const std::string& token) = 0;
+  /// Instead of start(): the launch as a backend would make it, which `start` of several manageables
+  /// groups by backend type and settings and hands to Backend::launch_many(). The caller holds its
+  /// lock and has checked it is inactive, as for start(). By default nullopt: start() is called.
+  virtual std::optional<LaunchPlan> plan_launch(const ManageableDir& dir, const std::string& token);
   /// Body of the wrapper process (`spmi` re-executed by the backend).
   virtual int run(const ManageableDir& dir, const std::string& token) = 0;
   /// Asks the running manageable to end, as `how` says. False when nothing was signalled.

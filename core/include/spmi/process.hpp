@@ -148,6 +148,8 @@ SPMI_API std::optional<std::filesystem::path> find_in_path(const std::string& na
 /// This boot's identity: /proc/sys/kernel/random/boot_id, or the file $SPMI_BOOT_ID_FILE names (tests
 /// simulate a reboot with it). "" when it can't be read.
 SPMI_API std::string boot_id();
+/// This host's name (uname's nodename, what `hostname` prints); "" when it can't be read.
+SPMI_API std::string host_name();
 /// Path of the running executable (/proc/self/exe). @throws SystemError when it can't be read.
 SPMI_API std::filesystem::path self_exe();
 

@@ -136,6 +136,9 @@ struct SPMI_API RunRecord
   std::string membership_note;          ///< why fallback was chosen, or which cgroup hierarchy is used
   std::string cgroup;                   ///< the task's own cgroup directory (cgroup membership only)
   std::string boot_id;                  ///< the boot the wrapper ran in (process::boot_id())
+  /// the host the wrapper runs on (process::host_name()); "" in records of older wrappers. On a
+  /// cluster it may not be the host `spmi` runs on (see remote_host(), spmi/views.hpp).
+  std::string host;
   int recoveries = 0;                   ///< times a killed wrapper was replaced by its watchdog
   /// @}
   /// The task's stderr goes into its stdout file, so there is no stderr file (the run protocol's

@@ -36,6 +36,11 @@ SPMI_API const char* state_word(State state);
 /// attempt), then a queued launch, then a restart policy that gave up.
 SPMI_API State decide_state(bool active, bool pending, const std::optional<RunRecord>& run);
 
+/// The host `run`'s wrapper runs on when that is not `local` (this host, process::host_name()): on a
+/// cluster, a task on a compute node while `spmi` runs on a login node. Its processes, /proc and `stdin`
+/// FIFO are out of reach from here. nullopt for a run on this host or a record without a host.
+SPMI_API std::optional<std::string> remote_host(const RunRecord& run, const std::string& local);
+
 /// How a run ended, as `list --json` and `status --json` show it.
 struct SPMI_API ExitView
 {

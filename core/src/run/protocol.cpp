@@ -58,6 +58,7 @@ initial_record(const ManageableDir& dir, const std::string& token, bool replacem
   record.wrapper_pid = ::getpid();
   record.wrapper_start_time = process::start_time(::getpid()).value_or(0);
   record.boot_id = process::boot_id();
+  record.host = process::host_name();
   if (!replacement) {
     record.started_at = Clock::now();
   }

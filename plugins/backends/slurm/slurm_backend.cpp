@@ -6,6 +6,8 @@
 #include <spmi/process.hpp>
 #include <spmi/unique_fd.hpp>
 
+#include "slurm_queue.hpp"
+
 #include <fmt/format.h>
 
 #include <fcntl.h>
@@ -21,6 +23,8 @@
 namespace {
 
 using namespace spmi;
+using slurm::is_job_id;
+using slurm::trimmed;
 
 constexpr std::chrono::seconds k_command_timeout{30};
 
@@ -32,26 +36,33 @@ constexpr std::chrono::seconds k_command_timeout{30};
 constexpr const char* k_job_script = "#!/bin/sh\n# written by spmi: runs the wrapper given as arguments\n"
                                      "SPMI_MEMBERSHIP=fallback exec \"$@\"\n";
 
+// `text` quoted for the POSIX shell: one word, whatever it holds.
 std::string
-trimmed(std::string text)
+shell_quoted(const std::string& text)
 {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-    text.pop_back();
+  std::string quoted = "'";
+  for (char c : text) {
+    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   }
-  return text;
+  return quoted + "'";
 }
 
-// A job ID as sbatch issues it: a job number, or <job>_<task> for a task of a job array. Nothing else
-// from launch.json ever reaches scancel: `-u root` there would cancel every job of root's.
-bool
-is_job_id(const std::string& id)
+// The batch script of a job array: element i runs the i-th wrapper command, each word quoted, in its
+// manageable's directory, its output appended to that directory's slurm.log (made beforehand).
+std::string
+array_script(const std::vector<LaunchSpec>& specs)
 {
-  const auto digits = [](std::string_view text) {
-    return !text.empty() && text.size() <= 18 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  const auto bar = id.find('_');
-  return bar == std::string::npos ? digits(id) : digits(std::string_view(id).substr(0, bar)) &&
-                                                   digits(std::string_view(id).substr(bar + 1));
+  std::string script = "#!/bin/sh\n# written by spmi: a job array, element i runs the i-th wrapper\n"
+                       "SPMI_MEMBERSHIP=fallback\nexport SPMI_MEMBERSHIP\ncase \"$SLURM_ARRAY_TASK_ID\" in\n";
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const auto dir = specs[i].dir->path();
+    script += fmt::format("{}) cd {} || exit 1\n  exec", i, shell_quoted(dir.string()));
+    for (const auto& word : specs[i].argv) {
+      script += " " + shell_quoted(word);
+    }
+    script += fmt::format(" >>{} 2>&1 ;;\n", shell_quoted((dir / "slurm.log").string()));
+  }
+  return script + "esac\necho \"spmi: no wrapper for array element $SLURM_ARRAY_TASK_ID\" >&2\nexit 1\n";
 }
 
 // launch.backend_id when it is a job ID; else throws, naming `record` and saying that `what` did not happen.
@@ -74,7 +85,10 @@ public:
   explicit SlurmBackend(const PluginContext& context)
   {
     const auto& section = context.section;
-    warn_unknown_keys(context, {"type", "partition", "time", "cpus_per_task", "mem", "nodes", "sbatch_options"});
+    warn_unknown_keys(context,
+                      {"type", "partition", "time", "cpus_per_task", "mem", "nodes", "sbatch_options", "array_throttle"});
+    m_throttle = section.optional_integer("array_throttle", 1, 1000000);
+    m_logger = context.logger;
     add_string_option(section, "partition", "--partition");
     add_string_option(section, "time", "--time");
     add_string_option(section, "mem", "--mem");
@@ -99,34 +113,45 @@ public:
 
   LaunchResult launch(const LaunchSpec& spec) override
   {
-    const auto script = spec.dir->path() / "slurm-job.sh";
     spec.dir->write_file("slurm-job.sh", k_job_script);
-    // sbatch opens --output by its path: the file is made (or checked) here first, relative to the
-    // verified directory, so it is a regular file of the user and never a planted link.
-    const auto log = (spec.dir->path() / "slurm.log").string();
-    if (!UniqueFd(spec.dir->open_file("slurm.log", O_WRONLY | O_CREAT | O_APPEND))) {
-      throw_errno("cannot open " + log);
-    }
-    std::vector<std::string> argv = {"sbatch", "--parsable", "--job-name=" + spec.session_name,
-                                     "--chdir=" + spec.dir->path().string(), "--output=" + log,
-                                     "--error=" + log, "--export=ALL"};
-    argv.insert(argv.end(), m_options.begin(), m_options.end());
-    argv.push_back(script.string());
+    const auto log = made_log(*spec.dir, "slurm.log");
+    auto argv = sbatch_argv(spec.session_name, *spec.dir, log);
+    argv.push_back((spec.dir->path() / "slurm-job.sh").string());
     argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
-    const auto result = run("sbatch", argv);
-    if (result.status.code != 0 || result.status.signal != 0) {
-      throw BackendError(fmt::format("backend 'slurm': sbatch refused the job: {}", trimmed(result.err)));
-    }
-    // --parsable prints "<jobid>" or "<jobid>;<cluster>".
-    const auto out = trimmed(result.out);
-    const auto job = out.substr(0, out.find(';'));
-    if (job.empty() || !std::all_of(job.begin(), job.end(), ::isdigit)) {
-      throw BackendError(fmt::format("backend 'slurm': sbatch printed no job id: '{}'", out));
-    }
     LaunchResult launched;
-    launched.backend_id = job;
+    launched.backend_id = submit(argv);
     launched.queued = true;
     return launched;
+  }
+
+  // Several wrappers with these settings: one job array, element i the i-th (Backend ID <job>_<i>).
+  // sbatch takes all or none: when it refuses, every launch fails with its message.
+  std::vector<LaunchResult> launch_many(const std::vector<LaunchSpec>& specs) override
+  {
+    if (specs.size() == 1) {
+      return {launch(specs.front())};
+    }
+    for (const auto& spec : specs) {
+      made_log(*spec.dir, "slurm.log");  // each element appends to its own (the script's redirection)
+    }
+    const auto& first = *specs.front().dir;
+    first.write_file("slurm-array.sh", array_script(specs));
+    const auto log = made_log(first, "slurm-array.log");  // what SLURM says before an element's script runs
+    auto argv = sbatch_argv("spmi.array." + first.id(), first, log);
+    auto range = fmt::format("--array=0-{}", specs.size() - 1);
+    if (m_throttle) {
+      range += fmt::format("%{}", *m_throttle);
+    }
+    argv.push_back(range);
+    argv.push_back("--open-mode=append");  // every element opens the array's log
+    argv.push_back((first.path() / "slurm-array.sh").string());
+    const auto job = submit(argv);
+    std::vector<LaunchResult> results(specs.size());
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      results[i].backend_id = fmt::format("{}_{}", job, i);
+      results[i].queued = true;
+    }
+    return results;
   }
 
   bool signal(const ManageableDir& dir, const LaunchRecord& launch, const RunRecord&, int signo) override
@@ -147,37 +172,28 @@ public:
 
   std::map<std::string, QueueState> queue_states(const std::vector<std::string>& backend_ids) override
   {
-    // One query for every job of every user still in slurmctld's memory, finished ones included.
-    const auto result = run("squeue", {"squeue", "--noheader", "--states=all", "--format=%i|%T"});
-    if (result.status.code != 0) {
-      throw BackendError(fmt::format("backend 'slurm': squeue failed: {}", trimmed(result.err)));
-    }
-    // An ID sbatch could not have issued is in no queue: left out, so it is `gone`.
-    std::set<std::string> wanted;
-    std::copy_if(backend_ids.begin(), backend_ids.end(), std::inserter(wanted, wanted.end()), is_job_id);
     std::map<std::string, QueueState> states;
-    std::istringstream lines(result.out);
-    std::string line;
-    while (std::getline(lines, line)) {
-      const auto bar = line.find('|');
-      if (bar == std::string::npos) {
-        continue;
-      }
-      const auto job = trimmed(line.substr(0, bar));
-      if (!wanted.count(job)) {
-        continue;
-      }
-      const auto state = trimmed(line.substr(bar + 1));
-      if (state == "PENDING" || state == "CONFIGURING" || state == "REQUEUED" || state == "RESIZING" ||
-          state == "SUSPENDED") {
-        states[job] = QueueState::pending;
-      } else if (state == "RUNNING" || state == "COMPLETING") {
-        states[job] = QueueState::running;
-      } else {
-        states[job] = QueueState::gone;
-      }
+    for (const auto& [id, info] : queue_report(backend_ids)) {
+      states[id] = info.state;
     }
     return states;
+  }
+
+  // Only spmi's own jobs are asked about (squeue --jobs, sacct --jobs), never every user's.
+  std::map<std::string, QueueInfo> queue_report(const std::vector<std::string>& backend_ids) override
+  {
+    // An ID sbatch could not have issued is in no queue and is never passed on: left out, so it is `gone`.
+    std::set<std::string> wanted;
+    std::copy_if(backend_ids.begin(), backend_ids.end(), std::inserter(wanted, wanted.end()), is_job_id);
+    if (wanted.empty()) {
+      return {};
+    }
+    int calls = 0;
+    auto report = slurm::ask_scheduler(wanted, [this](std::vector<std::string> argv) { return run(argv[0], argv); }, calls);
+    if (m_logger) {
+      m_logger->debug("backend 'slurm': asked about {} jobs in {} scheduler calls", wanted.size(), calls);
+    }
+    return report;
   }
 
   bool cancel(const LaunchRecord& launch) override
@@ -187,6 +203,42 @@ public:
   }
 
 private:
+  // The sbatch command line shared by a job and an array, up to the script: name, directory, log, settings.
+  std::vector<std::string> sbatch_argv(const std::string& name, const ManageableDir& dir, const std::string& log) const
+  {
+    std::vector<std::string> argv = {"sbatch", "--parsable", "--job-name=" + name, "--chdir=" + dir.path().string(),
+                                     "--output=" + log, "--error=" + log, "--export=ALL"};
+    argv.insert(argv.end(), m_options.begin(), m_options.end());
+    return argv;
+  }
+
+  // sbatch opens --output by its path: the file is made (or checked) here first, relative to the
+  // verified directory, so it is a regular file of the user and never a planted link.
+  static std::string made_log(const ManageableDir& dir, const std::string& name)
+  {
+    const auto log = (dir.path() / name).string();
+    if (!UniqueFd(dir.open_file(name, O_WRONLY | O_CREAT | O_APPEND))) {
+      throw_errno("cannot open " + log);
+    }
+    return log;
+  }
+
+  // Runs sbatch; the job number it printed, or throws with what it said.
+  std::string submit(const std::vector<std::string>& argv)
+  {
+    const auto result = run("sbatch", argv);
+    if (result.status.code != 0 || result.status.signal != 0) {
+      throw BackendError(fmt::format("backend 'slurm': sbatch refused the job: {}", trimmed(result.err)));
+    }
+    // --parsable prints "<jobid>" or "<jobid>;<cluster>".
+    const auto out = trimmed(result.out);
+    const auto job = out.substr(0, out.find(';'));
+    if (job.empty() || job.size() > 18 || !std::all_of(job.begin(), job.end(), ::isdigit)) {
+      throw BackendError(fmt::format("backend 'slurm': sbatch printed no job id: '{}'", out));
+    }
+    return job;
+  }
+
   process::Captured run(const std::string& program, std::vector<std::string> argv)
   {
     const auto found = process::find_in_path(program);
@@ -221,6 +273,8 @@ private:
   }
 
   std::vector<std::string> m_options;
+  std::optional<long long> m_throttle;  // array_throttle: at most this many elements of an array run at once
+  std::shared_ptr<spdlog::logger> m_logger;
 };
 
 std::unique_ptr<Backend>

@@ -34,16 +34,25 @@ public:
 
   LaunchResult start(const ManageableDir& dir, const std::string& token) override
   {
-    LaunchSpec spec;
-    spec.argv = wrapper_argv(dir, token);
-    spec.session_name = "spmi." + dir.id();
-    spec.dir = &dir;
-    auto result = m_backend->launch(spec);
-    result.backend_type = m_backend->type();
+    const auto plan = *plan_launch(dir, token);
+    auto result = m_backend->launch(plan.spec);
+    result.backend_type = plan.backend_type;
     if (result.backend_settings.is_null()) {
-      result.backend_settings = m_backend_settings;  // recorded: what signals or cancels it is made from it
+      result.backend_settings = plan.backend_settings;  // recorded: what signals or cancels it is made from it
     }
     return result;
+  }
+
+  std::optional<LaunchPlan> plan_launch(const ManageableDir& dir, const std::string& token) override
+  {
+    LaunchPlan plan;
+    plan.backend = m_backend.get();
+    plan.spec.argv = wrapper_argv(dir, token);
+    plan.spec.session_name = "spmi." + dir.id();
+    plan.spec.dir = &dir;
+    plan.backend_type = m_backend->type();
+    plan.backend_settings = m_backend_settings;
+    return plan;
   }
 
   int run(const ManageableDir& dir, const std::string& token) override { return m_wrapper->run(dir, token); }
