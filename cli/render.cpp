@@ -61,6 +61,7 @@ entry_json(const ManageableView& view, TimePoint now)
              {"error", view.problem.empty() ? json(nullptr) : json(view.problem)}};
   entry["pid"] = optional_json(view.pid);
   entry["wrapper_pid"] = optional_json(view.wrapper_pid);
+  entry["host"] = view.run && !view.run->host.empty() ? json(view.run->host) : json(nullptr);
   entry["backend"] = view.launch ? json{{"type", view.launch->backend_type}, {"id", view.launch->backend_id}} : json(nullptr);
   entry["loaded_at"] = time_json(view.loaded_at);
   entry["launched_at"] = time_json(view.launched_at);

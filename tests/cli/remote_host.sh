@@ -30,7 +30,10 @@ grep -q "\"host\":\"$here\"" "$SPMI_PATH/far/run.json" || fail "run.json does no
 run 0 status far
 out_has "Resources: CPU"
 out_lacks "Host:"
-pass "a local run records its host; status measures it"
+run 0 list --json
+python3 -c 'import json,sys; v=[m for m in json.load(open(sys.argv[1]))["manageables"] if m["id"]=="far"][0]; sys.exit(v["host"] != sys.argv[2])' "$T/out" "$here" ||
+  fail "list --json does not name this host: $(cat "$T/out")"
+pass "a local run records its host; status measures it; JSON names the host"
 
 set_host far node12
 run 0 status far
@@ -43,6 +46,9 @@ grep -qE '^far +active +.* - +- ' "$T/out" || fail "list should show - for CPU a
 run 0 list --json
 python3 -c 'import json,sys; v=[m for m in json.load(open(sys.argv[1]))["manageables"] if m["id"]=="far"][0]; sys.exit(v["resources"] is not None)' "$T/out" ||
   fail "list --json measured a remote run"
+run 0 status --json far
+python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))["manageables"][0]; sys.exit(v["host"] != "node12")' "$T/out" ||
+  fail "status --json does not name the host: $(cat "$T/out")"
 pass "status and list: Host node12, resources not measured"
 
 rc=0
