@@ -4,9 +4,11 @@
 
 #include <spmi/controller.hpp>
 #include <spmi/registry.hpp>
+#include <spmi/unique_fd.hpp>
 
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -113,5 +115,8 @@ std::string format_uptime(std::chrono::seconds delta);
 std::string format_bytes(std::uint64_t bytes);
 // "2026-11-25T19:14:11.123Z": ISO-8601 UTC with milliseconds, as in the JSON output.
 std::string format_iso8601(TimePoint t);
+// `signals` blocked and readable from the descriptor returned (signalfd, non-blocking): how a command
+// that follows output (`logs -f`, an attached `spmi run`) learns it should end.
+UniqueFd blocked_signal_fd(std::initializer_list<int> signals);
 
 } // namespace spmi::cli

@@ -31,6 +31,22 @@
 
 namespace spmi::cli {
 
+UniqueFd
+blocked_signal_fd(std::initializer_list<int> signals)
+{
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int signo : signals) {
+    sigaddset(&set, signo);
+  }
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!fd) {
+    throw_errno("signalfd");
+  }
+  return fd;
+}
+
 namespace {
 
 void
@@ -49,22 +65,6 @@ write_all(const char* data, std::size_t size)
   }
 }
 
-// SIGINT and SIGTERM, blocked and readable from the descriptor returned: the normal end of `logs -f`.
-UniqueFd
-stop_signal_fd()
-{
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  ::sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
-  UniqueFd fd(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!fd) {
-    throw_errno("signalfd");
-  }
-  return fd;
-}
-
 // One ID: its lines as they are in the file, no prefix (as `tail`).
 int
 logs_one(Controller& controller, const std::string& id, std::size_t lines, bool follow, bool use_stderr)
@@ -81,7 +81,7 @@ logs_one(Controller& controller, const std::string& id, std::size_t lines, bool 
   OutputFollower output = controller.follow_output(id, name);
 
   // Signals first, so a SIGINT between here and the loop still ends us cleanly.
-  const UniqueFd signal_fd = follow ? stop_signal_fd() : UniqueFd();
+  const UniqueFd signal_fd = follow ? blocked_signal_fd({SIGINT, SIGTERM}) : UniqueFd();
   // The last lines as `tail -n` prints them, whole however long they are (a progress bar redrawn with
   // '\r' and never a newline is one line), then what is written (see OutputFollower).
   const OutputFollower::Sink to_stdout = write_all;
@@ -357,7 +357,7 @@ cmd_logs(Controller& controller, const std::vector<std::string>& patterns, std::
     logger()->info("Nothing to show");
     return exit_status::k_failed;
   }
-  const UniqueFd signal_fd = follow ? stop_signal_fd() : UniqueFd();
+  const UniqueFd signal_fd = follow ? blocked_signal_fd({SIGINT, SIGTERM}) : UniqueFd();
   Merge merge{patterns, use_stderr, use_color(STDOUT_FILENO, options)};
   std::vector<Source> sources;
   add_sources(controller, ids, merge, sources, status);

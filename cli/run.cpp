@@ -116,23 +116,6 @@ load_run(Controller& controller, const RunOptions& options)
   }
 }
 
-// SIGINT, SIGTERM and SIGHUP, blocked and readable from the descriptor returned.
-UniqueFd
-follow_signals()
-{
-  sigset_t set;
-  sigemptyset(&set);
-  for (const int signo : {SIGINT, SIGTERM, SIGHUP}) {
-    sigaddset(&set, signo);
-  }
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
-  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!fd) {
-    throw_errno("signalfd");
-  }
-  return fd;
-}
-
 void
 write_to(int fd, const char* data, std::size_t size)
 {
@@ -154,7 +137,7 @@ write_to(int fd, const char* data, std::size_t size)
 int
 attach(Controller& controller, const std::string& id)
 {
-  const auto signals = follow_signals();
+  const auto signals = blocked_signal_fd({SIGINT, SIGTERM, SIGHUP});
   auto out = controller.follow_output(id, "stdout");
   auto err = controller.follow_output(id, "stderr");
   const auto pump = [&] {
