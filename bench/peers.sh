@@ -109,39 +109,40 @@ spmi_wrappers() { pgrep -f "__run $1/" | tr '\n' ' '; }
 
 # ---- s6: one s6-svscan on a scan directory of N service dirs (down until started), another of LOADED
 s6_ok=0; if peer_on s6 && have s6-svscan; then s6_ok=1; fi
-s6_scan() { # DIR COUNT: makes the scan directory, starts s6-svscan on it, prints its pid
-  mkdir -p "$1"; local id
-  for id in $(ids "$2"); do
-    mkdir "$1/$id"; touch "$1/$id/down"
-    printf '#!/bin/sh\nexec sleep 1000\n' >"$1/$id/run"; chmod +x "$1/$id/run"
-  done
-  s6-svscan "$1" </dev/null >/dev/null 2>&1 &
-  echo $!
+s6_scan() { # DIR COUNT: the scan directory of COUNT service dirs, each down until started
+  local id; mkdir -p "$1"; (cd "$1" && mkdir $(ids "$2"))
+  for id in $(ids "$2"); do : >"$1/$id/down"; printf '#!/bin/sh\nexec sleep 1000\n' >"$1/$id/run"; done
+  chmod +x "$1"/t*/run
 }
-s6_ready() { local d; for d in "$@"; do until s6-svstat "$d" >/dev/null 2>&1; do sleep 0.01; done; done; }
+s6_ready() { # DIR COUNT: waits until COUNT s6-supervise have written their status (at most 60 s)
+  local i; for i in $(seq 1 600); do
+    [ "$(find "$1" -mindepth 3 -maxdepth 3 -path '*/supervise/status' | wc -l)" -ge "$2" ] && return 0; sleep 0.1
+  done; echo "peers.sh: s6-svscan did not start $2 s6-supervise in $1" >&2; return 1
+}
 if [ $s6_ok = 1 ]; then
   scans+=("$work/s6" "$work/s6-loaded")
-  s6_pid=$(s6_scan "$work/s6" "$N"); started+=("$s6_pid")
-  s6_loaded_pid=$(s6_scan "$work/s6-loaded" "$LOADED"); started+=("$s6_loaded_pid")
-  s6_ready "$work/s6"/t* "$work/s6-loaded"/t*
+  s6_scan "$work/s6" "$N"; s6_scan "$work/s6-loaded" "$LOADED"
+  # -c: room for every service (s6-svscan supervises at most 500 by default)
+  s6-svscan -c $((N + 10)) "$work/s6" </dev/null >/dev/null 2>&1 & s6_pid=$!; started+=("$s6_pid")
+  s6-svscan -c $((LOADED + 10)) "$work/s6-loaded" </dev/null >/dev/null 2>&1 & started+=($!)
+  s6_ready "$work/s6" "$N"; s6_ready "$work/s6-loaded" "$LOADED"
 fi
 
 # ---- supervisord: one supervisord with N [program:x] sections, another with LOADED
 sv_ok=0; if peer_on supervisord && have supervisord; then sv_ok=1; fi
-sv_conf() { # DIR COUNT: writes DIR/supervisord.conf, starts supervisord in the foreground of a
-  mkdir -p "$1/logs"; local id     # background job, prints its pid
+sv_conf() { # DIR COUNT: writes DIR/supervisord.conf
+  mkdir -p "$1/logs"; local id
   { printf '[unix_http_server]\nfile=%s/sock\nchmod=0700\n\n[supervisord]\nlogfile=%s/supervisord.log\npidfile=%s/pid\nchildlogdir=%s/logs\nnodaemon=true\n\n' "$1" "$1" "$1" "$1"
     printf '[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n[supervisorctl]\nserverurl=unix://%s/sock\n\n' "$1"
     for id in $(ids "$2"); do printf '[program:%s]\ncommand=sleep 1000\nautostart=false\nstartsecs=0\n\n' "$id"; done
   } >"$1/supervisord.conf"
-  supervisord -c "$1/supervisord.conf" </dev/null >/dev/null 2>&1 &
-  echo $!
 }
 sv_ready() { local i; for i in $(seq 1 600); do supervisorctl -c "$1" pid >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 if [ $sv_ok = 1 ]; then
   svconfs+=("$work/sv/supervisord.conf" "$work/sv-loaded/supervisord.conf")
-  sv_pid=$(sv_conf "$work/sv" "$N"); started+=("$sv_pid")
-  sv_loaded_pid=$(sv_conf "$work/sv-loaded" "$LOADED"); started+=("$sv_loaded_pid")
+  sv_conf "$work/sv" "$N"; sv_conf "$work/sv-loaded" "$LOADED"   # nodaemon: our own background jobs
+  supervisord -c "$work/sv/supervisord.conf" </dev/null >/dev/null 2>&1 & sv_pid=$!; started+=("$sv_pid")
+  supervisord -c "$work/sv-loaded/supervisord.conf" </dev/null >/dev/null 2>&1 & started+=($!)
   sv_ready "$work/sv/supervisord.conf"; sv_ready "$work/sv-loaded/supervisord.conf"
 fi
 svctl() { supervisorctl -c "$work/$1/supervisord.conf" "${@:2}"; }
