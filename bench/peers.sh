@@ -3,7 +3,8 @@
 # spmi beside its peers, s6 and supervisord (Debian packages `s6`, `supervisor`; scripts/install-deps.sh
 # installs them), on the same work in the same run: N tasks of `sleep 1000`. Prints a Markdown table:
 # for each line, each tool's median over the repeated runs with (min-max), in ms unless noted, then the
-# ratios spmi local / peer (what we judge, as the machine is noisy). A peer not installed is said so.
+# ratios spmi local / peer (what we judge, as the machine is noisy). A peer not installed (or left out of
+# BENCH_PEERS) shows "not run"; "-" is a line a tool has no like-for-like command for.
 #   usage: bench/peers.sh [path/to/spmi]   (also `bench/run.sh --peers`; run.sh without flags runs both)
 #   BENCH_REPEAT=7        repetitions of every measure (the tools take turns in each repetition)
 #   BENCH_PEERS_N=50      tasks started and stopped together
@@ -17,7 +18,7 @@
 #    NAME` with startsecs=0 (returns once RUNNING); a bare fork: `sh -c 'sleep 1000 & echo $!'`. After
 #    each, untimed, the `sleep` process is checked to exist (the run fails otherwise).
 #  - start N until all run: spmi `start '.*'` (one call); s6: `s6-svc -u` on each of the N service dirs,
-#    then `s6-svwait -u` on all N; supervisord: `supervisorctl start all`. Then the N `sleep` processes
+#    then `s6-svwait -u` on all N (plain s6, no s6-rc database); supervisord: `supervisorctl start all`. Then the N `sleep` processes
 #    are looked for under the supervisor (ps): when the first look misses some, the end is the look
 #    that finds them all.
 #  - stop N until all gone: spmi `stop '.*'`; s6: `s6-svc -d` on each, then `s6-svwait -d` on all;
