@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # spmi's benchmark: builds private state directories with N registered manageables and measures, as
-# medians over repeated runs, what a user pays per call. Prints a Markdown table and writes it to
-# bench/results.md (or $BENCH_OUT).
-#   usage: bench/run.sh [path/to/spmi]      (default build/bin/spmi; build it first)
-#   BENCH_SIZES="10 100 1000 10000"  BENCH_REPEAT=15
+# medians over repeated runs, what a user pays per call; then runs bench/peers.sh, spmi beside s6 and
+# supervisord on the same work (see the top of peers.sh for what each of its lines measures and how).
+# Prints both Markdown tables and writes them, after the command that made them, to bench/results.md
+# (or $BENCH_OUT).
+#   usage: bench/run.sh [path/to/spmi]          (default build/bin/spmi; build it first)
+#          bench/run.sh --peers [path/to/spmi]  (only the side-by-side table, on stdout; = bench/peers.sh)
+#   BENCH_SIZES="10 100 1000 10000"  BENCH_REPEAT=15  BENCH_PEERS_RUN=1 (0: leave the peers out)
+#   BENCH_PEERS_REPEAT=7 (peers.sh's repetitions), and peers.sh's own: BENCH_PEERS_N=50
+#   BENCH_PEERS_LOADED=1000 BENCH_PEERS="s6 supervisord"
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --peers ]; then shift; exec bash bench/peers.sh "$@"; fi
+made_by="BENCH_SIZES=\"${BENCH_SIZES:-10 100 1000 10000}\" BENCH_REPEAT=${BENCH_REPEAT:-15} bench/run.sh $*"
+load_avg=$(cut -d' ' -f1-3 /proc/loadavg)
 SPMI=$(realpath "${1:-build/bin/spmi}")
 SIZES=${BENCH_SIZES:-10 100 1000 10000}
 REPEAT=${BENCH_REPEAT:-15}
@@ -147,10 +155,18 @@ stopped=$(median_ms "$SPMI" list)
 row "list, 50 running / the same 50 stopped" "50" "$running / $stopped"
 row "what one running task adds to list (CPU, memory, uptime of its tree)" "50" "$(awk -v a="$running" -v b="$stopped" 'BEGIN {printf "%.2f", (a-b)/50}')"
 
+# spmi beside its peers, after the tasks above are gone (peers.sh takes BENCH_REPEAT too, default 7)
+if [ "${BENCH_PEERS_RUN:-1}" != 0 ]; then
+  BENCH_REPEAT=${BENCH_PEERS_REPEAT:-7} bash bench/peers.sh "$SPMI" >"$work/peers.md"
+fi
+
 {
-  echo "spmi benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), medians of $REPEAT runs (ms unless noted)"
+  echo "Made by: \`$made_by\` (bench/peers.sh with BENCH_REPEAT=${BENCH_PEERS_REPEAT:-7})"
+  echo
+  echo "spmi benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), load average at start $load_avg, medians of $REPEAT runs (ms unless noted)"
   echo
   echo "| work | N | result |"
   echo "|---|---|---|"
   printf '%s\n' "${rows[@]}"
+  if [ -s "$work/peers.md" ]; then echo; cat "$work/peers.md"; fi
 } | tee "$OUT"

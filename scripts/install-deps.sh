@@ -9,6 +9,7 @@ packages=(
   clang libclang-rt-14-dev
   screen tmux procps python3 python3-jsonschema zsh doxygen
   nginx-light perl systemd
+  s6 supervisor  # the peers that bench/peers.sh measures beside spmi
 )
 missing=()
 for p in "${packages[@]}"; do
