@@ -162,7 +162,9 @@ wait "$follower" || true
 [ "$(wc -l <"$T/flood.out")" -ge 1000000 ] || fail "logs -f printed $(wc -l <"$T/flood.out") of the flood's 1000000 lines"
 rss=$(tail -1 "$T/rss")
 rm -f "$T/flood.out" "$SPMI_PATH/flood/stdout"
-[ "$rss" -lt 16000 ] || fail "logs -f of a flood grew to $rss KiB"
+# Under AddressSanitizer freed memory sits in its quarantine (256 MB) and shadow memory adds more, so
+# the bound is the normal build's; the sanitized run still checks every line arrives.
+[ -n "${SPMI_TEST_SANITIZED:-}" ] || [ "$rss" -lt 16000 ] || fail "logs -f of a flood grew to $rss KiB"
 run 0 stop calm
 pass "logs -f of a 100 MB flood: all lines, at most $rss KiB resident"
 echo "many_cmds ($BACKEND): all passed"
