@@ -65,8 +65,6 @@ SPMI_API std::string ancestor_problem(const std::filesystem::path& path, const s
                                       const struct stat& st, uid_t euid);
 // What is wrong with the file `path` of the state whose lstat()/fstat() is `st`; "" when nothing.
 SPMI_API std::string file_problem(const std::filesystem::path& path, const struct stat& st, uid_t euid, FileKind kind);
-// `path` as one shell word (quoted when it needs it), for the fix commands of the messages.
-SPMI_API std::string shell_word(const std::string& path);
 
 } // namespace strict
 

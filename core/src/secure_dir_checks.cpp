@@ -2,6 +2,8 @@
 // The StrictModes rules of secure_dir.hpp as pure functions of a stat(): what is wrong, and the fix.
 #include "secure_dir.hpp"
 
+#include <spmi/text.hpp>
+
 #include <fmt/format.h>
 
 #include <pwd.h>
@@ -102,21 +104,6 @@ joined(const std::vector<std::string>& parts, const char* separator)
 }
 
 } // namespace
-
-std::string
-shell_word(const std::string& path)
-{
-  const bool plain = !path.empty() && path.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                             "0123456789_./-+,:@%") == std::string::npos;
-  if (plain) {
-    return path;
-  }
-  std::string quoted = "'";
-  for (const char c : path) {
-    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  }
-  return quoted + "'";
-}
 
 std::string
 dir_problem(const fs::path& path, const struct stat& st, uid_t euid, bool root)

@@ -2,6 +2,7 @@
 // StrictModes for the state (core/src/secure_dir*.cpp): the rules as pure functions of a stat (modes,
 // owners, symlinks, FIFO type), then the store refusing what they refuse, leaving link targets alone.
 #include <spmi/errors.hpp>
+#include <spmi/text.hpp>
 #include <spmi/state.hpp>
 
 #include "../../core/src/secure_dir.hpp"
@@ -96,8 +97,8 @@ TEST(StrictModes, FileProblems)
 
 TEST(StrictModes, ShellWordQuotesWhatNeedsIt)
 {
-  EXPECT_EQ(spmi::strict::shell_word("/tmp/x"), "/tmp/x");
-  EXPECT_EQ(spmi::strict::shell_word("/tmp/a b'c"), "'/tmp/a b'\\''c'");
+  EXPECT_EQ(spmi::shell_word("/tmp/x"), "/tmp/x");
+  EXPECT_EQ(spmi::shell_word("/tmp/a b'c"), "'/tmp/a b'\\''c'");
 }
 
 class SecureStoreTest : public testing::Test

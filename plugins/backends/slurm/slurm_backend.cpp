@@ -4,6 +4,7 @@
 #include <spmi/errors.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/process.hpp>
+#include <spmi/text.hpp>
 #include <spmi/unique_fd.hpp>
 
 #include "slurm_queue.hpp"
@@ -36,17 +37,6 @@ constexpr std::chrono::seconds k_command_timeout{30};
 constexpr const char* k_job_script = "#!/bin/sh\n# written by spmi: runs the wrapper given as arguments\n"
                                      "SPMI_MEMBERSHIP=fallback exec \"$@\"\n";
 
-// `text` quoted for the POSIX shell: one word, whatever it holds.
-std::string
-shell_quoted(const std::string& text)
-{
-  std::string quoted = "'";
-  for (char c : text) {
-    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  }
-  return quoted + "'";
-}
-
 // The batch script of a job array: element i runs the i-th wrapper command, each word quoted, in its
 // manageable's directory, its output appended to that directory's slurm.log (made beforehand).
 std::string
@@ -56,11 +46,11 @@ array_script(const std::vector<LaunchSpec>& specs)
                        "SPMI_MEMBERSHIP=fallback\nexport SPMI_MEMBERSHIP\ncase \"$SLURM_ARRAY_TASK_ID\" in\n";
   for (std::size_t i = 0; i < specs.size(); ++i) {
     const auto dir = specs[i].dir->path();
-    script += fmt::format("{}) cd {} || exit 1\n  exec", i, shell_quoted(dir.string()));
+    script += fmt::format("{}) cd {} || exit 1\n  exec", i, shell_word(dir.string()));
     for (const auto& word : specs[i].argv) {
-      script += " " + shell_quoted(word);
+      script += " " + shell_word(word);
     }
-    script += fmt::format(" >>{} 2>&1 ;;\n", shell_quoted((dir / "slurm.log").string()));
+    script += fmt::format(" >>{} 2>&1 ;;\n", shell_word((dir / "slurm.log").string()));
   }
   return script + "esac\necho \"spmi: no wrapper for array element $SLURM_ARRAY_TASK_ID\" >&2\nexit 1\n";
 }
