@@ -176,8 +176,18 @@ SecureDir::remove_tree(const std::string& name) const
     return;  // a file or a symlink: the entry itself goes, never what it points to
   }
   UniqueFd fd(::openat(m_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (fd.get() < 0 || !empty_directory(fd.get()) || ::unlinkat(m_fd.get(), name.c_str(), AT_REMOVEDIR) != 0) {
-    throw_errno("cannot delete " + path.string());
+  // A command that opened the directory before it was renamed away may still create a file in it (its
+  // lock) while it is emptied: empty it again, a few times, before saying it can't be deleted.
+  for (int attempt = 1;; ++attempt) {
+    if (fd.get() < 0 || !empty_directory(fd.get())) {
+      throw_errno("cannot delete " + path.string());
+    }
+    if (::unlinkat(m_fd.get(), name.c_str(), AT_REMOVEDIR) == 0) {
+      return;
+    }
+    if (errno != ENOTEMPTY || attempt == 5) {
+      throw_errno("cannot delete " + path.string());
+    }
   }
 }
 

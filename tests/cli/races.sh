@@ -52,7 +52,7 @@ for round in $(seq 1 10); do
     [ "$(pgrep -xfc "sleep 1102.$TAG")" = 0 ] ||
       fail "round $round: clean won but the task runs: $(ps -o pid,ppid,stat,lstart,args -C sleep,spmi); start: $(cat "$T/start.err"); clean: $(cat "$T/clean.err")"
   else
-    [ "$s" = 0 ] || fail "round $round: neither start ($s) nor clean ($c) succeeded"
+    [ "$s" = 0 ] || fail "round $round: neither start ($s) nor clean ($c) succeeded; start: $(cat "$T/start.err"); clean: $(cat "$T/clean.err")"
     is_active cs || fail "round $round: start won but cs is not active"
     run 0 kill cs
     run 0 clean cs

@@ -3,6 +3,7 @@
 // owners, symlinks, FIFO type), then the store refusing what they refuse, leaving link targets alone.
 #include <spmi/errors.hpp>
 #include <spmi/text.hpp>
+#include <spmi/unique_fd.hpp>
 #include <spmi/state.hpp>
 
 #include "../../core/src/secure_dir.hpp"
@@ -11,12 +12,16 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -243,6 +248,41 @@ TEST_F(SecureStoreTest, RefusesFilesAndDirectoriesOfAnotherUser)
   ASSERT_EQ(::chown((m_root / "web").c_str(), k_other, k_other), 0);
   EXPECT_THAT([&] { spmi::StateStore(m_root).dir("web").read_meta(); },
               ThrowsMessage<spmi::StateError>(HasSubstr("(uid 4242), not by you (root); fix: chown root")));
+}
+
+// `clean` against a command that opened the directory before it was renamed away and creates its lock
+// there while the tree is emptied (as a racing `start` does): the directory still goes, and clean
+// does not report a failure.
+TEST_F(SecureStoreTest, RemovesATreeThatGrowsWhileItIsEmptied)
+{
+  const auto web = m_root / "web";
+  for (int i = 0; i < 3000; ++i) {
+    write(web / ("f" + std::to_string(i)), "");
+  }
+  const spmi::UniqueFd held(::open(web.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const spmi::UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  ASSERT_GE(held.get(), 0);
+  ASSERT_GE(::inotify_add_watch(watch.get(), web.c_str(), IN_DELETE), 0);
+  std::atomic<bool> done{false};
+  int made = 0;
+  std::thread late([&] {
+    alignas(inotify_event) char buffer[4096];
+    pollfd ready{watch.get(), POLLIN, 0};
+    // On each of the first deletions, a new file, as a late `lock` is.
+    while (!done && made < 20) {
+      if (::poll(&ready, 1, 10) == 1 && ::read(watch.get(), buffer, sizeof buffer) > 0) {
+        const int fd = ::openat(held.get(), ("lock" + std::to_string(made++)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+          ::close(fd);
+        }
+      }
+    }
+  });
+  EXPECT_NO_THROW(spmi::StateStore(m_root).remove("web"));
+  done = true;
+  late.join();
+  EXPECT_FALSE(fs::exists(web));
+  EXPECT_GT(made, 0);
 }
 
 } // namespace
