@@ -224,8 +224,8 @@ spawn(const SpawnOptions& options)
   if (options.argv.empty()) {
     throw SystemError("spawn: empty argv");
   }
-  std::string program = options.argv[0];
-  if (program.find('/') == std::string::npos) {
+  std::string program = options.program ? options.program->string() : options.argv[0];
+  if (!options.program && program.find('/') == std::string::npos) {
     auto found = find_in_path(program);
     if (!found) {
       throw SystemError(fmt::format("cannot run '{}': not found in PATH", program));

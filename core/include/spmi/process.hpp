@@ -54,6 +54,9 @@ struct SPMI_API SpawnOptions
   /// An open `cgroup.procs` (TaskGroup::procs_fd()): the child moves itself into that cgroup before it
   /// execs, so nothing it starts is ever outside; if it can't, it does not exec and spawn() throws.
   int cgroup_procs_fd = -1;
+  /// the file executed, when it is not argv[0] (which the child still gets as its argv[0]); unset:
+  /// argv[0], looked up in PATH when it has no '/'
+  std::optional<std::filesystem::path> program;
 };
 
 /// Starts a child with default signal dispositions, an empty signal mask and no inherited descriptors

@@ -3,6 +3,7 @@
 
 #include "../matrix.hpp"
 
+#include "direct.hpp"
 #include "output_pump.hpp"
 #include "recovery.hpp"
 
@@ -170,6 +171,9 @@ Runner::prepare_task(process::SpawnOptions& task) const
     task.cwd = cwd->get<std::string>();
   } else if (const auto launch = m_dir.read_launch(); launch && launch->token == m_token && !launch->cwd.empty()) {
     task.cwd = launch->cwd;  // loaded by an older spmi, queued by `start` (SLURM): where that start ran, as then
+  }
+  if (m_settings.argv.empty()) {
+    run_directly(m_settings.command, task);  // a simple command needs no shell in between
   }
 }
 
