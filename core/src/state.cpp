@@ -123,13 +123,13 @@ StateStore::lock_resurrect() const
 
 namespace {
 
-// Entries of the root that a `load` (staging directories) or a `clean` (directories renamed away) make
-// for a moment; left behind only when that command was killed.
+// Entries of the root that a `load` (staging directories), a `clean` (directories renamed away) or a
+// `list` (its cache's temporary file) make for a moment; left behind only when that command was killed.
 bool
 is_leftover(const char* name)
 {
   const std::string_view entry(name);
-  return entry.rfind(".load-", 0) == 0 || entry.rfind(".clean-", 0) == 0;
+  return entry.rfind(".load-", 0) == 0 || entry.rfind(".clean-", 0) == 0 || entry.rfind("..list.cache.tmp-", 0) == 0;
 }
 
 } // namespace
