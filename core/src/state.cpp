@@ -309,10 +309,11 @@ StateStore::remove(const std::string& id) const
     throw SystemError(fmt::format("removed '{}', but could not delete it: {}", id, e.what()));
   }
   // The last one gone, and no load running (which stores its environment under the lock, shared):
-  // no manageable names a captured environment any more.
+  // no manageable names a captured environment any more, and `list` has nothing to cache.
   if (::flock(store_lock.fd(), LOCK_EX | LOCK_NB) == 0 && ids().empty()) {
     try {
       m_slot->get()->remove_tree(".environments");
+      m_slot->get()->remove_tree(".list.cache");
     } catch (const Error&) {
       // best effort: the next clean of the last one tries again
     }
