@@ -6,6 +6,7 @@
 #include <spmi/recorded.hpp>
 
 #include "controller_detail.hpp"
+#include "list_cache.hpp"
 
 #include <fmt/format.h>
 
@@ -134,6 +135,18 @@ leftover_note(const std::string& id, const RunRecord& run, std::string note)
   return note;
 }
 
+// A never-started manageable's view from `list`'s cache: what read_view_meta() takes of manageable.json.
+void
+cached_view(ManageableView& view, ListCache::Entry entry)
+{
+  view.type = std::move(entry.type);
+  view.comment = std::move(entry.comment);
+  view.source = std::move(entry.source);
+  if (entry.loaded_at) {
+    view.loaded_at = from_epoch(*entry.loaded_at);
+  }
+}
+
 } // namespace
 
 std::vector<ManageableView>
@@ -148,9 +161,17 @@ Controller::list_of(const std::vector<std::string>& ids, bool resources)
   std::vector<ManageableView> result;
   std::vector<std::string> inactive;
   std::map<std::string, bool> active;
+  // Those never started are shown from one file while their directories are unchanged (list_cache.hpp).
+  ListCache cache(m_store);
   for (const auto& id : ids) {
     ManageableView view;
     view.id = id;
+    active[id] = false;
+    if (auto cached = cache.find(id)) {
+      cached_view(view, std::move(*cached));
+      result.push_back(std::move(view));
+      continue;  // nothing to ask a scheduler about: never launched
+    }
     const auto dir = m_store.dir(id);
     try {
       read_view_meta(view, dir.read_meta());
@@ -158,6 +179,8 @@ Controller::list_of(const std::vector<std::string>& ids, bool resources)
       read_view_records(view, dir);
       if (!active[id]) {
         inactive.push_back(id);
+        cache.remember(id, {view.type, view.comment, view.source,
+                            view.loaded_at ? std::optional(to_epoch(*view.loaded_at)) : std::nullopt});
       }
     } catch (const std::exception& e) {
       view.problem = e.what();
@@ -167,6 +190,7 @@ Controller::list_of(const std::vector<std::string>& ids, bool resources)
     }
     result.push_back(std::move(view));
   }
+  cache.save();
   // Only inactive manageables can be pending; their queued launches cost one query per backend.
   std::map<std::string, QueueState> queued;
   std::map<std::string, std::string> ended;

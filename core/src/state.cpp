@@ -123,13 +123,13 @@ StateStore::lock_resurrect() const
 
 namespace {
 
-// Entries of the root that a `load` (staging directories) or a `clean` (directories renamed away) make
-// for a moment; left behind only when that command was killed.
+// Entries of the root that a `load` (staging directories), a `clean` (directories renamed away) or a
+// `list` (its cache's temporary file) make for a moment; left behind only when that command was killed.
 bool
 is_leftover(const char* name)
 {
   const std::string_view entry(name);
-  return entry.rfind(".load-", 0) == 0 || entry.rfind(".clean-", 0) == 0;
+  return entry.rfind(".load-", 0) == 0 || entry.rfind(".clean-", 0) == 0 || entry.rfind("..list.cache.tmp-", 0) == 0;
 }
 
 } // namespace
@@ -309,10 +309,11 @@ StateStore::remove(const std::string& id) const
     throw SystemError(fmt::format("removed '{}', but could not delete it: {}", id, e.what()));
   }
   // The last one gone, and no load running (which stores its environment under the lock, shared):
-  // no manageable names a captured environment any more.
+  // no manageable names a captured environment any more, and `list` has nothing to cache.
   if (::flock(store_lock.fd(), LOCK_EX | LOCK_NB) == 0 && ids().empty()) {
     try {
       m_slot->get()->remove_tree(".environments");
+      m_slot->get()->remove_tree(".list.cache");
     } catch (const Error&) {
       // best effort: the next clean of the last one tries again
     }

@@ -366,6 +366,7 @@ public:
   void append(const std::string& name, const std::string& data) const;
 
 private:
+  friend class ListCache;  // `list`'s cache in the root (core/src/list_cache.hpp)
   void remove_leftovers() const;
   // The verified root's descriptor. @throws StateError when it does not exist or is insecure.
   int root_fd() const;
