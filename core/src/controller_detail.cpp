@@ -7,9 +7,15 @@
 
 #include <fmt/format.h>
 
+#include <spmi/unique_fd.hpp>
+
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <set>
 
 namespace spmi::detail {
 
@@ -39,6 +45,23 @@ batch_size(std::size_t most)
   }
   const auto room = limit.rlim_cur > 64 ? (limit.rlim_cur - 64) / 2 : 1;
   return std::max<std::size_t>(1, std::min<std::size_t>(most, room));
+}
+
+bool
+sync_file_systems(const std::vector<fs::path>& dirs)
+{
+  std::set<dev_t> synced;
+  for (const auto& dir : dirs) {
+    struct ::stat st {};
+    const UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) {
+      return false;
+    }
+    if (synced.insert(st.st_dev).second && ::syncfs(fd.get()) != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 std::vector<process::ProcessInfo>

@@ -24,6 +24,11 @@ std::string launch_backend_key(const LaunchRecord& launch);
 // files is low (each pending one holds its lock open; half the room left is kept for everything else).
 std::size_t batch_size(std::size_t most);
 
+// Makes durable what was written unsynced in `dirs` (write_launch(..., false)): one syncfs(2) per file
+// system they are on, instead of an fsync each in turn. False (errno set) when a sync failed: the caller
+// then syncs each file on its own, to learn which failed.
+bool sync_file_systems(const std::vector<std::filesystem::path>& dirs);
+
 // Processes of `run` still alive although its wrapper has ended. A wrapper records an end only once
 // none is left, so in the fallback only a run whose wrapper died (no end recorded, or survivors named)
 // is looked at; a cgroup is looked at always (one file).

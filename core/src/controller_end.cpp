@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace spmi {
 
@@ -71,6 +73,7 @@ struct Controller::PendingEnd
   std::chrono::steady_clock::time_point deadline;
   bool killed = false;  // a stop that a `spmi kill` took over (killed_meanwhile())
   bool left_to_kill = false;  // ... and whose own escalation stopped for it (left_to_kill())
+  bool unsynced = false;  // launch.json written wanted down, not yet synced (sync_and_signal())
 };
 
 DirLock
@@ -160,28 +163,72 @@ Controller::begin_end(const std::string& id, bool graceful)
   }
   auto launch = dir.read_launch().value_or(LaunchRecord{});
   auto manageable = instantiate(dir);
-  // Wanted down before any signal: the wrapper then never restarts it, nor does `resurrect`.
+  // Wanted down before any signal: the wrapper then never restarts it, nor does `resurrect`. Written
+  // unsynced here; sync_and_signal() makes the batch's records durable at once before signalling.
+  bool unsynced = false;
   if (launch.token == run->token) {
     launch.wanted = "down";
     launch.ended_by = verb;
-    try {
-      dir.write_launch(launch);
-    } catch (const SystemError& e) {
-      // On a full disk, ending the task is how the user gets room back: end it unrecorded.
-      const auto free = full_disk_bytes_free(dir.path());
-      if (!free) {
-        throw;
-      }
-      m_logger->warn("manageable '{}': {}, so that it was {} is not recorded; {} it anyway ({})", id,
-                     disk_full_text(dir.path(), *free), graceful ? "stopped" : "killed", graceful ? "stopping" : "killing",
-                     e.what());
-    }
+    unsynced = record_down(id, dir, launch, graceful, false);
   }
   const auto stage = graceful ? Ending::graceful : Ending::kill;
   const auto timeout = graceful ? manageable->stop_timeout() : k_kill_timeout;
-  manageable->end(dir, launch, *run, stage);
-  return std::unique_ptr<PendingEnd>(new PendingEnd{id, dir, std::move(lock), std::move(manageable), launch, *run, stage,
-                                                    timeout, std::chrono::steady_clock::now() + timeout});
+  auto p = std::unique_ptr<PendingEnd>(new PendingEnd{id, dir, std::move(lock), std::move(manageable), launch, *run,
+                                                      stage, timeout, std::chrono::steady_clock::time_point()});
+  p->unsynced = unsynced;
+  return p;
+}
+
+bool
+Controller::record_down(const std::string& id, const ManageableDir& dir, const LaunchRecord& launch, bool graceful,
+                        bool sync)
+{
+  try {
+    dir.write_launch(launch, sync);
+    return true;
+  } catch (const SystemError& e) {
+    // On a full disk, ending the task is how the user gets room back: end it unrecorded.
+    const auto free = full_disk_bytes_free(dir.path());
+    if (!free) {
+      throw;
+    }
+    m_logger->warn("manageable '{}': {}, so that it was {} is not recorded; {} it anyway ({})", id,
+                   disk_full_text(dir.path(), *free), graceful ? "stopped" : "killed", graceful ? "stopping" : "killing",
+                   e.what());
+    return false;
+  }
+}
+
+void
+Controller::sync_and_signal(std::vector<std::unique_ptr<PendingEnd>>& pending, std::vector<std::exception_ptr>& errors,
+                            bool graceful)
+{
+  std::vector<fs::path> written;
+  for (const auto& p : pending) {
+    if (p && p->unsynced) {
+      written.push_back(p->dir.path());
+    }
+  }
+  const bool failed = !sync_file_systems(written);
+  if (failed) {
+    m_logger->debug("cannot sync the records of this stop or kill at once: {}; syncing each", std::strerror(errno));
+  }
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (!pending[i]) {
+      continue;
+    }
+    auto& p = *pending[i];
+    try {
+      if (failed && p.unsynced) {
+        record_down(p.id, p.dir, p.launch, graceful, true);  // its own fsync, or the error of its own disk
+      }
+      p.manageable->end(p.dir, p.launch, p.run, p.stage);
+      p.deadline = std::chrono::steady_clock::now() + p.timeout;
+    } catch (...) {
+      errors[i] = std::current_exception();
+      pending[i].reset();  // releases its lock
+    }
+  }
 }
 
 // Throws when processes of `id`'s last run outlived its wrapper: the end did not happen.
@@ -259,15 +306,16 @@ Controller::end_all(const std::vector<std::string>& ids, bool graceful)
   for (std::size_t first = 0; first < ids.size(); first += batch) {
     const std::size_t last = std::min(ids.size(), first + batch);
     std::vector<std::unique_ptr<PendingEnd>> pending(ids.size());
-    std::size_t left = 0;
     for (std::size_t i = first; i < last; ++i) {
       try {
         pending[i] = begin_end(ids[i], graceful);
-        left += pending[i] ? 1 : 0;
       } catch (...) {
         errors[i] = std::current_exception();
       }
     }
+    sync_and_signal(pending, errors, graceful);
+    const auto left_at_start = std::count_if(pending.begin(), pending.end(), [](const auto& p) { return p != nullptr; });
+    std::size_t left = static_cast<std::size_t>(left_at_start);
     // Each pending end finishes or throws by its own deadlines (at most its stop timeout plus two kill
     // timeouts from now), so this loop ends by itself; wait_until only spaces the looks.
     while (left > 0) {

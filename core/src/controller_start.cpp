@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <cstdlib>
 #include <unistd.h>
 
@@ -53,6 +55,7 @@ struct Controller::PendingStart
   std::uint64_t log_offset = 0;  // wrapper.log's size before the launch: what came after is the launch's
   int revision = 1;              // of the manageable.json this launch runs
   std::optional<LaunchPlan> plan;  // how it launches, when its manageable says (grouped by backend)
+  bool unsynced = false;            // launch.json written by finish(), not yet synced
 };
 
 std::unique_ptr<Controller::PendingStart>
@@ -187,7 +190,8 @@ Controller::finish(PendingStart& p)
     run = dir.read_run();
   }
   if (run && run->token == p.token) {
-    dir.write_launch(p.launch);
+    dir.write_launch(p.launch, false);  // synced with the batch's others (sync_launches())
+    p.unsynced = true;
     if (!run->error.empty()) {
       throw BackendError(fmt::format("manageable '{}': {}", id, run->error));
     }
@@ -356,11 +360,37 @@ Controller::start_all(const std::vector<std::string>& ids)
         } catch (...) {
           errors[i] = std::current_exception();
         }
-        pending[i].reset();  // releases its lock
+      }
+    }
+    sync_launches(pending, errors);  // then each releases its lock
+  }
+  return errors;
+}
+
+void
+Controller::sync_launches(std::vector<std::unique_ptr<PendingStart>>& pending, std::vector<std::exception_ptr>& errors)
+{
+  std::vector<fs::path> written;
+  for (const auto& p : pending) {
+    if (p && p->unsynced) {
+      written.push_back(p->dir.path());
+    }
+  }
+  if (!sync_file_systems(written)) {
+    m_logger->debug("cannot sync the launch records at once: {}; syncing each", std::strerror(errno));
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      try {
+        if (pending[i] && pending[i]->unsynced) {
+          pending[i]->dir.write_launch(pending[i]->launch);
+        }
+      } catch (...) {
+        errors[i] = errors[i] ? errors[i] : std::current_exception();
       }
     }
   }
-  return errors;
+  for (auto& p : pending) {
+    p.reset();
+  }
 }
 
 } // namespace spmi

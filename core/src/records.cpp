@@ -181,6 +181,12 @@ ManageableDir::read_run() const
 void
 ManageableDir::write_launch(const LaunchRecord& record) const
 {
+  write_launch(record, true);
+}
+
+void
+ManageableDir::write_launch(const LaunchRecord& record, bool sync) const
+{
   json j{{"token", record.token},
          {"backend_type", record.backend_type},
          {"backend_id", record.backend_id},
@@ -191,7 +197,8 @@ ManageableDir::write_launch(const LaunchRecord& record) const
          {"wanted", record.wanted},
          {"ended_by", record.ended_by},
          {"revision", record.revision}};
-  write_file("launch.json", j.dump() + "\n");
+  dir_fd();
+  m_slot->get()->write_atomic("launch.json", j.dump() + "\n", sync);
 }
 
 void

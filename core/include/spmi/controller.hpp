@@ -223,6 +223,9 @@ private:
   void launch_prepared(std::vector<std::unique_ptr<PendingStart>>& pending, std::vector<std::exception_ptr>& errors);
   bool poll(PendingStart& pending);
   void finish(PendingStart& pending);
+  /// Makes the launch records finish() wrote durable at once (sync_file_systems(); each on its own when
+  /// that fails, an error then set in `errors` by the same index), then resets every one of `pending`.
+  void sync_launches(std::vector<std::unique_ptr<PendingStart>>& pending, std::vector<std::exception_ptr>& errors);
   struct PendingEnd;  // an ending manageable: its stage and that stage's deadline
   std::unique_ptr<Manageable> instantiate(const ManageableDir& dir);
   /// The manageable `meta` (a manageable.json as read) describes.
@@ -244,10 +247,18 @@ private:
   ResurrectOutcome resurrect_verdict(const std::string& id, const std::string& boot_id);
   /// stop (graceful first) or kill, escalating as the Ending steps say.
   void end(const std::string& id, bool graceful);
-  /// end() in two steps: begin (checks, cancels a queued launch, sends the first signal; nullptr when
-  /// nothing is left to wait for), advance (true once it is inactive; escalates at each deadline; throws
-  /// when even the wrapper's SIGKILL did not end it).
+  /// end() in steps: begin (checks, cancels a queued launch, records it wanted down unsynced; nullptr
+  /// when nothing is left to wait for), sync_and_signal (the first signal), advance (true once it is
+  /// inactive; escalates at each deadline; throws when even the wrapper's SIGKILL did not end it).
   std::unique_ptr<PendingEnd> begin_end(const std::string& id, bool graceful);
+  /// Records `launch` (wanted down) for `id`, with its own fsync when `sync`: true once written; false
+  /// when a full disk left it unrecorded (warned: ending it is how the user gets room back).
+  bool record_down(const std::string& id, const ManageableDir& dir, const LaunchRecord& launch, bool graceful, bool sync);
+  /// Makes the records begin_end() wrote durable, one syncfs(2) per file system (each synced on its own
+  /// when that fails), then sends each of `pending` its first signal; one that fails is reset and its
+  /// error set in `errors` (by the same index).
+  void sync_and_signal(std::vector<std::unique_ptr<PendingEnd>>& pending, std::vector<std::exception_ptr>& errors,
+                       bool graceful);
   bool advance_end(PendingEnd& pending);
   /// Throws BackendError naming the processes of `id`'s last run that outlived its wrapper.
   void check_ended(const std::string& id, const ManageableDir& dir) const;

@@ -285,6 +285,9 @@ public:
   std::optional<RunRecord> read_run() const;
   /// Replaces the launch record (atomically). @throws SystemError when it can't be written.
   void write_launch(const LaunchRecord& record) const;
+  /// write_launch() with the fsync left to the caller when `sync` is false (a caller that records many
+  /// at once makes them durable with one syncfs(2) before acting on them).
+  void write_launch(const LaunchRecord& record, bool sync) const;
   /// Replaces the run record (atomically). @throws SystemError when it can't be written.
   void write_run(const RunRecord& record) const;
 
