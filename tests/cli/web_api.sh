@@ -56,7 +56,8 @@ wait_for 5 grep -q '"text":"[^"]*first-webtask' "$T/events" || fail "no log even
 grep '^data: ' "$T/events" | sed 's/^data: //' | jq -e . >/dev/null || fail "an event is not one line of JSON"
 before=$(grep -c 'first-webtask' "$T/events")
 api -X POST -H 'Content-Type: application/json' "$BASE/api/manageables/webtask/restart" | jq -e '.exit == 0' >/dev/null || fail "restart"
-wait_for 10 test "$(grep -o 'first-webtask' "$T/events" | wc -l)" -gt "$before" || fail "the restarted run's output did not arrive"
+more_runs() { [ "$(grep -c 'first-webtask' "$T/events")" -gt "$before" ]; }
+wait_for 10 more_runs || fail "the restarted run's output did not arrive"
 pass "events: list, log, following a restart"
 
 for action in stop kill; do
