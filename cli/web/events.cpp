@@ -9,7 +9,6 @@
 #include <spmi/log.hpp>
 
 namespace spmi::web {
-using cli::Json;
 
 namespace {
 

@@ -11,7 +11,6 @@
 #include <optional>
 
 namespace spmi::web {
-using cli::Json;
 
 std::pair<http::status, int>
 error_status(const std::exception_ptr& error)

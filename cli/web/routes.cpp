@@ -12,11 +12,6 @@
 #include <spmi/log.hpp>
 
 namespace spmi::web {
-using cli::Json;
-using cli::entry_json;
-using cli::json_document;
-using cli::list_document;
-using cli::status_json;
 
 namespace {
 

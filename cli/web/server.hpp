@@ -8,6 +8,8 @@
 #include "beast.hpp"
 #include "worker.hpp"
 
+#include "../json_views.hpp"
+
 #include <spmi/follow.hpp>
 
 #include <array>
@@ -20,6 +22,12 @@
 #include <string>
 
 namespace spmi::web {
+
+using cli::entry_json;
+using cli::Json;
+using cli::json_document;
+using cli::list_document;
+using cli::status_json;
 
 class EventStream;
 
