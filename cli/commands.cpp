@@ -244,7 +244,7 @@ dry_run_batch(Controller& controller, const std::string& verb, const std::vector
 
 // The outcome of `id` in a batch: logs its error (raising `status`) and returns false, or returns true.
 bool
-batch_outcome(const std::string& id, const std::exception_ptr& error, int& status)
+batch_outcome(const std::string& id, const std::exception_ptr& error, BatchResult& result, spdlog::logger& log)
 {
   try {
     if (error) {
@@ -252,45 +252,83 @@ batch_outcome(const std::string& id, const std::exception_ptr& error, int& statu
     }
     return true;
   } catch (const Error& e) {
-    logger()->error("{}", e.what());
-    status = std::max(status, e.exit_code());
+    log.error("{}", e.what());
+    result.status = std::max(result.status, e.exit_code());
   } catch (const std::exception& e) {
-    logger()->error("manageable '{}': unexpected error: {}", id, e.what());
-    status = exit_status::k_failed;
+    log.error("manageable '{}': unexpected error: {}", id, e.what());
+    result.status = std::max(result.status, int(exit_status::k_failed));
+  }
+  if (!result.first_error) {
+    result.first_error = error;
   }
   return false;
 }
 
 // `restart`: stopped together, started together (several of one backend's settings: one job array).
-int
-restart_batch(Controller& controller, const std::vector<std::string>& ids, int status)
+void
+restart_batch(Controller& controller, const std::vector<std::string>& ids, BatchResult& result, spdlog::logger& log)
 {
   for (const auto& id : ids) {
-    logger()->info("Restarting manageable \"{}\"", id);
+    log.info("Restarting manageable \"{}\"", id);
   }
   std::vector<bool> was_running;
   const auto errors = controller.restart_all(ids, was_running);
   std::size_t done = 0;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (batch_outcome(ids[i], errors[i], status)) {
+    if (batch_outcome(ids[i], errors[i], result, log)) {
       if (!was_running[i]) {
-        logger()->info("Manageable \"{}\" was inactive: started it", ids[i]);
+        log.info("Manageable \"{}\" was inactive: started it", ids[i]);
       }
       ++done;
     }
   }
-  logger()->info("Restarted {} manageables", done);
-  return status;
+  log.info("Restarted {} manageables", done);
 }
 
 } // namespace
 
+BatchResult
+run_batch(Controller& controller, const std::string& verb_name, const std::vector<std::string>& ids,
+          spdlog::logger& log)
+{
+  const auto& verb = k_verbs.at(verb_name);
+  BatchResult result;
+  if (verb.all == nullptr && verb.action == nullptr) {
+    restart_batch(controller, ids, result, log);
+    return result;
+  }
+  std::size_t done = 0;
+  if (verb.all != nullptr) {
+    // Launched or signalled together, waited for together: N starts cost about one wrapper start-up,
+    // N stops about one stop.
+    for (const auto& id : ids) {
+      log.info("{} manageable \"{}\"", verb.doing, id);
+    }
+    const auto errors = (controller.*verb.all)(ids);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      done += batch_outcome(ids[i], errors[i], result, log) ? 1 : 0;
+    }
+  } else {
+    for (const auto& id : ids) {
+      log.info("{} manageable \"{}\"", verb.doing, id);
+      std::exception_ptr error;
+      try {
+        (controller.*verb.action)(id);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      done += batch_outcome(id, error, result, log) ? 1 : 0;
+    }
+  }
+  log.info("{} {} manageables", verb.done, done);
+  return result;
+}
+
 int
 cmd_batch(Controller& controller, const std::string& verb_name, const std::vector<std::string>& patterns, bool dry_run)
 {
-  const auto& verb = k_verbs.at(verb_name);
   std::vector<std::string> ids;
-  int status = select_or_report(controller, patterns, ids) ? exit_status::k_ok : exit_status::k_failed;
+  const int status = select_or_report(controller, patterns, ids) ? exit_status::k_ok : exit_status::k_failed;
   if (ids.empty()) {
     logger()->info("Nothing to {}", verb_name);
     return exit_status::k_failed;
@@ -298,35 +336,7 @@ cmd_batch(Controller& controller, const std::string& verb_name, const std::vecto
   if (dry_run) {
     return dry_run_batch(controller, verb_name, ids, status);
   }
-  std::size_t done = 0;
-  if (verb.all != nullptr) {
-    // Launched or signalled together, waited for together: N starts cost about one wrapper start-up,
-    // N stops about one stop.
-    for (const auto& id : ids) {
-      logger()->info("{} manageable \"{}\"", verb.doing, id);
-    }
-    const auto errors = (controller.*verb.all)(ids);
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      done += batch_outcome(ids[i], errors[i], status) ? 1 : 0;
-    }
-    logger()->info("{} {} manageables", verb.done, done);
-    return status;
-  }
-  if (verb.action == nullptr) {
-    return restart_batch(controller, ids, status);
-  }
-  for (const auto& id : ids) {
-    logger()->info("{} manageable \"{}\"", verb.doing, id);
-    std::exception_ptr error;
-    try {
-      (controller.*verb.action)(id);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    done += batch_outcome(id, error, status) ? 1 : 0;
-  }
-  logger()->info("{} {} manageables", verb.done, done);
-  return status;
+  return std::max(status, run_batch(controller, verb_name, ids, *logger()).status);
 }
 
 } // namespace spmi::cli

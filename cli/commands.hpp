@@ -7,6 +7,7 @@
 #include <spmi/unique_fd.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <initializer_list>
 #include <optional>
@@ -15,6 +16,9 @@
 
 namespace CLI {
 class App;
+}
+namespace spdlog {
+class logger;
 }
 
 namespace spmi::cli {
@@ -57,6 +61,17 @@ int cmd_reload(Controller& controller, const std::vector<std::string>& patterns,
 // done to each selected manageable and changes nothing.
 int cmd_batch(Controller& controller, const std::string& verb, const std::vector<std::string>& patterns,
               bool dry_run = false);
+// What a batch (run_batch) did: the exit status `spmi <verb>` returns, and the first error met (null
+// when none), whose type says why (errors.hpp).
+struct BatchResult
+{
+  int status = 0;
+  std::exception_ptr first_error;
+};
+// start, stop, kill, clean, restart of `ids` (loaded ones), saying what it does and each failure on
+// `log`, as cmd_batch() does (`spmi web` runs its actions through this, its own logger capturing).
+BatchResult run_batch(Controller& controller, const std::string& verb, const std::vector<std::string>& ids,
+                      spdlog::logger& log);
 // `spmi status [patterns]`: without patterns every loaded manageable, or (as text, more than
 // k_status_all_max loaded) the overview status_overview() prints.
 int cmd_status(Controller& controller, const std::vector<std::string>& patterns, const OutputOptions& options = {});

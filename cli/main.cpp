@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "top.hpp"
 #include "wrapper_log.hpp"
+#include "web/web.hpp"
 
 #include <spmi/controller.hpp>
 #include <spmi/errors.hpp>
@@ -154,6 +155,8 @@ main(int argc, char** argv)
   startup->add_option("--method", startup_method, "systemd or cron (default: systemd where it runs, else cron)")
     ->check(CLI::IsMember({"systemd", "cron"}));
   startup->add_flag("--dry-run", dry_run, "Show what would be installed or removed; change nothing");
+  web::WebOptions web_options;
+  auto* web_command = web::add_web_command(app, web_options);
   auto* run = app.add_subcommand(k_wrapper_command, "")->group("");  // internal: the wrapper process
   run->add_option("dir", run_dir)->required();
   run->add_option("token", run_token)->required();
@@ -246,6 +249,9 @@ main(int argc, char** argv)
     }
     if (connect->parsed()) {
       return cli::cmd_connect(controller, id, connect_options);
+    }
+    if (web_command->parsed()) {
+      return web::cmd_web(controller, web_options);
     }
   } catch (const Interrupted& e) {
     // Undone already; end by the same signal, so a shell or script running us sees the interrupt.

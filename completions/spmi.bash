@@ -15,7 +15,7 @@ _spmi_ids()
 _spmi()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="list load run reload start stop kill clean restart status logs top wait connect resurrect startup"
+    local commands="list load run reload start stop kill clean restart status logs top wait connect resurrect startup web"
     local global="-h --help -v --version -d --debug --no-color"
     local command="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -36,6 +36,10 @@ _spmi()
     local options="-h --help -d --debug"
     case $command in
         list) options+=" --json" ;;
+        web)
+            options+=" --listen --allow-remote"
+            [[ $prev == --listen ]] && return
+            ;;
         connect)
             options+=" --no-history --timeout --until"
             [[ $prev == --timeout || $prev == --until ]] && return

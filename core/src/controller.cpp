@@ -81,6 +81,12 @@ Controller::follow_output(const std::string& id, const std::string& stream) cons
   return OutputFollower(dir, stream);
 }
 
+std::filesystem::path
+Controller::write_web_token(const std::string& token) const
+{
+  return m_store.write_private(".web-token", token + "\n");
+}
+
 UniqueFd
 Controller::open_stdin(const std::string& id) const
 {

@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <limits>
 #include <utility>
 
 namespace spmi {
@@ -65,7 +67,7 @@ OutputFollower::start_at_tail_lines(std::size_t lines)
 }
 
 std::size_t
-OutputFollower::drain(const Sink& sink)
+OutputFollower::drain(const Sink& sink, std::size_t limit)
 {
   struct stat st {};
   if (::fstat(m_fd.get(), &st) == 0 && st.st_size < m_offset) {
@@ -73,8 +75,8 @@ OutputFollower::drain(const Sink& sink)
   }
   std::size_t total = 0;
   char buffer[65536];
-  while (true) {
-    const ssize_t n = ::pread(m_fd.get(), buffer, sizeof(buffer), m_offset);
+  while (total < limit) {
+    const ssize_t n = ::pread(m_fd.get(), buffer, std::min(sizeof(buffer), limit - total), m_offset);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -88,10 +90,17 @@ OutputFollower::drain(const Sink& sink)
     total += static_cast<std::size_t>(n);
     sink(buffer, static_cast<std::size_t>(n));
   }
+  return total;
 }
 
 std::size_t
 OutputFollower::pump(const Sink& sink)
+{
+  return pump(sink, std::numeric_limits<std::size_t>::max());
+}
+
+std::size_t
+OutputFollower::pump(const Sink& sink, std::size_t limit)
 {
   std::size_t total = 0;
   if (!m_fd) {
@@ -101,18 +110,42 @@ OutputFollower::pump(const Sink& sink)
     }
     adopt(std::move(fd), 0);  // it appeared after we started: all of it is new
   }
-  total += drain(sink);
+  total += drain(sink, limit);
+  if (total >= limit) {
+    return total;  // more to read: the next call goes on (and then looks for a rotation)
+  }
   // The name now belongs to another file (rotated, or made anew by a restart): the rest of the old one
   // first, since the writer may have added to it between our read and its rename, then the new one.
   struct stat named {};
   if (m_dir.stat_file(m_name, named) && (named.st_ino != m_ino || named.st_dev != m_dev)) {
     if (UniqueFd next = open_named()) {
-      total += drain(sink);
+      total += drain(sink, limit - total);
+      if (total >= limit) {
+        return total;  // the old file may have more: switch at a later call
+      }
       adopt(std::move(next), 0);
-      total += drain(sink);
+      total += drain(sink, limit - total);
     }
   }
   return total;
+}
+
+std::uint64_t
+OutputFollower::lag() const
+{
+  struct stat st {};
+  if (!m_fd || ::fstat(m_fd.get(), &st) != 0 || st.st_size <= m_offset) {
+    return 0;
+  }
+  return static_cast<std::uint64_t>(st.st_size - m_offset);
+}
+
+std::uint64_t
+OutputFollower::skip_to_end()
+{
+  const auto skipped = lag();
+  m_offset += static_cast<off_t>(skipped);
+  return skipped;
 }
 
 int

@@ -293,6 +293,15 @@ StateStore::append(const std::string& name, const std::string& data) const
   m_slot->get()->append(name, data);
 }
 
+std::filesystem::path
+StateStore::write_private(const std::string& name, const std::string& data) const
+{
+  ensure_root();
+  root_fd();
+  m_slot->get()->write_atomic(name, data);
+  return m_root / name;
+}
+
 void
 StateStore::remove(const std::string& id) const
 {

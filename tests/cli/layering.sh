@@ -8,7 +8,7 @@
 set -euo pipefail
 SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 pattern='StateStore|ManageableDir|read_run|read_launch|read_meta|is_active|store\(\)'
-found=$(cd "$SOURCE_DIR" && grep -nE "$pattern" cli/*.cpp cli/*.hpp | grep -vE '^cli/wrapper_log\.(cpp|hpp):' || true)
+found=$(cd "$SOURCE_DIR" && grep -nE "$pattern" cli/*.cpp cli/*.hpp cli/web/*.cpp cli/web/*.hpp | grep -vE '^cli/wrapper_log\.(cpp|hpp):' || true)
 if [ -n "$found" ]; then
   echo "FAIL: cli/ reads the state store directly; ask the Controller for a view or an operation instead:" >&2
   echo "$found" >&2

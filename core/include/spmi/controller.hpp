@@ -53,6 +53,9 @@ public:
   /// A follower of `id`'s output file `stream` ("stdout" or "stderr"), on its verified directory.
   /// @throws StateError `id` is not loaded, or its directory is not safe.
   OutputFollower follow_output(const std::string& id, const std::string& stream) const;
+  /// Writes `token` (the secret of `spmi web`) to `$SPMI_PATH/.web-token`, mode 0600, replacing the
+  /// last one. @return its path. @throws StateError the root is insecure; SystemError it can't be written.
+  std::filesystem::path write_web_token(const std::string& token) const;
   /// `id`'s stdin FIFO, opened for writing without blocking, for `connect`.
   /// @throws StateError `id` is not loaded or inactive. @throws SystemError the FIFO can't be opened.
   UniqueFd open_stdin(const std::string& id) const;

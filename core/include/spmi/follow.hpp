@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -49,6 +50,13 @@ public:
   /// @return the number of bytes handed over. @throws what `sink` throws; StateError as
   /// start_at_tail_bytes(); SystemError when a read fails.
   std::size_t pump(const Sink& sink);
+  /// As pump(), but hands over at most `limit` bytes (a bounded step, for a caller that sends them on
+  /// and reads more only once they went, as `spmi web` does); the rest waits for the next call.
+  std::size_t pump(const Sink& sink, std::size_t limit);
+  /// Bytes written to the file being read that were not handed over yet (0 when none is open).
+  std::uint64_t lag() const;
+  /// Skips to the end of the file being read (a reader too slow to keep up). @return the bytes skipped.
+  std::uint64_t skip_to_end();
 
   /// A descriptor that becomes readable when an entry of the directory changes (inotify), for a caller
   /// to poll beside its own; made on the first call. -1 when inotify is not available: poll with a
@@ -63,7 +71,7 @@ private:
   // Starts following `fd` (the file by its name now) from `offset`.
   void adopt(UniqueFd fd, off_t offset);
   // Hands `sink` the open file from the offset reached to its end; returns the bytes handed over.
-  std::size_t drain(const Sink& sink);
+  std::size_t drain(const Sink& sink, std::size_t limit);
 
   ManageableDir m_dir;
   std::string m_name;

@@ -367,6 +367,10 @@ public:
   /// Appends `data` to the root's file `name` (e.g. `resurrect.log`), created with mode 0600 when
   /// missing. @throws StateError when it or the root is insecure; SystemError when it can't be written.
   void append(const std::string& name, const std::string& data) const;
+  /// Replaces the root's file `name` (e.g. `.web-token`) atomically with `data`, mode 0600, creating
+  /// the root when missing. @return its path. @throws StateError when the root is insecure;
+  /// SystemError when it can't be written.
+  std::filesystem::path write_private(const std::string& name, const std::string& data) const;
 
 private:
   friend class ListCache;  // `list`'s cache in the root (core/src/list_cache.hpp)

@@ -1,0 +1,1 @@
+// Placeholder: the web-page branch writes the page.
