@@ -100,6 +100,7 @@ async function startAndStop(page) {
   assert.equal(await page.locator('#log img').count(), 0, 'the output made no <img>');
   await expectText(page.locator('#fields dd'), /^\d+$/, 'the status view shows the PID');
   ok('start: the state turns active and the output arrives');
+  await expectText(page.locator('#log'), /(tick\n){4}/, 'a few more lines for the screenshot');
   await page.screenshot({ path: path.join(artifacts, 'web-dashboard.png') });
 
   await confirm(page, 'kill', false);
@@ -167,6 +168,12 @@ async function checkForeignPage(context, page) {
   evil.close();
   await expectText(rowState(page, task), word('active'), 'a foreign page could not stop the task', 1000);
   ok("a page on another local port cannot stop a task with the user's cookie");
+  const pid = await page.locator('#fields dt:text-is("PID") + dd').textContent();
+  await page.click('button[data-action="restart"]');
+  await expectText(page.locator('#result'), `restart ${task}: exit 0`, 'the restart result', 30000);
+  await expectText(rowState(page, task), word('active'), `${task} active after restart`);
+  await page.locator(`#fields dt:text-is("PID") + dd:not(:text-is("${pid}"))`).waitFor({ timeout: 10000 });
+  ok(`restart: active again with a new PID (was ${pid})`);
   await confirm(page, 'kill', true);
   await expectText(rowState(page, task), word('inactive'), `${task} inactive after kill`);
   ok('kill (confirmed): the state turns inactive');

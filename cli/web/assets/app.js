@@ -288,6 +288,18 @@ function onEvent(type, handler) {
   });
 }
 
+async function probe() {
+  let status = 0;
+  try { status = (await fetch('/api/session', { credentials: 'same-origin' })).status; } catch (_) { /* down */ }
+  if (status === 200) {
+    ui.csrf = null;
+    connect();
+    return;
+  }
+  if (status === 401 || status === 403) setLive(false, 'not logged in: open the URL that spmi web printed');
+  setTimeout(probe, status ? 5000 : 2000);
+}
+
 function connect() {
   if (ui.events) ui.events.close();
   let url = '/api/events';
@@ -295,7 +307,12 @@ function connect() {
   ui.events = new EventSource(url);
   // The server re-sends the output's tail on each (re)connection: start the pane afresh.
   ui.events.addEventListener('open', () => { $('log').textContent = ''; setLive(true, 'live'); });
-  ui.events.addEventListener('error', () => setLive(false, 'reconnecting…'));
+  ui.events.addEventListener('error', () => {
+    setLive(false, 'reconnecting…');
+    // EventSource retries by itself after a network error, but gives up on an HTTP error (401 after
+    // spmi web restarted with a new token): find out which and say what to do.
+    if (ui.events.readyState === EventSource.CLOSED) probe();
+  });
   onEvent('list', renderList);
   onEvent('log', (d) => { if (d.id === ui.selected && d.stream === ui.stream) appendLog(d.text); });
   onEvent('skipped', (d) => {
