@@ -26,16 +26,8 @@ line="hello from spmi web $TAG"
 task_toml demo.toml web-demo \
   "trap 'echo caught INT; exit 0' INT; echo '$line'; echo '<img src=x onerror=alert(1)>'; while :; do echo tick; sleep 0.3; done" \
   local
-cat >markup.toml <<'EOF'
-[task]
-id = "web-markup"
-comment = "<img src=x onerror=alert(1)>"
-[task.backend]
-type = "local"
-[task.wrapper]
-type = "default"
-command = "sleep 1000"
-EOF
+task_toml markup.toml web-markup "sleep 1000.$TAG" local
+sed -i "s/^comment = .*/comment = '<img src=x onerror=alert(1)>'/" markup.toml
 run 0 load demo.toml markup.toml
 
 server_pid=""
