@@ -31,12 +31,21 @@ sed -i "s/^comment = .*/comment = '<img src=x onerror=alert(1)>'/" markup.toml
 run 0 load demo.toml markup.toml
 
 server_pid=""
-stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; }
+stop_server() {
+  [ -z "$server_pid" ] && return
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+}
 trap 'stop_server; cleanup' EXIT
 "$SPMI" web --listen 127.0.0.1:0 >"$T/web.out" 2>"$T/web.err" </dev/null &
 server_pid=$!
-wait_for 10 grep -q '^spmi web: http://127\.0\.0\.1:[0-9]*/?token=[0-9a-f]\{64\}$' "$T/web.out" \
-  || { cat "$T/web.out" "$T/web.err" >&2; fail "spmi web printed no URL within 10 s"; }
+if ! wait_for 10 grep -q '^spmi web: http://127\.0\.0\.1:[0-9]*/?token=[0-9a-f]\{64\}$' "$T/web.out"; then
+  # The page and this test (branch web-page) may be built before the server (branch web-server).
+  if grep -q "unknown command 'web'" "$T/web.err" && [ -z "${SPMI_REQUIRE_BROWSER:-}" ]; then
+    echo "SKIP: this spmi has no \`web\` command yet"; exit 77
+  fi
+  cat "$T/web.out" "$T/web.err" >&2; fail "spmi web printed no URL within 10 s"
+fi
 url=$(sed -n 's/^spmi web: //p' "$T/web.out")
 [ "$(stat -c %a "$SPMI_PATH/.web-token")" = 600 ] || fail "the token file is not 0600"
 grep -qF "${url##*=}" "$SPMI_PATH/.web-token" || fail "the token file does not hold the printed token"
