@@ -16,6 +16,9 @@ bash scripts/install-deps.sh
 bash scripts/slurm-up.sh
 trap 'bash scripts/slurm-down.sh >/dev/null 2>&1 || true' EXIT
 export SPMI_REQUIRE_SLURM=1
+# The browser test of `spmi web` fails (not skips) without chromium or tests/web/node_modules, which
+# install-deps.sh installed above.
+export SPMI_REQUIRE_BROWSER=1
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
