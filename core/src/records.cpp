@@ -179,12 +179,6 @@ ManageableDir::read_run() const
 }
 
 void
-ManageableDir::write_launch(const LaunchRecord& record) const
-{
-  write_launch(record, true);
-}
-
-void
 ManageableDir::write_launch(const LaunchRecord& record, bool sync) const
 {
   json j{{"token", record.token},

@@ -47,3 +47,14 @@ for path in / /app.js /api/list; do
   ! grep -qi '^access-control-' "$T/h" || fail "CORS header on $path"
 done
 pass "cookie POST with CSRF allowed; security headers, no CORS"
+
+# Loopback unless asked: another address is refused without --allow-remote, served with a warning with it.
+run 2 web --listen 0.0.0.0:0
+err_has "not a loopback address"
+err_has "--allow-remote"
+"$SPMI" web --listen 0.0.0.0:0 --allow-remote >"$T/remote.out" 2>"$T/remote.err" &
+remote=$!
+wait_for 10 grep -q '^spmi web: http://' "$T/remote.out" || fail "--allow-remote: no URL line: $(cat "$T/remote.err")"
+grep -q 'not loopback' "$T/remote.err" || fail "--allow-remote: no warning: $(cat "$T/remote.err")"
+kill -TERM "$remote"; wait "$remote" || fail "--allow-remote: the server did not end cleanly"
+pass "a non-loopback address: refused (exit 2) without --allow-remote, a warning with it"

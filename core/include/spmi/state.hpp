@@ -283,11 +283,9 @@ public:
   /// The run record; nullopt when there is none.
   /// @throws StateError when the file is corrupt; SystemError when unreadable.
   std::optional<RunRecord> read_run() const;
-  /// Replaces the launch record (atomically). @throws SystemError when it can't be written.
-  void write_launch(const LaunchRecord& record) const;
-  /// write_launch() with the fsync left to the caller when `sync` is false (a caller that records many
-  /// at once makes them durable with one syncfs(2) before acting on them).
-  void write_launch(const LaunchRecord& record, bool sync) const;
+  /// Replaces the launch record (atomically); without `sync`, the fsync is the caller's (one that records
+  /// many makes them durable with one syncfs(2) before acting on them). @throws SystemError.
+  void write_launch(const LaunchRecord& record, bool sync = true) const;
   /// Replaces the run record (atomically). @throws SystemError when it can't be written.
   void write_run(const RunRecord& record) const;
 
@@ -367,9 +365,8 @@ public:
   /// Appends `data` to the root's file `name` (e.g. `resurrect.log`), created with mode 0600 when
   /// missing. @throws StateError when it or the root is insecure; SystemError when it can't be written.
   void append(const std::string& name, const std::string& data) const;
-  /// Replaces the root's file `name` (e.g. `.web-token`) atomically with `data`, mode 0600, creating
-  /// the root when missing. @return its path. @throws StateError when the root is insecure;
-  /// SystemError when it can't be written.
+  /// Replaces the root's file `name` (e.g. `.web-token`) atomically with `data`, mode 0600, creating the
+  /// root when missing. @return its path. @throws StateError (insecure root), SystemError.
   std::filesystem::path write_private(const std::string& name, const std::string& data) const;
 
 private:
