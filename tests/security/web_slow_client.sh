@@ -34,7 +34,8 @@ for i in $(seq 1 15); do
   [ "$code" = 200 ] || fail "another client got $code while slow readers were attached"
 done
 echo "max RSS ${max} KiB"
-[ "$max" -lt 102400 ] || fail "the server grew to ${max} KiB with readers that never read"
+# (Checked in the normal build: ASan's quarantine, up to 256 MB, holds freed memory in a sanitized one.)
+[ -n "${SPMI_TEST_SANITIZED:-}" ] || [ "$max" -lt 102400 ] || fail "the server grew to ${max} KiB with readers that never read"
 kill "$slow_pid" 2>/dev/null || true
 run 0 kill flood
 pass "5 clients that never read: RSS at most ${max} KiB, other requests answered"
