@@ -106,7 +106,9 @@ for b in "${spmi_backends[@]}"; do
 done
 spmi_descriptors "$work/spmi-d-loaded" "$LOADED" local
 states+=("$work/spmi-loaded"); SPMI_PATH="$work/spmi-loaded" "$SPMI" load "$work/spmi-d-loaded"/*.json >/dev/null 2>&1
-spmi_wrappers() { pgrep -f "__run $1/" | tr '\n' ' '; }
+# The wrappers (`spmi __run DIR`, or the lean supervisor it became, `spmi-supervise SPMI DIR`) and their
+# watchdogs (`spmi-watchdog PID spmi-supervise --watchdog SPMI DIR`, or forked copies of the wrapper).
+spmi_wrappers() { pgrep -f "(__run|spmi-supervise) (.* )?$1/" | tr '\n' ' '; }
 
 # ---- s6: one s6-svscan on a scan directory of N service dirs (down until started), another of LOADED
 s6_ok=0; if peer_on s6 && have s6-svscan; then s6_ok=1; fi
@@ -196,7 +198,7 @@ many() {
 memory() {
   local tool=$1; shift
   case $tool in
-    spmi_*) local own screens   # the roots are what `pgrep -f "__run STATE/"` found: wrappers, watchdogs
+    spmi_*) local own screens   # the roots are what spmi_wrappers found: wrappers, watchdogs
             own=$(below "$@" | awk '$2 != "sleep" && $2 !~ /^(screen|SCREEN)$/ {print $1}')
             add "mem.$tool" $(( $(pss_kib $own) / N ))
             screens=$( { below "$@"; awk -v ws=" $* " 'index(ws, " " $1 " ") {print $2}' "$work/ps" |

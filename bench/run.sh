@@ -138,7 +138,7 @@ row "start of 50 (local), one call" "50" "$(awk -v t=$(( $(now_ns) - start )) 'B
 
 # supervision memory per running task: everything spmi adds besides the task (wrapper + watchdog)
 pss=0; rss=0; count=0
-for pid in $(pgrep -f "__run $work/run/"); do
+for pid in $(pgrep -f "(__run|spmi-supervise) (.* )?$work/run/"); do   # wrappers (lean or not), watchdogs
   if [ -r "/proc/$pid/smaps_rollup" ]; then
     pss=$(( pss + $(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup") ))
     rss=$(( rss + $(awk '/^Rss:/ {print $2}' "/proc/$pid/smaps_rollup") ))

@@ -237,15 +237,4 @@ make_descriptor(const json& document, const std::filesystem::path& source)
   return detail::table_descriptor(document.begin().key(), document.begin().value(), source, document.begin().key());
 }
 
-bool
-is_valid_id(std::string_view id)
-{
-  if (id.empty() || id.size() > 64 || id[0] == '.' || id[0] == '-') {
-    return false;
-  }
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-  });
-}
-
 } // namespace spmi

@@ -289,14 +289,4 @@ describe(const Combination& values)
   return text;
 }
 
-std::string
-variable(std::string_view name)
-{
-  std::string result = "SPMI_MATRIX_";
-  for (const char c : name) {
-    result += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-  }
-  return result;
-}
-
 } // namespace spmi::matrix

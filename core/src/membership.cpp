@@ -115,10 +115,14 @@ group_members(const GroupSpec& spec, const std::map<pid_t, ProcInfo>& procs,
 
 } // namespace detail
 
-TaskGroup::TaskGroup(fs::path cgroup, std::string token, pid_t supervisor, pid_t watchdog, pid_t main_pid)
-  : m_cgroup(std::move(cgroup)), m_token(std::move(token)), m_supervisor(supervisor), m_watchdog(watchdog),
-    m_main(main_pid)
+TaskGroup::TaskGroup(fs::path cgroup, std::string token, pid_t supervisor, pid_t watchdog, pid_t main_pid,
+                     fs::path origin)
+  : m_cgroup(std::move(cgroup)), m_origin(std::move(origin)), m_token(std::move(token)), m_supervisor(supervisor),
+    m_watchdog(watchdog), m_main(main_pid)
 {
+  if (!m_cgroup.empty()) {
+    m_base = m_cgroup.parent_path().parent_path();  // <base>/<name>/task
+  }
 }
 
 namespace {

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
+#include <spmi/descriptor.hpp>
 #include <spmi/names.hpp>
+
+#include "matrix.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -122,4 +125,29 @@ parse_class_name(std::string_view name)
   return std::nullopt;
 }
 
+bool
+is_valid_id(std::string_view id)
+{
+  if (id.empty() || id.size() > 64 || id[0] == '.' || id[0] == '-') {
+    return false;
+  }
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
 } // namespace spmi
+
+namespace spmi::matrix {
+
+std::string
+variable(std::string_view name)
+{
+  std::string result = "SPMI_MATRIX_";
+  for (const char c : name) {
+    result += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  }
+  return result;
+}
+
+} // namespace spmi::matrix

@@ -156,10 +156,4 @@ warn_unknown_keys(const PluginContext& context, const std::vector<std::string_vi
   }
 }
 
-int
-kill_request_signal()
-{
-  return SIGRTMIN + 1;
-}
-
 } // namespace spmi

@@ -2,6 +2,7 @@
 // The process module's signals: names and numbers, sending them to one process or a group, and whether a
 // process still runs (see process.hpp).
 #include <spmi/errors.hpp>
+#include <spmi/plugin.hpp>
 #include <spmi/process.hpp>
 
 #include "proc_scan.hpp"
@@ -113,3 +114,13 @@ parse_signal(std::string_view name)
 }
 
 } // namespace spmi::process
+
+namespace spmi {
+
+int
+kill_request_signal()
+{
+  return SIGRTMIN + 1;
+}
+
+} // namespace spmi

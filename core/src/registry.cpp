@@ -8,6 +8,7 @@
 
 #include "elf_symbols.hpp"
 #include "plugin_guard.hpp"
+#include "trust.hpp"
 
 #include <boost/dll/shared_library.hpp>
 
@@ -43,26 +44,6 @@ plugin_files(const fs::path& dir)
   }
   std::sort(files.begin(), files.end());
   return files;
-}
-
-// Why a plugin file or directory must not be trusted: writable by others, or owned by someone other
-// than us or root (anyone who can change it could run code as every user of this spmi).
-std::optional<std::string>
-distrust(const fs::path& path, const char* what)
-{
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return fmt::format("cannot stat {} {}", what, path.string());
-  }
-  if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
-    return fmt::format("{} {} is owned by uid {}, not by you or root; refusing to load code from it", what,
-                       path.string(), st.st_uid);
-  }
-  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-    return fmt::format("{} {} is writable by other users; refusing to load code from it (chmod go-w {})", what,
-                       path.string(), path.string());
-  }
-  return std::nullopt;
 }
 
 // "spmi_abi_1_libstdcxx_cxx11" -> "plugin ABI 1 with libstdcxx_cxx11".
@@ -175,14 +156,14 @@ PluginRegistry::scan()
     if (files.empty()) {
       continue;
     }
-    if (auto reason = distrust(dir, "plugin directory")) {
+    if (auto reason = distrust_code(dir, "plugin directory")) {
       for (const auto& file : files) {
         m_impl->rejected.push_back({file, *reason});
       }
       continue;
     }
     for (const auto& file : files) {
-      if (auto reason = distrust(file, "plugin file")) {
+      if (auto reason = distrust_code(file, "plugin file")) {
         m_impl->rejected.push_back({file, *reason});
         continue;
       }

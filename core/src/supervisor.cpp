@@ -3,13 +3,18 @@
 #include <spmi/errors.hpp>
 #include <spmi/process.hpp>
 
+#include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 namespace spmi::process {
 
@@ -29,8 +34,68 @@ waitable_signals()
 
 } // namespace
 
+void
+release_idle_memory()
+{
+  ::malloc_trim(0);
+  // Pages of this program's file that setup read (code, constants) and no one wrote: dropped from this
+  // process's mappings; those the waiting loop uses come back from the page cache (a minor fault).
+  // Only mappings with no private copy (Anonymous: 0) are dropped, so nothing written is lost. And the
+  // main thread's stack below the caller's frame (dead by the ABI, zero-filled again when reached).
+  char exe[4096];
+  const ssize_t length = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  std::FILE* smaps = length > 0 ? std::fopen("/proc/self/smaps", "re") : nullptr;
+  if (!smaps) {
+    return;
+  }
+  exe[length] = '\0';
+  const auto here = reinterpret_cast<unsigned long>(__builtin_frame_address(0));
+  const unsigned long page = static_cast<unsigned long>(::sysconf(_SC_PAGESIZE));
+  unsigned long stack_low = 0;
+  char line[4096 + 256];
+  unsigned long start = 0, end = 0;
+  bool candidate = false;
+  while (std::fgets(line, sizeof line, smaps)) {
+    char perms[8] = {};
+    unsigned long anonymous = 0, from = 0, to = 0;
+    int path_at = 0;
+    if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &from, &to, perms, &path_at) == 3 && path_at > 0) {
+      line[std::strcspn(line, "\n")] = '\0';
+      start = from;
+      end = to;
+      candidate = perms[1] != 'w' && std::strcmp(line + path_at, exe) == 0;
+      if (std::strcmp(line + path_at, "[stack]") == 0 && from < here && here < to) {
+        stack_low = from;
+      }
+    } else if (candidate && std::sscanf(line, "Anonymous: %lu kB", &anonymous) == 1) {
+      if (anonymous == 0) {
+        ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+      }
+      candidate = false;
+    }
+  }
+  std::fclose(smaps);
+  // Four pages below this frame are left for the calls still to come.
+  const unsigned long keep_from = (here & ~(page - 1)) - 4 * page;
+  if (stack_low != 0 && keep_from > stack_low) {
+    ::madvise(reinterpret_cast<void*>(stack_low), keep_from - stack_low, MADV_DONTNEED);
+  }
+}
+
+void
+wait_for_caller_death(pid_t caller)
+{
+  sigset_t wake;
+  sigemptyset(&wake);
+  sigaddset(&wake, SIGUSR1);
+  // A SIGUSR1 from anyone else while the caller lives changes nothing.
+  while (::getppid() == caller) {
+    ::sigwaitinfo(&wake, nullptr);
+  }
+}
+
 pid_t
-start_watchdog(std::function<void()> on_caller_death)
+start_watchdog(std::function<void()> on_caller_death, const WatchdogProgram* program)
 {
   const pid_t caller = ::getpid();
   sigset_t wake;
@@ -38,6 +103,19 @@ start_watchdog(std::function<void()> on_caller_death)
   sigaddset(&wake, SIGUSR1);
   sigset_t previous;
   ::sigprocmask(SIG_BLOCK, &wake, &previous);
+  // Made before fork: the child of a threaded caller only executes.
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  if (program && !program->argv.empty()) {
+    for (const auto& arg : program->argv) {
+      argv.push_back(const_cast<char*>(arg.c_str()));
+    }
+    for (const auto& entry : program->env) {
+      envp.push_back(const_cast<char*>(entry.c_str()));
+    }
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+  }
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);
@@ -51,10 +129,18 @@ start_watchdog(std::function<void()> on_caller_death)
   ::setsid();
   ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
   // Other signals stay as the caller had them (blocked, in a wrapper): the caller passes signals on, not
-  // the watchdog. A SIGUSR1 from anyone else while the caller lives changes nothing.
-  while (::getppid() == caller) {
-    ::sigwaitinfo(&wake, nullptr);
+  // the watchdog.
+  if (!argv.empty()) {
+    for (int fd : program->inherited) {
+      ::fcntl(fd, F_SETFD, 0);
+    }
+    ::execve(argv[0], argv.data(), envp.data());
+    for (int fd : program->inherited) {
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
   }
+  release_idle_memory();
+  wait_for_caller_death(caller);
   if (on_caller_death) {
     try {
       on_caller_death();
@@ -106,6 +192,7 @@ supervise(const SuperviseOptions& options)
   if (options.on_started) {
     options.on_started(main_pid);
   }
+  release_idle_memory();
 
   std::optional<ExitStatus> main_status;
   std::optional<std::chrono::steady_clock::time_point> leftover_deadline;

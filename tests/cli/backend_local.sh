@@ -110,7 +110,7 @@ err_has "before the wrapper started"
 run 0 status lt_broken
 out_has "Active: inactive"
 out_has "PID: -"
-! pgrep -f "__run $SPMI_PATH/lt_broken " >/dev/null || fail "a wrapper of lt_broken is running"
+! pgrep -f "(__run|spmi-supervise) (.* )?$SPMI_PATH/lt_broken " >/dev/null || fail "a wrapper of lt_broken is running"
 run 0 clean lt_broken
 pass "a dead wrapper is reported at once ($elapsed ms)"
 

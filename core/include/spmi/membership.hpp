@@ -64,8 +64,10 @@ public:
 
   /// A recorded run's group, to look at or end from another process (the CLI, the watchdog).
   /// `cgroup` is the task cgroup (empty: fallback); `supervisor`, `watchdog` and `main_pid` the run's
-  /// recorded pids (0: unknown).
-  TaskGroup(std::filesystem::path cgroup, std::string token, pid_t supervisor, pid_t watchdog, pid_t main_pid);
+  /// recorded pids (0: unknown); `origin` the cgroup its creator came from (origin()), where remove()
+  /// moves the calling process back to (empty: unknown).
+  TaskGroup(std::filesystem::path cgroup, std::string token, pid_t supervisor, pid_t watchdog, pid_t main_pid,
+            std::filesystem::path origin = {});
 
   /// "cgroup" or "fallback".
   std::string mode() const { return m_cgroup.empty() ? "fallback" : "cgroup"; }
@@ -73,6 +75,8 @@ public:
   const std::string& note() const { return m_note; }
   /// The task cgroup directory; empty in fallback.
   const std::filesystem::path& cgroup() const { return m_cgroup; }
+  /// The cgroup the creator was in before it moved into `supervisor/`; empty in fallback.
+  const std::filesystem::path& origin() const { return m_origin; }
   /// An open `cgroup.procs` of the task cgroup for SpawnOptions::cgroup_procs_fd; -1 in fallback.
   int procs_fd() const { return m_procs_fd.get(); }
 

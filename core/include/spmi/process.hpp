@@ -156,6 +156,10 @@ SPMI_API std::string host_name();
 /// Path of the running executable (/proc/self/exe). @throws SystemError when it can't be read.
 SPMI_API std::filesystem::path self_exe();
 
+/// Gives back what a long waiting process (the wrapper, its watchdog) no longer uses once set up: free
+/// heap pages, and the pages of its program file that setup read, which come back on use.
+SPMI_API void release_idle_memory();
+
 /// How supervise() runs a task.
 struct SPMI_API SuperviseOptions
 {
@@ -186,11 +190,24 @@ struct SPMI_API SuperviseOptions
 /// @throws SystemError when the task can't be started.
 SPMI_API ExitStatus supervise(const SuperviseOptions& options);
 
+/// A program a watchdog executes (start_watchdog()).
+struct SPMI_API WatchdogProgram
+{
+  std::vector<std::string> argv;  ///< the program and its arguments
+  std::vector<std::string> env;   ///< its whole environment ("NAME=value")
+  std::vector<int> inherited;     ///< descriptors it keeps open across exec
+};
 /// Forks a watchdog: a child in a session of its own (so what ends the caller's session, such as a
 /// terminal hang-up or `tmux kill-server`, does not reach it) that waits for the caller to die and then
 /// runs `on_caller_death` and exits. The caller should be a child subreaper (become_subreaper()).
-/// @return its pid. @throws SystemError when fork fails.
-SPMI_API pid_t start_watchdog(std::function<void()> on_caller_death);
+/// With a `program`, the child first executes it instead (a fresh image costs a few pages, where a
+/// forked copy keeps every page the caller writes later), keeping its `inherited` descriptors open, its
+/// session, its parent-death signal (SIGUSR1) and its signal mask; the program then does the waiting
+/// (wait_for_caller_death()) and the work. Only when that exec fails does the child wait and run
+/// `on_caller_death` itself. @return its pid. @throws SystemError when fork fails.
+SPMI_API pid_t start_watchdog(std::function<void()> on_caller_death, const WatchdogProgram* program = nullptr);
+/// In a watchdog program started by start_watchdog(): returns once `caller` is no longer its parent.
+SPMI_API void wait_for_caller_death(pid_t caller);
 /// Ends a watchdog that is no longer needed (SIGKILL, then reaps it).
 SPMI_API void stop_watchdog(pid_t watchdog);
 

@@ -16,7 +16,9 @@
 /// - the restart policy (on-failure, always; backoff, max_restarts within restart_window);
 /// - max_memory: the task is stopped when its processes use more, and that counts as a failure.
 /// A wrapper adds its own behaviour through RunHooks: called at the start and end of every attempt,
-/// with an Attempt that can signal or stop the task, set a timer and record facts.
+/// with an Attempt that can signal or stop the task, set a timer and record facts. Without hooks, the
+/// process first becomes the lean supervisor (`spmi-supervise`, same pid), which runs this same
+/// protocol with a fraction of the memory; `$SPMI_SUPERVISE=inprocess` keeps it in the caller.
 #pragma once
 
 #include <spmi/export.hpp>

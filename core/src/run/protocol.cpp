@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // run_protocol(): the wrapper process's frame around the attempts (the alive lock, the run record's
-// identity, membership, the watchdog), and ProtocolWrapper, a Wrapper made of it.
+// identity, membership, the watchdog); without hooks, first the hand-over to the lean supervisor.
+#include "lean.hpp"
 #include "logic.hpp"
 #include "recovery.hpp"
 #include "runner.hpp"
@@ -70,13 +71,18 @@ initial_record(const ManageableDir& dir, const std::string& token, bool replacem
 std::vector<std::string>
 wrapper_argv(const ManageableDir& dir, const std::string& token)
 {
-  return {process::self_exe().string(), k_wrapper_command, dir.path().string(), token};
+  // In the lean supervisor, spmi's executable is the one it was handed, not the supervisor itself.
+  const auto& spmi = wrapper::wrapper_executable();
+  return {spmi.empty() ? process::self_exe().string() : spmi.string(), k_wrapper_command, dir.path().string(), token};
 }
 
 int
 run_protocol(const ManageableDir& dir, const std::string& token, const RunSettings& settings, const RunHooks& hooks)
 {
   using wrapper::append_log;
+  if (!hooks.on_start && !hooks.on_end) {
+    wrapper::exec_lean_supervisor(dir, token, settings);  // returns only when it supervises here
+  }
   // A wrapper that replaces a killed one takes over the alive lock its watchdog kept.
   const int inherited = wrapper::inherited_alive_fd();
   int alive_fd = inherited;
@@ -98,8 +104,10 @@ run_protocol(const ManageableDir& dir, const std::string& token, const RunSettin
   record.membership_note = group.note();
   record.cgroup = group.cgroup().string();
   auto start_watchdog = [&, alive_fd] {
+    const auto program = wrapper::watchdog_program(dir, token, alive_fd, group);
     record.watchdog_pid = process::start_watchdog(
-      [&, alive_fd] { wrapper::after_wrapper_killed(dir, token, group, alive_fd, settings); });
+      [&, alive_fd] { wrapper::after_wrapper_killed(dir, token, group, alive_fd, settings); },
+      program ? &*program : nullptr);
     group.set_watchdog(static_cast<pid_t>(record.watchdog_pid));
   };
   start_watchdog();
@@ -119,58 +127,6 @@ run_protocol(const ManageableDir& dir, const std::string& token, const RunSettin
   process::stop_watchdog(static_cast<pid_t>(record.watchdog_pid));
   group.remove();
   return status;
-}
-
-ProtocolWrapper::ProtocolWrapper(const PluginContext& context, std::initializer_list<std::string_view> own_keys)
-  : m_settings(RunSettings::from_section(context, own_keys))
-{
-}
-
-int
-ProtocolWrapper::run(const ManageableDir& dir, const std::string& token)
-{
-  RunHooks hooks;
-  hooks.facts_key = class_name_for(type(), PluginKind::wrapper);
-  hooks.on_start = [this](Attempt& attempt) { on_start(attempt); };
-  hooks.on_end = [this](Attempt& attempt, const process::ExitStatus& status) { on_end(attempt, status); };
-  return run_protocol(dir, token, m_settings, hooks);
-}
-
-void
-ProtocolWrapper::add_status(const StatusQuery&, StatusReport& report) const
-{
-  using namespace wrapper;
-  const auto& s = m_settings;
-  report.lines.push_back({"Restart policy", restart_policy_text(s)});
-  if (s.max_memory > 0) {
-    report.lines.push_back({"Memory limit", fmt::format("{} (max_memory, sampled every {})", size_text(s.max_memory),
-                                                        seconds_text(k_memory_interval))});
-  }
-  const auto seconds = [](std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000.0; };
-  auto& mine = report.plugins[class_name_for(type(), PluginKind::wrapper)];
-  mine["restart"] = s.restart == RestartPolicy::no ? "no" : s.restart == RestartPolicy::always ? "always" : "on-failure";
-  mine["max_restarts"] = s.max_restarts;
-  mine["restart_window_seconds"] = seconds(s.restart_window);
-  mine["restart_delay_seconds"] = seconds(s.restart_delay);
-  mine["restart_delay_max_seconds"] = seconds(s.restart_delay_max);
-  mine["max_memory_bytes"] = s.max_memory > 0 ? nlohmann::json(s.max_memory) : nlohmann::json(nullptr);
-  auto& setup = report.setup;
-  setup.known = true;
-  setup.cwd = m_settings.cwd;
-  setup.env_file = m_settings.env_file;
-  for (const auto& variable : m_settings.env) {
-    setup.env_names.push_back(variable.first);
-  }
-}
-
-void
-ProtocolWrapper::on_start(Attempt&)
-{
-}
-
-void
-ProtocolWrapper::on_end(Attempt&, const process::ExitStatus&)
-{
 }
 
 } // namespace spmi
