@@ -179,22 +179,33 @@ TaskGroup::create(const std::string& name, const std::string& token)
   const auto origin = cgroup::own_path(0);
   const fs::path origin_dir = probe.mount.empty() || origin.empty() ? fs::path() : probe.mount / fs::path(origin).relative_path();
   if (cgroup::make_dir(probe.base, error) && cgroup::make_dir(unit, error) && cgroup::make_dir(unit / "supervisor", error) &&
-      cgroup::make_dir(unit / "task", error) &&
-      cgroup::write_text(unit / "supervisor" / "cgroup.procs", std::to_string(::getpid()), &error)) {
+      cgroup::make_dir(unit / "task", error)) {
     group.m_procs_fd.reset(::open((unit / "task" / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-    if (group.m_procs_fd) {
+    group.m_task_dir.reset(::open((unit / "task").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (origin_dir != unit / "supervisor") {  // else already there: a wrapper its watchdog started
+      group.m_supervisor_dir.reset(::open((unit / "supervisor").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    }
+    if (group.m_procs_fd && group.m_task_dir && (group.m_supervisor_dir || origin_dir == unit / "supervisor")) {
       group.m_cgroup = unit / "task";
       // Where to go back before removing the run's directories: where we came from, or the base when
       // we came from our own supervisor/ (a wrapper that replaced a killed one).
       group.m_origin = origin_dir.empty() || origin_dir == unit / "supervisor" ? probe.base : origin_dir;
       group.m_base = probe.base;
       group.m_note = probe.note;
-      return group;
+      // Started by another run's task (which ran `spmi start`): out of that run's cgroups before its
+      // start is recorded, so that run's end never counts this wrapper among its leftovers.
+      const auto inside = origin_dir.lexically_relative(probe.base);
+      const bool below_base = !origin_dir.empty() && !inside.empty() && inside != "." && *inside.begin() != "..";
+      if (!below_base || (error = group.join()).empty()) {
+        return group;
+      }
+      group.m_cgroup.clear();
+      errno = 0;
     }
-    error = fmt::format("cannot open {}: {}", (unit / "task" / "cgroup.procs").string(), std::strerror(errno));
-    if (!origin_dir.empty()) {
-      cgroup::write_text(origin_dir / "cgroup.procs", std::to_string(::getpid()));
-    }
+    error = error.empty() ? fmt::format("cannot open {}: {}", unit.string(), std::strerror(errno)) : error;
+    group.m_procs_fd.reset();
+    group.m_task_dir.reset();
+    group.m_supervisor_dir.reset();
   }
   for (const auto& dir : {unit / "task", unit / "supervisor", unit}) {
     ::rmdir(dir.c_str());
@@ -203,10 +214,43 @@ TaskGroup::create(const std::string& name, const std::string& token)
   return group;
 }
 
+std::string
+TaskGroup::join()
+{
+  if (!m_supervisor_dir) {
+    return {};
+  }
+  const auto procs = m_cgroup.parent_path() / "supervisor" / "cgroup.procs";
+  m_supervisor_dir.reset();
+  std::string error;
+  return cgroup::write_text(procs, std::to_string(::getpid()), &error) ? std::string() : error;
+}
+
+namespace {
+
+// What group_members() needs of /proc: in a cgroup, its processes only (a whole scan of a busy host's
+// thousands of processes costs milliseconds, each time an ending looks); else every process.
+std::map<pid_t, detail::ProcInfo>
+procs_to_look_at(const fs::path& cgroup)
+{
+  if (cgroup.empty()) {
+    return detail::scan_proc();
+  }
+  std::map<pid_t, detail::ProcInfo> procs;
+  for (pid_t pid : cgroup::procs(cgroup)) {
+    if (auto info = detail::read_proc(pid)) {
+      procs.emplace(pid, *info);
+    }
+  }
+  return procs;
+}
+
+} // namespace
+
 std::vector<pid_t>
 TaskGroup::members() const
 {
-  const auto procs = detail::scan_proc();
+  const auto procs = procs_to_look_at(m_cgroup);
   const detail::GroupSpec spec{m_cgroup.string(), m_token, m_supervisor, m_watchdog, m_main, m_include_marked};
   return detail::group_members(spec, procs, detail::children_of(procs), "/proc");
 }
@@ -219,7 +263,7 @@ TaskGroup::memory_bytes() const
       return *used;
     }
   }
-  const auto procs = detail::scan_proc();
+  const auto procs = procs_to_look_at(m_cgroup);
   const detail::GroupSpec spec{m_cgroup.string(), m_token, m_supervisor, m_watchdog, m_main, m_include_marked};
   const auto page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   std::uint64_t total = 0;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The process module's children: starting them (posix_spawn, or fork and exec to enter a cgroup first),
-// waiting for them, running a command to capture its output, and finding programs (see process.hpp;
-// signals are in process_signals.cpp, what /proc says of other processes in process_tree.cpp).
+// The process module's children: starting them (posix_spawn, or a clone into a cgroup, or fork and exec
+// to enter a cgroup first), waiting for them, and finding programs (see process.hpp; signals are in
+// process_signals.cpp, what /proc says of other processes in process_tree.cpp, capturing a command's
+// output in process_capture.cpp).
 #include <spmi/errors.hpp>
 #include <spmi/process.hpp>
 #include <spmi/unique_fd.hpp>
@@ -9,15 +10,18 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
@@ -64,13 +68,14 @@ namespace {
 // only async-signal-safe calls) writes itself into cgroup.procs, sets itself up as posix_spawn would,
 // and execs; any failure is reported through a close-on-exec pipe and the child never execs.
 [[noreturn]] void
-child_after_fork(const SpawnOptions& options, const char* program, char* const* argv, char* const* envp, int report)
+child_after_fork(const SpawnOptions& options, bool placed, const char* program, char* const* argv, char* const* envp,
+                 int report)
 {
   auto fail = [&](int error) {
     [[maybe_unused]] auto n = ::write(report, &error, sizeof(error));
     ::_exit(127);
   };
-  if (::write(options.cgroup_procs_fd, "0", 1) != 1) {
+  if (!placed && ::write(options.cgroup_procs_fd, "0", 1) != 1) {
     fail(errno);
   }
   struct sigaction dfl {};
@@ -110,6 +115,53 @@ child_after_fork(const SpawnOptions& options, const char* program, char* const* 
   ::_exit(127);
 }
 
+} // namespace
+
+ForkedInto
+fork_into_cgroup(int cgroup_dir_fd)
+{
+  ForkedInto result;
+  int born[2];
+  if (cgroup_dir_fd >= 0 && ::pipe2(born, O_CLOEXEC) == 0) {
+    clone_args args{};
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<std::uint64_t>(cgroup_dir_fd);
+    const auto pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof(args)));
+    if (pid == 0) {
+      ::close(born[0]);
+      [[maybe_unused]] auto n = ::write(born[1], "+", 1);
+      ::close(born[1]);
+      result.pid = 0;
+      result.placed = true;
+      return result;
+    }
+    ::close(born[1]);
+    char byte = 0;
+    ssize_t n = 0;
+    while (pid > 0 && (n = ::read(born[0], &byte, 1)) < 0 && errno == EINTR) {
+    }
+    ::close(born[0]);
+    if (pid > 0 && n == 1) {
+      result.pid = pid;
+      result.placed = true;
+      return result;
+    }
+    if (pid > 0) {
+      // Killed before it ran: a kernel (6.18 here) that SIGKILLs a child cloned into a cgroup once
+      // written `cgroup.kill` (kill_seq compared with the parent's cgroup's). Reaped; a fork instead.
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+    // ENOSYS, E2BIG, EINVAL (no clone3, or no CLONE_INTO_CGROUP), a refusal, or the above: the fork
+    // below meets a refusal again when the child moves itself, and that path reports it.
+  }
+  result.pid = ::fork();
+  return result;
+}
+
+namespace {
+
 // A pipe whose two ends are closed on exec; throws SystemError when it can't be made.
 std::pair<UniqueFd, UniqueFd>
 make_pipe()
@@ -125,14 +177,14 @@ pid_t
 spawn_forked(const SpawnOptions& options, const std::string& program, char* const* argv, char* const* envp)
 {
   auto [report_read, report_write] = make_pipe();
-  const pid_t pid = ::fork();
+  const auto [pid, placed] = fork_into_cgroup(options.cgroup_dir_fd);
   if (pid < 0) {
     throw SystemError(fmt::format("cannot run '{}': fork: {}", program, std::strerror(errno)));
   }
   if (pid == 0) {
     // Only async-signal-safe calls from here on: close() is; the child never returns (no destructor runs).
     ::close(report_read.get());
-    child_after_fork(options, program.c_str(), argv, envp, report_write.get());
+    child_after_fork(options, placed, program.c_str(), argv, envp, report_write.get());
   }
   report_write.reset();
   int error = 0;
@@ -243,7 +295,7 @@ spawn(const SpawnOptions& options)
   std::vector<char*> env;
   char* const* envp = environment_with(options.env, options.extra_env, env);
 
-  if (options.cgroup_procs_fd >= 0) {
+  if (options.cgroup_procs_fd >= 0 || options.cgroup_dir_fd >= 0) {
     return spawn_forked(options, program, argv.data(), envp);
   }
   pid_t pid = -1;
@@ -292,67 +344,6 @@ try_wait(pid_t pid)
     return std::nullopt;
   }
   return decode_wait_status(status);
-}
-
-namespace {
-
-// Reads `out` and `err` (pipes) into `result` until both end or `deadline` passes, keeping at most
-// 1 MiB of each; false when the deadline passed first.
-bool
-collect(UniqueFd out, UniqueFd err, Captured& result, std::chrono::steady_clock::time_point deadline)
-{
-  constexpr std::size_t k_limit = 1024 * 1024;
-  UniqueFd* owners[2] = {&out, &err};
-  std::string* sinks[2] = {&result.out, &result.err};
-  while (out || err) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      return false;
-    }
-    pollfd fds[2] = {{out.get(), POLLIN, 0}, {err.get(), POLLIN, 0}};  // -1: ignored by poll
-    if (::poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) {
-      return true;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (!*owners[i] || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
-        continue;
-      }
-      char buffer[8192];
-      const ssize_t n = ::read(owners[i]->get(), buffer, sizeof(buffer));
-      if (n > 0) {
-        if (sinks[i]->size() < k_limit) {
-          sinks[i]->append(buffer, std::min<std::size_t>(static_cast<std::size_t>(n), k_limit - sinks[i]->size()));
-        }
-      } else if (n == 0 || errno != EINTR) {
-        owners[i]->reset();
-      }
-    }
-  }
-  return true;
-}
-
-} // namespace
-
-Captured
-run_capture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout)
-{
-  auto [out_read, out_write] = make_pipe();
-  auto [err_read, err_write] = make_pipe();
-  SpawnOptions options;
-  options.argv = argv;
-  options.stdout_fd = out_write.get();
-  options.stderr_fd = err_write.get();
-  const pid_t pid = spawn(options);
-  out_write.reset();
-  err_write.reset();
-  Captured result;
-  if (!collect(std::move(out_read), std::move(err_read), result, std::chrono::steady_clock::now() + timeout)) {
-    ::kill(pid, SIGKILL);
-    wait(pid);
-    throw SystemError(fmt::format("'{}' did not finish within {} ms", argv[0], timeout.count()));
-  }
-  result.status = wait(pid);
-  return result;
 }
 
 std::optional<std::filesystem::path>

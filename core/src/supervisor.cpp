@@ -95,7 +95,7 @@ wait_for_caller_death(pid_t caller)
 }
 
 pid_t
-start_watchdog(std::function<void()> on_caller_death, const WatchdogProgram* program)
+start_watchdog(std::function<void()> on_caller_death, const WatchdogProgram* program, int cgroup_dir_fd)
 {
   const pid_t caller = ::getpid();
   sigset_t wake;
@@ -116,7 +116,8 @@ start_watchdog(std::function<void()> on_caller_death, const WatchdogProgram* pro
     argv.push_back(nullptr);
     envp.push_back(nullptr);
   }
-  const pid_t pid = ::fork();
+  // Only a child that executes at once may be a clone's (fork_into_cgroup()).
+  const auto [pid, placed] = fork_into_cgroup(argv.empty() ? -1 : cgroup_dir_fd);
   if (pid < 0) {
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);
     throw_errno("fork (watchdog)");
@@ -126,6 +127,13 @@ start_watchdog(std::function<void()> on_caller_death, const WatchdogProgram* pro
     return pid;
   }
   // The watchdog. Its own session: a hang-up of the caller's terminal or session does not reach it.
+  if (!placed && cgroup_dir_fd >= 0) {
+    const int procs = ::openat(cgroup_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (procs >= 0) {
+      [[maybe_unused]] auto n = ::write(procs, "0", 1);  // else it watches from where the caller is
+      ::close(procs);
+    }
+  }
   ::setsid();
   ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
   // Other signals stay as the caller had them (blocked, in a wrapper): the caller passes signals on, not
@@ -135,6 +143,9 @@ start_watchdog(std::function<void()> on_caller_death, const WatchdogProgram* pro
       ::fcntl(fd, F_SETFD, 0);
     }
     ::execve(argv[0], argv.data(), envp.data());
+    if (placed) {
+      ::_exit(127);  // a clone's child goes no further; its caller sees it die and starts another
+    }
     for (int fd : program->inherited) {
       ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
@@ -181,6 +192,7 @@ supervise(const SuperviseOptions& options)
     task.extra_env.push_back(options.marker_env);
   }
   task.cgroup_procs_fd = group.procs_fd();
+  task.cgroup_dir_fd = group.task_dir_fd();
   pid_t main_pid = -1;
   try {
     main_pid = spawn(task);

@@ -19,6 +19,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -159,7 +161,11 @@ run_real_group(bool fallback)
     task.argv = {"/bin/sh", "-c", "setsid env -i sleep 600 & sleep 600"};
     task.new_session = true;
     task.cgroup_procs_fd = group.procs_fd();
+    task.cgroup_dir_fd = group.task_dir_fd();
     group.set_main(process::spawn(task));
+    if (!group.join().empty()) {
+      ::_exit(4);
+    }
     const bool counted = process::wait_until([&] { return group.members().size() == 3; }, 5s);
     const bool killed = group.kill(5s);
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
@@ -172,7 +178,7 @@ run_real_group(bool fallback)
   ::waitpid(wrapper, &status, 0);
   ::unsetenv("SPMI_MEMBERSHIP");
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: not all counted, 2: not all killed, 3: cgroup left behind";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: not all counted, 2: not all killed, 3: cgroup left behind, 4: no join";
 }
 
 TEST(TaskGroup, RealGroupFallback)
@@ -186,6 +192,43 @@ TEST(TaskGroup, RealGroupCgroupWhereWritable)
     GTEST_SKIP() << process::probe_cgroup().note;
   }
   run_real_group(false);
+}
+
+// A task started again into its cgroup after the cgroup was killed (a restart) runs and is a member:
+// a kernel that SIGKILLs a child cloned into such a cgroup (6.18 here) makes spawn() fork and move it.
+TEST(TaskGroup, SpawnsAgainIntoAKilledCgroup)
+{
+  if (process::probe_cgroup().base.empty()) {
+    GTEST_SKIP() << process::probe_cgroup().note;
+  }
+  const pid_t wrapper = ::fork();
+  ASSERT_GE(wrapper, 0);
+  if (wrapper == 0) {
+    process::become_subreaper();
+    auto group = process::TaskGroup::create("unit-test-again-" + std::to_string(::getpid()), "tok");
+    process::SpawnOptions task;
+    task.argv = {"/bin/sleep", "600"};
+    task.cgroup_procs_fd = group.procs_fd();
+    task.cgroup_dir_fd = group.task_dir_fd();
+    int code = 0;
+    for (int attempt = 1; attempt <= 2 && code == 0; ++attempt) {
+      const pid_t pid = process::spawn(task);
+      group.set_main(pid);
+      const bool member = process::wait_until([&] { return group.members() == std::vector<pid_t>{pid}; }, 5s);
+      std::this_thread::sleep_for(100ms);
+      const bool alive = ::waitpid(pid, nullptr, WNOHANG) == 0;
+      const bool killed = group.kill(5s);
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+      code = !member ? 10 * attempt + 1 : !alive ? 10 * attempt + 2 : !killed ? 10 * attempt + 3 : 0;
+    }
+    group.remove();
+    ::_exit(code);
+  }
+  int status = 0;
+  ::waitpid(wrapper, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "attempt*10 + 1: not a member, 2: died at once, 3: not killed";
 }
 
 } // namespace

@@ -5,7 +5,7 @@
 ///
 /// - **cgroup**: where a writable cgroup v2 hierarchy is found, each run gets a directory
 ///   `<base>/<name>/` holding `supervisor/` (the wrapper and its watchdog) and `task/` (every process
-///   the task starts: a child moves itself there before it execs). Members are `task/cgroup.procs`;
+///   the task starts: a child starts there, or moves itself there before it execs). Members are `task/cgroup.procs`;
 ///   ending them is `task/cgroup.kill`; `populated 0` in `task/cgroup.events` means none is left.
 /// - **fallback**: every process below the wrapper (a child subreaper, so orphans come back to it)
 ///   that is not the watchdog and not below another task's wrapper or task (another run's marker), plus
@@ -58,8 +58,9 @@ class SPMI_API TaskGroup
 {
 public:
   /// Sets up membership for a run in the calling process (its wrapper): with a cgroup base, makes
-  /// `<base>/<name>/{supervisor,task}` and moves this process into `supervisor/`; on any failure (or
-  /// without a base) the fallback, with note() saying why. Never throws.
+  /// `<base>/<name>/{supervisor,task}` and opens them (the caller moves into `supervisor/` later, with
+  /// join(), once its task is started: a move waits for the kernel); on any failure (or without a
+  /// base) the fallback, with note() saying why. Never throws.
   static TaskGroup create(const std::string& name, const std::string& token);
 
   /// A recorded run's group, to look at or end from another process (the CLI, the watchdog).
@@ -79,6 +80,14 @@ public:
   const std::filesystem::path& origin() const { return m_origin; }
   /// An open `cgroup.procs` of the task cgroup for SpawnOptions::cgroup_procs_fd; -1 in fallback.
   int procs_fd() const { return m_procs_fd.get(); }
+  /// The task cgroup's open directory for SpawnOptions::cgroup_dir_fd; -1 in fallback.
+  int task_dir_fd() const { return m_task_dir.get(); }
+  /// `supervisor/`'s open directory until the caller has joined it (for a watchdog started before);
+  /// -1 after join() and in fallback.
+  int supervisor_dir_fd() const { return m_supervisor_dir.get(); }
+  /// Moves the calling process into `supervisor/` (once; nothing in fallback). @return why it could
+  /// not (it then stays where it is, its task still in the task cgroup); empty when it did.
+  std::string join();
 
   /// Records the pids that membership depends on.
   void set_main(pid_t pid) { m_main = pid; }
@@ -121,6 +130,8 @@ private:
   std::string m_note;
   std::string m_token;
   UniqueFd m_procs_fd;
+  UniqueFd m_task_dir;
+  UniqueFd m_supervisor_dir;  ///< open until join()
   pid_t m_supervisor = 0;
   pid_t m_watchdog = 0;
   pid_t m_main = 0;

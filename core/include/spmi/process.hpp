@@ -54,10 +54,28 @@ struct SPMI_API SpawnOptions
   /// An open `cgroup.procs` (TaskGroup::procs_fd()): the child moves itself into that cgroup before it
   /// execs, so nothing it starts is ever outside; if it can't, it does not exec and spawn() throws.
   int cgroup_procs_fd = -1;
+  /// An open cgroup v2 directory (TaskGroup::task_dir_fd()): the child is created in it (clone3 with
+  /// CLONE_INTO_CGROUP), which costs the kernel no migration; where it can't be, cgroup_procs_fd is
+  /// used as above.
+  int cgroup_dir_fd = -1;
   /// the file executed, when it is not argv[0] (which the child still gets as its argv[0]); unset:
   /// argv[0], looked up in PATH when it has no '/'
   std::optional<std::filesystem::path> program;
 };
+
+/// What fork_into_cgroup() did.
+struct SPMI_API ForkedInto
+{
+  pid_t pid = -1;       ///< as fork(): 0 in the child, -1 when it failed (errno says why)
+  bool placed = false;  ///< the child started in the cgroup; false: where its parent is
+};
+/// fork(), the child starting in the cgroup v2 directory `cgroup_dir_fd` (clone3 with
+/// CLONE_INTO_CGROUP): moving a process between cgroups later waits for an RCU grace period (10-20 ms
+/// on an idle host), starting it there does not. Where the kernel can't (older than 5.7, or a refusal
+/// a migration would meet too), or with -1, a plain fork(), `placed` false: the child moves itself.
+/// The child of a clone runs no fork handlers (malloc's among them): until it execs or exits it may
+/// only make async-signal-safe calls.
+SPMI_API ForkedInto fork_into_cgroup(int cgroup_dir_fd);
 
 /// Starts a child with default signal dispositions, an empty signal mask and no inherited descriptors
 /// beyond 0-2. @return its pid. @throws SystemError (naming argv[0]) when it can't be started.
@@ -205,7 +223,10 @@ struct SPMI_API WatchdogProgram
 /// session, its parent-death signal (SIGUSR1) and its signal mask; the program then does the waiting
 /// (wait_for_caller_death()) and the work. Only when that exec fails does the child wait and run
 /// `on_caller_death` itself. @return its pid. @throws SystemError when fork fails.
-SPMI_API pid_t start_watchdog(std::function<void()> on_caller_death, const WatchdogProgram* program = nullptr);
+/// With a `cgroup_dir_fd` (an open cgroup v2 directory), the watchdog starts in that cgroup (see
+/// fork_into_cgroup()).
+SPMI_API pid_t start_watchdog(std::function<void()> on_caller_death, const WatchdogProgram* program = nullptr,
+                              int cgroup_dir_fd = -1);
 /// In a watchdog program started by start_watchdog(): returns once `caller` is no longer its parent.
 SPMI_API void wait_for_caller_death(pid_t caller);
 /// Ends a watchdog that is no longer needed (SIGKILL, then reaps it).

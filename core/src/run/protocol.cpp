@@ -105,9 +105,10 @@ run_protocol(const ManageableDir& dir, const std::string& token, const RunSettin
   record.cgroup = group.cgroup().string();
   auto start_watchdog = [&, alive_fd] {
     const auto program = wrapper::watchdog_program(dir, token, alive_fd, group);
+    // Started in supervisor/ while this process is not there yet (it joins once its task runs).
     record.watchdog_pid = process::start_watchdog(
       [&, alive_fd] { wrapper::after_wrapper_killed(dir, token, group, alive_fd, settings); },
-      program ? &*program : nullptr);
+      program ? &*program : nullptr, group.supervisor_dir_fd());
     group.set_watchdog(static_cast<pid_t>(record.watchdog_pid));
   };
   start_watchdog();
@@ -116,6 +117,7 @@ run_protocol(const ManageableDir& dir, const std::string& token, const RunSettin
   // still answered.
   auto on_reaped = [&](pid_t pid) {
     if (pid == record.watchdog_pid) {
+      wrapper::join_supervisor(dir, group);  // then a forked watchdog is in supervisor/ too
       start_watchdog();
       append_log(dir, fmt::format("wrapper {}: its watchdog (pid {}) died; started another (pid {})", ::getpid(), pid,
                                   record.watchdog_pid));
@@ -125,6 +127,9 @@ run_protocol(const ManageableDir& dir, const std::string& token, const RunSettin
   runner = std::make_unique<wrapper::Runner>(dir, token, settings, hooks, group, record, blocked.set(), on_reaped);
   const int status = runner->run();
   process::stop_watchdog(static_cast<pid_t>(record.watchdog_pid));
+  // The end is recorded: who waits for it (`stop`) sees it now, not after the cgroup work below,
+  // which moves this process out of supervisor/ (a wait for the kernel) to remove the run's cgroups.
+  ::close(alive_fd);
   group.remove();
   return status;
 }

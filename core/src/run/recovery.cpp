@@ -26,6 +26,14 @@ append_log(const ManageableDir& dir, const std::string& line)
   }
 }
 
+void
+join_supervisor(const ManageableDir& dir, process::TaskGroup& group)
+{
+  if (const auto error = group.join(); !error.empty()) {
+    append_log(dir, fmt::format("wrapper {}: stays out of its run's supervisor cgroup: {}", ::getpid(), error));
+  }
+}
+
 bool
 wanted_down(const ManageableDir& dir, const std::string& token)
 {

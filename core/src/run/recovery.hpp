@@ -38,4 +38,8 @@ void after_wrapper_killed(const ManageableDir& dir, const std::string& token, pr
 /// Appends a line to the manageable's wrapper.log (best effort: a full disk drops it).
 void append_log(const ManageableDir& dir, const std::string& line);
 
+/// Moves the wrapper into its run's `supervisor/` cgroup (TaskGroup::join()), once its task runs; a
+/// failure is logged to wrapper.log (the wrapper then stays where it was; its task is in its cgroup).
+void join_supervisor(const ManageableDir& dir, process::TaskGroup& group);
+
 } // namespace spmi::wrapper

@@ -234,6 +234,7 @@ Runner::supervise_options(process::SpawnOptions task)
       m_memory_at = std::chrono::steady_clock::now() + k_memory_interval;
     }
     record_run();
+    join_supervisor(m_dir, m_group);  // after the record: `start` does not wait for the move
     if (m_hooks.on_start) {
       m_hooks.on_start(*this);
       record_run();
