@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <string_view>
 #include <iostream>
 
 namespace {
@@ -58,6 +59,9 @@ int
 main(int argc, char** argv)
 {
   using namespace spmi;
+  if (argc == 4 && std::string_view(argv[1]) == k_wrapper_command) {
+    return cli::run_wrapper_process(argv[2], argv[3]);  // the wrapper process: nothing else to parse
+  }
   CLI::App app(k_banner, "spmi");
   app.footer(k_footer);
   app.require_subcommand(1);
@@ -159,7 +163,7 @@ main(int argc, char** argv)
   auto* web_command = web::add_web_command(app, web_options);
   auto* run = app.add_subcommand(k_wrapper_command, "")->group("");  // internal: the wrapper process
   run->add_option("dir", run_dir)->required();
-  run->add_option("token", run_token)->required();
+  run->add_option("token", run_token)->required();  // alone, handled at the top
 
   try {
     app.parse(argc, argv);
@@ -176,10 +180,7 @@ main(int argc, char** argv)
   set_debug(debug);
   set_log_color(!output.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDERR_FILENO) == 1);
   if (run->parsed()) {
-    // The wrapper's stderr is a backend's terminal, /dev/null or wrapper.log itself: what it logs (its
-    // plugins through PluginContext::logger, and the reason it fails, from the catches below) goes to
-    // wrapper.log, where `start` and the user look.
-    cli::log_to_wrapper_log(*logger(), run_dir);
+    return cli::run_wrapper_process(run_dir, run_token);  // with -d, say
   }
   try {
     // The registry outlives every plugin object the controller makes.
@@ -191,9 +192,6 @@ main(int argc, char** argv)
         dirs += (dirs.empty() ? "" : ":") + dir.string();
       }
       logger()->debug("state directory {}; plugin directories {}", controller.state_root().string(), dirs);
-    }
-    if (run->parsed()) {
-      return controller.run_wrapper(run_dir, run_token);
     }
     if (list->parsed()) {
       return cli::cmd_list(controller, patterns, output);

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "wrapper_log.hpp"
 
+#include <spmi/controller.hpp>
 #include <spmi/errors.hpp>
+#include <spmi/log.hpp>
+#include <spmi/process.hpp>
+#include <spmi/registry.hpp>
 #include <spmi/state.hpp>
 #include <spmi/text.hpp>
 
@@ -71,6 +75,29 @@ log_to_wrapper_log(spdlog::logger& logger, const std::filesystem::path& dir)
   } catch (const Error&) {
   }
   logger.sinks().assign({std::make_shared<WrapperLogSink>(std::move(manageable))});
+}
+
+int
+run_wrapper_process(const std::filesystem::path& dir, const std::string& token)
+{
+  // Its stderr is a backend's terminal, /dev/null or wrapper.log itself: what it logs (its plugins
+  // through PluginContext::logger, and the reason it fails, below) goes to wrapper.log, where `start`
+  // and the user look.
+  log_to_wrapper_log(*logger(), dir);
+  try {
+    PluginRegistry registry(PluginRegistry::default_dirs());  // outlives every plugin object
+    Controller controller(Controller::default_state_root(), registry, logger());
+    return controller.run_wrapper(dir, token);
+  } catch (const Interrupted& e) {
+    logger()->error("{}", e.what());
+    process::die_by_signal(e.signal_number());
+  } catch (const Error& e) {
+    logger()->error("{}", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    logger()->error("internal error: {}", e.what());
+  }
+  return exit_status::k_failed;
 }
 
 } // namespace spmi::cli

@@ -32,25 +32,20 @@ waitable_signals()
   return set;
 }
 
-} // namespace
-
-void
-release_idle_memory()
+// Drops the pages of this program's file that setup read (code, constants) and no one wrote from this
+// process's mappings; those the waiting loop uses come back from the page cache (a minor fault). Only
+// mappings with no private copy (Anonymous: 0) are dropped, so nothing written is lost. @return where
+// the main thread's stack mapping starts (0: not found). Not inlined: its buffers are dead on return.
+[[gnu::noinline]] unsigned long
+drop_clean_program_pages(unsigned long inside_stack)
 {
-  ::malloc_trim(0);
-  // Pages of this program's file that setup read (code, constants) and no one wrote: dropped from this
-  // process's mappings; those the waiting loop uses come back from the page cache (a minor fault).
-  // Only mappings with no private copy (Anonymous: 0) are dropped, so nothing written is lost. And the
-  // main thread's stack below the caller's frame (dead by the ABI, zero-filled again when reached).
   char exe[4096];
   const ssize_t length = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   std::FILE* smaps = length > 0 ? std::fopen("/proc/self/smaps", "re") : nullptr;
   if (!smaps) {
-    return;
+    return 0;
   }
   exe[length] = '\0';
-  const auto here = reinterpret_cast<unsigned long>(__builtin_frame_address(0));
-  const unsigned long page = static_cast<unsigned long>(::sysconf(_SC_PAGESIZE));
   unsigned long stack_low = 0;
   char line[4096 + 256];
   unsigned long start = 0, end = 0;
@@ -64,7 +59,7 @@ release_idle_memory()
       start = from;
       end = to;
       candidate = perms[1] != 'w' && std::strcmp(line + path_at, exe) == 0;
-      if (std::strcmp(line + path_at, "[stack]") == 0 && from < here && here < to) {
+      if (std::strcmp(line + path_at, "[stack]") == 0 && from < inside_stack && inside_stack < to) {
         stack_low = from;
       }
     } else if (candidate && std::sscanf(line, "Anonymous: %lu kB", &anonymous) == 1) {
@@ -75,8 +70,21 @@ release_idle_memory()
     }
   }
   std::fclose(smaps);
-  // Four pages below this frame are left for the calls still to come.
-  const unsigned long keep_from = (here & ~(page - 1)) - 4 * page;
+  return stack_low;
+}
+
+} // namespace
+
+void
+release_idle_memory()
+{
+  ::malloc_trim(0);
+  const auto here = reinterpret_cast<unsigned long>(__builtin_frame_address(0));
+  const unsigned long stack_low = drop_clean_program_pages(here);
+  // The main thread's stack below this frame is dead by the ABI (zero-filled again when reached):
+  // dropped, but for one page, which this small frame and the madvise call below use.
+  const unsigned long page = static_cast<unsigned long>(::sysconf(_SC_PAGESIZE));
+  const unsigned long keep_from = (here & ~(page - 1)) - page;
   if (stack_low != 0 && keep_from > stack_low) {
     ::madvise(reinterpret_cast<void*>(stack_low), keep_from - stack_low, MADV_DONTNEED);
   }

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -113,6 +114,9 @@ watchdog(char** argv)
 int
 main(int argc, char** argv)
 {
+  // One malloc arena: the output pump's thread would otherwise get one of its own (a page or more of
+  // memory per task, for a thread that allocates little).
+  ::mallopt(M_ARENA_MAX, 1);
   if (argc == 5) {
     return supervise(argv + 1);
   }
