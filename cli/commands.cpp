@@ -339,4 +339,22 @@ cmd_batch(Controller& controller, const std::string& verb_name, const std::vecto
   return std::max(status, run_batch(controller, verb_name, ids, *logger()).status);
 }
 
+int
+run_reporting_errors(const std::function<int()>& command)
+{
+  try {
+    return command();
+  } catch (const Interrupted& e) {
+    // Undone already; end by the same signal, so a shell or script running us sees the interrupt.
+    logger()->error("{}", e.what());
+    process::die_by_signal(e.signal_number());
+  } catch (const Error& e) {
+    logger()->error("{}", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    logger()->error("internal error: {}", e.what());
+  }
+  return exit_status::k_failed;
+}
+
 } // namespace spmi::cli

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -114,6 +115,9 @@ bool select_or_report(Controller& controller, const std::vector<std::string>& pa
 // After a parse error: when the command word (the first argument not an option) is no command, logs
 // "unknown command 'stat'; did you mean 'status'? ..." and returns true; false leaves the error to CLI11.
 bool report_unknown_command(CLI::App& app, int argc, char** argv);
+// Runs a command: its exit status, or, when it throws, the error logged and its exit status (an
+// interrupt: the process ends by that signal, as a shell expects).
+int run_reporting_errors(const std::function<int()>& command);
 // Every plugin type found, shadowed and conflicting classes, rejected files, and the directories.
 int cmd_plugins(PluginRegistry& registry);
 

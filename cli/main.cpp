@@ -182,7 +182,7 @@ main(int argc, char** argv)
   if (run->parsed()) {
     return cli::run_wrapper_process(run_dir, run_token);  // with -d, say
   }
-  try {
+  return cli::run_reporting_errors([&] {
     // The registry outlives every plugin object the controller makes.
     PluginRegistry registry(PluginRegistry::default_dirs());
     Controller controller(Controller::default_state_root(), registry, logger());
@@ -251,16 +251,6 @@ main(int argc, char** argv)
     if (web_command->parsed()) {
       return web::cmd_web(controller, web_options);
     }
-  } catch (const Interrupted& e) {
-    // Undone already; end by the same signal, so a shell or script running us sees the interrupt.
-    logger()->error("{}", e.what());
-    process::die_by_signal(e.signal_number());
-  } catch (const Error& e) {
-    logger()->error("{}", e.what());
-    return e.exit_code();
-  } catch (const std::exception& e) {
-    logger()->error("internal error: {}", e.what());
-    return exit_status::k_failed;
-  }
-  return exit_status::k_usage;
+    return exit_status::k_usage;
+  });
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "wrapper_log.hpp"
 
+#include "commands.hpp"
+
 #include <spmi/controller.hpp>
 #include <spmi/errors.hpp>
 #include <spmi/log.hpp>
@@ -84,20 +86,11 @@ run_wrapper_process(const std::filesystem::path& dir, const std::string& token)
   // through PluginContext::logger, and the reason it fails, below) goes to wrapper.log, where `start`
   // and the user look.
   log_to_wrapper_log(*logger(), dir);
-  try {
+  return run_reporting_errors([&] {
     PluginRegistry registry(PluginRegistry::default_dirs());  // outlives every plugin object
     Controller controller(Controller::default_state_root(), registry, logger());
     return controller.run_wrapper(dir, token);
-  } catch (const Interrupted& e) {
-    logger()->error("{}", e.what());
-    process::die_by_signal(e.signal_number());
-  } catch (const Error& e) {
-    logger()->error("{}", e.what());
-    return e.exit_code();
-  } catch (const std::exception& e) {
-    logger()->error("internal error: {}", e.what());
-  }
-  return exit_status::k_failed;
+  });
 }
 
 } // namespace spmi::cli
