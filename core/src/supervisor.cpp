@@ -195,14 +195,15 @@ supervise(const SuperviseOptions& options)
   sigset_t previous;
   ::sigprocmask(SIG_BLOCK, &waitable, &previous);
 
-  SpawnOptions task = options.task;
-  if (!options.marker_env.empty()) {
-    task.extra_env.push_back(options.marker_env);
-  }
-  task.cgroup_procs_fd = group.procs_fd();
-  task.cgroup_dir_fd = group.task_dir_fd();
   pid_t main_pid = -1;
   try {
+    // A copy for this spawn only: gone (its environment too) before the long wait below.
+    SpawnOptions task = options.task;
+    if (!options.marker_env.empty()) {
+      task.extra_env.push_back(options.marker_env);
+    }
+    task.cgroup_procs_fd = group.procs_fd();
+    task.cgroup_dir_fd = group.task_dir_fd();
     main_pid = spawn(task);
   } catch (...) {
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);
