@@ -194,7 +194,7 @@ TaskGroup::create(const std::string& name, const std::string& token)
       group.m_note = probe.note;
       // Started by another run's task (which ran `spmi start`): out of that run's cgroups before its
       // start is recorded, so that run's end never counts this wrapper among its leftovers.
-      const auto inside = origin_dir.lexically_relative(probe.base);
+      const auto inside = origin_dir.lexically_normal().lexically_relative(probe.base.lexically_normal());
       const bool below_base = !origin_dir.empty() && !inside.empty() && inside != "." && *inside.begin() != "..";
       if (!below_base || (error = group.join()).empty()) {
         return group;

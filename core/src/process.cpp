@@ -75,8 +75,13 @@ child_after_fork(const SpawnOptions& options, bool placed, const char* program, 
     [[maybe_unused]] auto n = ::write(report, &error, sizeof(error));
     ::_exit(127);
   };
-  if (!placed && ::write(options.cgroup_procs_fd, "0", 1) != 1) {
-    fail(errno);
+  if (!placed) {
+    const int procs = options.cgroup_procs_fd >= 0
+                        ? options.cgroup_procs_fd
+                        : ::openat(options.cgroup_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (procs < 0 || ::write(procs, "0", 1) != 1) {
+      fail(errno);
+    }
   }
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;

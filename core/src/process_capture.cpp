@@ -59,12 +59,15 @@ collect(UniqueFd out, UniqueFd err, Captured& result, std::chrono::steady_clock:
 Captured
 run_capture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout)
 {
-  int out[2];
-  int err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
-    throw SystemError(fmt::format("cannot run '{}': pipe: {}", argv[0], std::strerror(errno)));
+  UniqueFd out_read, out_write, err_read, err_write;
+  for (auto* ends : {&out_read, &err_read}) {
+    int pair[2];
+    if (::pipe2(pair, O_CLOEXEC) != 0) {
+      throw SystemError(fmt::format("cannot run '{}': pipe: {}", argv[0], std::strerror(errno)));
+    }
+    ends->reset(pair[0]);
+    (ends == &out_read ? out_write : err_write).reset(pair[1]);
   }
-  UniqueFd out_read(out[0]), out_write(out[1]), err_read(err[0]), err_write(err[1]);
   SpawnOptions options;
   options.argv = argv;
   options.stdout_fd = out_write.get();

@@ -75,7 +75,8 @@ drop_clean_program_pages(unsigned long inside_stack)
 
 } // namespace
 
-void
+// Not inlined: its frame address must be its own, below every live frame of its caller.
+[[gnu::noinline]] void
 release_idle_memory()
 {
   ::malloc_trim(0);

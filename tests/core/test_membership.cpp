@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -229,6 +230,63 @@ TEST(TaskGroup, SpawnsAgainIntoAKilledCgroup)
   ::waitpid(wrapper, &status, 0);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "attempt*10 + 1: not a member, 2: died at once, 3: not killed";
+}
+
+// The cgroup a process is in, as /proc/PID/cgroup's cgroup v2 line says ("/spmi/x"); empty if none.
+std::string
+cgroup_of(pid_t pid)
+{
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("0::", 0) == 0) {
+      return line.substr(3);
+    }
+  }
+  return {};
+}
+
+// fork_into_cgroup() says where its child started: in the cgroup (placed), or, where the kernel would
+// not (no CLONE_INTO_CGROUP; a cgroup once written cgroup.kill, whose clones this kernel kills at
+// birth), a live forked child where its parent is.
+TEST(ForkIntoCgroup, SaysWhereItsChildStarted)
+{
+  const auto probe = process::probe_cgroup();
+  if (probe.base.empty()) {
+    GTEST_SKIP() << probe.note;
+  }
+  const auto name = "unit-test-fork-into-" + std::to_string(::getpid());
+  const auto dir = probe.base / name;
+  fs::create_directories(dir);
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const std::string ours = cgroup_of(::getpid());
+  for (const bool killed : {false, true}) {
+    if (killed) {
+      std::ofstream(dir / "cgroup.kill") << "1";
+    }
+    const auto [pid, placed] = process::fork_into_cgroup(fd);
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::pause();
+      ::_exit(0);
+    }
+    std::this_thread::sleep_for(50ms);
+    const bool alive = ::waitpid(pid, nullptr, WNOHANG) == 0;
+    const std::string where = cgroup_of(pid);
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    EXPECT_TRUE(alive) << "killed: " << killed;
+    if (placed) {
+      EXPECT_EQ(where.substr(where.rfind('/') + 1), name) << "killed: " << killed;
+    } else {
+      EXPECT_EQ(where, ours) << "killed: " << killed;
+    }
+    if (!killed) {
+      EXPECT_TRUE(placed) << "a fresh cgroup: CLONE_INTO_CGROUP (Linux 5.7) places the child";
+    }
+  }
+  ::close(fd);
+  ::rmdir(dir.c_str());
 }
 
 } // namespace

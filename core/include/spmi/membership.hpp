@@ -4,9 +4,10 @@
 /// session, and how to end them all.
 ///
 /// - **cgroup**: where a writable cgroup v2 hierarchy is found, each run gets a directory
-///   `<base>/<name>/` holding `supervisor/` (the wrapper and its watchdog) and `task/` (every process
-///   the task starts: a child starts there, or moves itself there before it execs). Members are `task/cgroup.procs`;
-///   ending them is `task/cgroup.kill`; `populated 0` in `task/cgroup.events` means none is left.
+///   `<base>/<name>/` holding `supervisor/` (the wrapper, once its task runs, and its watchdog) and
+///   `task/` (every process the task starts: a child starts there, or moves itself there before it
+///   execs). Members are `task/cgroup.procs`; ending them is `task/cgroup.kill`; `populated 0` in
+///   `task/cgroup.events` means none is left.
 /// - **fallback**: every process below the wrapper (a child subreaper, so orphans come back to it)
 ///   that is not the watchdog and not below another task's wrapper or task (another run's marker), plus
 ///   the main process's process group and session. Once the wrapper itself is gone, processes that
@@ -59,8 +60,9 @@ class SPMI_API TaskGroup
 public:
   /// Sets up membership for a run in the calling process (its wrapper): with a cgroup base, makes
   /// `<base>/<name>/{supervisor,task}` and opens them (the caller moves into `supervisor/` later, with
-  /// join(), once its task is started: a move waits for the kernel); on any failure (or without a
-  /// base) the fallback, with note() saying why. Never throws.
+  /// join(), once its task is started: a move waits for the kernel; at once when the caller is in a
+  /// cgroup below the base, i.e. another run's task started it); on any failure (or without a base)
+  /// the fallback, with note() saying why. Never throws.
   static TaskGroup create(const std::string& name, const std::string& token);
 
   /// A recorded run's group, to look at or end from another process (the CLI, the watchdog).
@@ -113,13 +115,13 @@ public:
   /// moves this process back to where it came from first when it is in `supervisor/`.
   void remove() const;
 
-  /// Takes over `other`'s group (and its open cgroup.procs); `other` then holds none.
+  /// Takes over `other`'s group (and its open cgroup.procs and directories); `other` then holds none.
   TaskGroup(TaskGroup&& other) noexcept;
-  /// Closes this group's cgroup.procs, then takes over `other`'s group.
+  /// Closes this group's open files, then takes over `other`'s group.
   TaskGroup& operator=(TaskGroup&& other) noexcept;
   TaskGroup(const TaskGroup&) = delete;
   TaskGroup& operator=(const TaskGroup&) = delete;
-  /// Closes the open cgroup.procs; removes nothing (see remove()).
+  /// Closes the open cgroup.procs and directories; removes nothing (see remove()).
   ~TaskGroup();
 
 private:

@@ -105,7 +105,8 @@ run_protocol(const ManageableDir& dir, const std::string& token, const RunSettin
   record.cgroup = group.cgroup().string();
   auto start_watchdog = [&, alive_fd] {
     const auto program = wrapper::watchdog_program(dir, token, alive_fd, group);
-    // Started in supervisor/ while this process is not there yet (it joins once its task runs).
+    // Started in supervisor/ (cloned there, or a forked copy that moves itself) while this process is
+    // not there yet: it joins once its task runs.
     record.watchdog_pid = process::start_watchdog(
       [&, alive_fd] { wrapper::after_wrapper_killed(dir, token, group, alive_fd, settings); },
       program ? &*program : nullptr, group.supervisor_dir_fd());
@@ -127,9 +128,9 @@ run_protocol(const ManageableDir& dir, const std::string& token, const RunSettin
   runner = std::make_unique<wrapper::Runner>(dir, token, settings, hooks, group, record, blocked.set(), on_reaped);
   const int status = runner->run();
   process::stop_watchdog(static_cast<pid_t>(record.watchdog_pid));
-  // The end is recorded: who waits for it (`stop`) sees it now, not after the cgroup work below,
-  // which moves this process out of supervisor/ (a wait for the kernel) to remove the run's cgroups.
-  ::close(alive_fd);
+  // The alive lock is held until this process exits: inactive means the wrapper is gone (a restart
+  // on tmux or screen must not find its session still there), though the cgroup work below costs
+  // `stop` a move out of supervisor/ (a wait for the kernel).
   group.remove();
   return status;
 }
