@@ -75,8 +75,16 @@ pass "status without patterns: all of 3, counts of 23 (JSON: all)"
 
 # --- logs of several: prefix, order, colour only on a terminal
 # Timestamped lines interleave in time; lines without one come task by task, in file order.
-task_toml ta.toml ta 'echo a1; sleep 0.4; echo a2; sleep 0.4; echo a3' "$BACKEND" 'timestamps = true'
-task_toml tbb.toml tbb 'sleep 0.2; echo b1; sleep 0.4; echo b2' "$BACKEND" 'timestamps = true'
+# The two tasks take turns (a1 b1 a2 b2 a3): each waits until its line is in its output file (so
+# timestamped) before letting the other go on, whatever the host's load does to their timing.
+mkdir -p "$T/turns"
+said() { printf 'until grep -q %s "%s/%s/stdout"; do sleep 0.05; done; sleep 0.05; touch "%s/%s"' \
+  "$2" "$SPMI_PATH" "$1" "$T/turns" "$2"; }
+await() { printf 'until [ -e "%s/%s" ]; do sleep 0.05; done' "$T/turns" "$1"; }
+task_toml ta.toml ta "echo a1; $(said ta a1); $(await b1); echo a2; $(said ta a2); $(await b2); echo a3" \
+  "$BACKEND" 'timestamps = true'
+task_toml tbb.toml tbb "$(await a1); echo b1; $(said tbb b1); $(await a2); echo b2; $(said tbb b2)" \
+  "$BACKEND" 'timestamps = true'
 run 0 load ta.toml tbb.toml
 run 0 start ta tbb
 wait_for 10 is_inactive ta || fail "ta did not end"
