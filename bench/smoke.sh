@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # CTest `bench.smoke`: the peer benchmark (bench/peers.sh) with tiny sizes and one repetition prints a
-# complete table: every line, with a number for spmi local (and spmi screen where screen is installed)
+# complete table (and bench/list_many.sh its three lines): every line, with a number for spmi local (and spmi screen where screen is installed)
 # and for each installed peer on the lines it has. It asserts the shape, never the speed. Exit 77 when
 # s6 or supervisord is not installed (after spmi's figures were checked: those missing fail the test).
 #   env: SPMI (the built spmi; default build/bin/spmi)
@@ -59,6 +59,12 @@ if has supervisord; then
   cell "supervision memory per running task (PSS)" 4 "$kib"
   cell "list, 20 loaded" 7 '[0-9.]+x'
 fi
+# bench/list_many.sh with a tiny N: its three lines, each with a figure and a ratio.
+BENCH_REPEAT=1 BENCH_LIST_N=30 bash bench/list_many.sh "$SPMI" >"$out"
+cat "$out"
+for title in "spmi --version" "list, 30 loaded" "status of one, 30 loaded"; do
+  grep -Eq "^\| $title \| $num \| [0-9.]+x \|$" "$out" || { echo "bench.smoke: list_many.sh has no line '$title'" >&2; fail=1; }
+done
 [ "$fail" = 0 ] || exit 1
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bench.smoke: spmi's figures are complete; skipped, not installed: ${missing[*]}" >&2

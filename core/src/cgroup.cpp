@@ -16,7 +16,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
+#include <string_view>
+#include <vector>
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -25,6 +26,39 @@
 namespace spmi::process::cgroup {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// The lines of a small /proc or cgroup file, without their newlines. Not std::istringstream: a stream
+// sets up the C++ locale, a page of written static data in every lean supervisor.
+std::vector<std::string_view>
+lines_of(std::string_view data)
+{
+  std::vector<std::string_view> lines;
+  while (!data.empty()) {
+    const auto end = data.find('\n');
+    lines.push_back(data.substr(0, end));
+    data.remove_prefix(end == std::string_view::npos ? data.size() : end + 1);
+  }
+  return lines;
+}
+
+// The `index`th (from 0) of the space-separated fields of `line`; empty when there are fewer.
+std::string_view
+field(std::string_view line, std::size_t index)
+{
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < index; ++i) {
+    at = line.find(' ', at);
+    if (at == std::string_view::npos) {
+      return {};
+    }
+    ++at;
+  }
+  return line.substr(at, line.find(' ', at) - at);
+}
+
+} // namespace
 
 bool
 is_cgroup2(const fs::path& path)
@@ -47,17 +81,12 @@ find_mount()
   if (!detail::read_small_file("/proc/self/mountinfo", data)) {
     return {};
   }
-  std::istringstream lines(data);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const auto dash = line.find(" - cgroup2 ");
-    if (dash == std::string::npos) {
+  for (const auto line : lines_of(data)) {
+    if (line.find(" - cgroup2 ") == std::string_view::npos) {
       continue;
     }
-    std::istringstream fields(line);
-    std::string id, parent, devno, root, mount_point;
-    fields >> id >> parent >> devno >> root >> mount_point;
-    if (is_cgroup2(mount_point)) {
+    const auto mount_point = std::string(field(line, 4));  // id parent devno root mount-point ...
+    if (!mount_point.empty() && is_cgroup2(mount_point)) {
       return mount_point;
     }
   }
@@ -71,11 +100,9 @@ own_path(pid_t pid)
   if (!detail::read_small_file(pid > 0 ? fmt::format("/proc/{}/cgroup", pid) : "/proc/self/cgroup", data)) {
     return {};
   }
-  std::istringstream lines(data);
-  std::string line;
-  while (std::getline(lines, line)) {
+  for (const auto line : lines_of(data)) {
     if (line.rfind("0::", 0) == 0) {
-      auto path = line.substr(3);
+      auto path = std::string(line.substr(3));
       if (const auto deleted = path.find(" (deleted)"); deleted != std::string::npos) {
         path.erase(deleted);
       }
@@ -183,9 +210,8 @@ procs(const fs::path& cgroup)
   if (!detail::read_small_file((cgroup / "cgroup.procs").string(), data)) {
     return result;
   }
-  std::istringstream in(data);
-  long pid = 0;
-  while (in >> pid) {
+  for (const auto line : lines_of(data)) {
+    const long pid = std::strtol(std::string(line).c_str(), nullptr, 10);
     if (pid > 0) {  // 0: a pid not visible in our namespace
       result.push_back(static_cast<pid_t>(pid));
     }

@@ -157,9 +157,21 @@ Controller::begin_end(const std::string& id, bool graceful)
       throw StateError(fmt::format("manageable '{}' is inactive; nothing to {}", id, verb));
     }
   }
-  const auto run = dir.read_run();
+  auto run = dir.read_run();
   if (!run) {
-    throw StateError(fmt::format("manageable '{}' is active but has no run record; try again", id));
+    // Its wrapper holds the liveness lock before it writes run.json: a launch that began a moment ago (a
+    // queued job the scheduler just started, another command's start) is in that window. Wait it out.
+    process::wait_until([&] { return (run = dir.read_run()).has_value() || !dir.is_active(); }, k_start_timeout);
+    if (!run && !dir.is_active()) {
+      throw StateError(fmt::format("manageable '{}' ended on its own as its run began; nothing to {}; see `spmi "
+                                   "status {}`",
+                                   id, verb, id));
+    }
+    if (!run) {
+      throw StateError(fmt::format("manageable '{}' is active but its wrapper wrote no run record in {}; see `spmi "
+                                   "status {}` and try again",
+                                   id, seconds_text(k_start_timeout), id));
+    }
   }
   auto launch = dir.read_launch().value_or(LaunchRecord{});
   auto manageable = instantiate(dir);

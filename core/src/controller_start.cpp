@@ -5,6 +5,7 @@
 #include <spmi/process.hpp>
 
 #include "controller_detail.hpp"
+#include "controller_start.hpp"
 #include "start_failure.hpp"
 
 #include <fmt/format.h>
@@ -16,7 +17,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
 
 namespace spmi {
 
@@ -35,28 +35,6 @@ new_token()
 
 } // namespace
 
-struct Controller::PendingStart
-{
-  PendingStart(std::string id_, ManageableDir dir_, DirLock lock_, std::unique_ptr<Manageable> manageable_,
-               std::string token_)
-    : id(std::move(id_)), dir(std::move(dir_)), lock(std::move(lock_)), manageable(std::move(manageable_)),
-      token(std::move(token_))
-  {
-  }
-  std::string id;
-  ManageableDir dir;
-  DirLock lock;
-  std::unique_ptr<Manageable> manageable;
-  std::string token;
-  LaunchResult launched;
-  LaunchRecord launch;
-  std::optional<RunRecord> run;
-  std::optional<process::ExitStatus> launcher_exit;
-  std::uint64_t log_offset = 0;  // wrapper.log's size before the launch: what came after is the launch's
-  int revision = 1;              // of the manageable.json this launch runs
-  std::optional<LaunchPlan> plan;  // how it launches, when its manageable says (grouped by backend)
-  bool unsynced = false;            // launch.json written by finish(), not yet synced
-};
 
 std::unique_ptr<Controller::PendingStart>
 Controller::prepare_start(const std::string& id)
@@ -87,81 +65,6 @@ Controller::prepare_start(const std::string& id)
   dir.write_launched(p->token, meta);
   p->log_offset = wrapper_log_size(dir);
   p->plan = p->manageable->plan_launch(p->dir, p->token);
-  return p;
-}
-
-void
-Controller::launch_group(const std::vector<PendingStart*>& group, std::vector<std::exception_ptr>& errors)
-{
-  // A task that runs `spmi start` must not hand its own marker to the new task, or the new one would
-  // count as part of the first one's tree.
-  ::unsetenv(process::k_task_marker_name);
-  ::unsetenv(process::k_id_variable);
-  // The new wrapper carries a run's marker of its own, so that when it ends up below the task that
-  // started it (a local backend's wrapper is reparented to that task's wrapper) it is never counted as
-  // that task's process (see membership.hpp). A group's wrappers share the first one's: any of this
-  // start's tokens is foreign to the calling task.
-  ::setenv(process::k_wrapper_marker_name, group.front()->token.c_str(), 1);
-  if (group.size() == 1 || !group.front()->plan) {
-    auto& p = *group.front();
-    try {
-      p.launched = p.manageable->start(p.dir, p.token);
-    } catch (...) {
-      errors.front() = std::current_exception();
-    }
-    return;
-  }
-  std::vector<LaunchSpec> specs;
-  for (const auto* p : group) {
-    specs.push_back(p->plan->spec);
-  }
-  const auto& plan = *group.front()->plan;
-  m_logger->debug("launching {} manageables together on backend '{}'", specs.size(), plan.backend_type);
-  std::vector<LaunchResult> results;
-  try {
-    results = plan.backend->launch_many(specs);
-    if (results.size() != specs.size()) {
-      throw PluginError(fmt::format("backend '{}': launch_many returned {} results for {} launches", plan.backend_type,
-                                    results.size(), specs.size()));
-    }
-  } catch (const BackendError& e) {
-    // None launched: each says so, naming itself (the backend's message names none).
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      errors[i] = std::make_exception_ptr(BackendError(fmt::format("manageable '{}': {}", group[i]->id, e.what())));
-    }
-    return;
-  } catch (...) {
-    std::fill(errors.begin(), errors.end(), std::current_exception());  // none launched: each says so
-    return;
-  }
-  for (std::size_t i = 0; i < group.size(); ++i) {
-    if (results[i].failure) {
-      errors[i] = results[i].failure;
-      continue;
-    }
-    auto& launched = group[i]->launched = std::move(results[i]);
-    launched.backend_type = plan.backend_type;
-    if (launched.backend_settings.is_null()) {
-      launched.backend_settings = plan.backend_settings;  // recorded: what signals or cancels it is made from it
-    }
-  }
-}
-
-std::unique_ptr<Controller::PendingStart>
-Controller::launched(std::unique_ptr<PendingStart> p)
-{
-  const auto& launched = p->launched;
-  std::error_code cwd_error;
-  const auto cwd = std::filesystem::current_path(cwd_error);
-  p->launch = LaunchRecord{p->token, launched.backend_type, launched.backend_id, Clock::now(), launched.queued,
-                           cwd_error ? std::string() : cwd.string(), "up", ""};
-  p->launch.backend_settings = launched.backend_settings;  // the backend asked about it later is made from these
-  p->launch.revision = p->revision;
-  if (launched.queued) {
-    p->dir.write_launch(p->launch);  // the scheduler starts the wrapper later; until then it is pending
-    return nullptr;
-  }
-  m_logger->debug("manageable '{}': backend ID {}, waiting for the wrapper", p->id, launched.backend_id);
   return p;
 }
 
@@ -224,46 +127,6 @@ Controller::start(const std::string& id)
   }
 }
 
-void
-Controller::launch_prepared(std::vector<std::unique_ptr<PendingStart>>& pending, std::vector<std::exception_ptr>& errors)
-{
-  // Groups by backend type and settings, in the order of their first member; one without a plan alone.
-  std::vector<std::vector<std::size_t>> groups;
-  std::map<std::string, std::size_t> group_of;
-  for (std::size_t i = 0; i < pending.size(); ++i) {
-    if (!pending[i]) {
-      continue;
-    }
-    const auto& plan = pending[i]->plan;
-    const auto key = plan ? plan->backend_type + '\n' + plan->backend_settings.dump() : "\x01" + pending[i]->id;
-    const auto [it, fresh] = group_of.try_emplace(key, groups.size());
-    if (fresh) {
-      groups.emplace_back();
-    }
-    groups[it->second].push_back(i);
-  }
-  for (const auto& group : groups) {
-    std::vector<PendingStart*> members;
-    for (auto i : group) {
-      members.push_back(pending[i].get());
-    }
-    std::vector<std::exception_ptr> group_errors(group.size());
-    launch_group(members, group_errors);
-    for (std::size_t k = 0; k < group.size(); ++k) {
-      const auto i = group[k];
-      try {
-        if (group_errors[k]) {
-          std::rethrow_exception(group_errors[k]);
-        }
-        pending[i] = launched(std::move(pending[i]));
-      } catch (...) {
-        errors[i] = std::current_exception();
-        pending[i].reset();  // releases its lock
-      }
-    }
-  }
-}
-
 std::vector<std::exception_ptr>
 Controller::restart_all(const std::vector<std::string>& ids, std::vector<bool>& was_running)
 {
@@ -318,6 +181,42 @@ Controller::restart_all(const std::vector<std::string>& ids, std::vector<bool>& 
   return errors;
 }
 
+// Until every launched wrapper of the batch reported, or none did for k_start_timeout: a batch of many on
+// a busy host may take longer than that in all, but each report resets the wait, so only wrappers that
+// are stuck while the others go on (or all of them) time out.
+void
+Controller::wait_reported(std::vector<std::unique_ptr<PendingStart>>& pending, std::vector<std::exception_ptr>& errors)
+{
+  std::vector<bool> reported(pending.size(), false);
+  std::size_t left = 0;
+  for (const auto& p : pending) {
+    left += p ? 1 : 0;
+  }
+  while (left > 0) {
+    const std::size_t before = left;
+    process::wait_until(
+      [&] {
+        for (std::size_t i = 0; i < pending.size(); ++i) {
+          if (pending[i] && !reported[i]) {
+            try {
+              reported[i] = poll(*pending[i]);
+            } catch (...) {
+              errors[i] = std::current_exception();
+              pending[i].reset();
+              reported[i] = true;
+            }
+            left -= reported[i] ? 1 : 0;
+          }
+        }
+        return left < before;
+      },
+      k_start_timeout, k_start_poll);
+    if (left == before) {
+      return;  // no progress for k_start_timeout: those left time out (finish())
+    }
+  }
+}
+
 std::vector<std::exception_ptr>
 Controller::start_all(const std::vector<std::string>& ids)
 {
@@ -334,25 +233,7 @@ Controller::start_all(const std::vector<std::string>& ids)
       }
     }
     launch_prepared(pending, errors);
-    std::vector<bool> reported(ids.size(), false);
-    process::wait_until(
-      [&] {
-        bool all = true;
-        for (std::size_t i = first; i < last; ++i) {
-          if (pending[i] && !reported[i]) {
-            try {
-              reported[i] = poll(*pending[i]);
-            } catch (...) {
-              errors[i] = std::current_exception();
-              pending[i].reset();
-              continue;
-            }
-            all = all && reported[i];
-          }
-        }
-        return all;
-      },
-      k_start_timeout, k_start_poll);
+    wait_reported(pending, errors);
     for (std::size_t i = first; i < last; ++i) {
       if (pending[i]) {
         try {

@@ -138,7 +138,7 @@ ListCache::find(const std::string& id)
 {
   struct stat st {};
   if (m_root_fd < 0 || ::fstatat(m_root_fd, id.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-      !strict::dir_problem(m_store.root() / id, st, m_euid, false).empty()) {
+      !strict::sound(st, m_euid, true)) {
     return std::nullopt;  // read as usual, which says what is wrong
   }
   const Key key{st.st_dev, st.st_ino, nanoseconds(st.st_ctim), nanoseconds(st.st_mtim)};

@@ -114,10 +114,10 @@ ManageableDir::append(const std::string& name, const std::string& data) const
 }
 
 void
-ManageableDir::write_file(const std::string& name, const std::string& data) const
+ManageableDir::write_file(const std::string& name, const std::string& data, bool sync) const
 {
   dir_fd();
-  m_slot->get()->write_atomic(name, data);
+  m_slot->get()->write_atomic(name, data, sync);
 }
 
 bool

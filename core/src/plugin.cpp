@@ -3,6 +3,7 @@
 #include <spmi/errors.hpp>
 #include <spmi/plugin.hpp>
 #include <spmi/process.hpp>
+#include <spmi/run_protocol.hpp>
 #include <spmi/suggest.hpp>
 
 #include "plugin_guard.hpp"
@@ -75,6 +76,12 @@ Backend::add_status(const StatusQuery&, StatusReport&) const
 void
 Wrapper::add_status(const StatusQuery&, StatusReport&) const
 {
+}
+
+std::vector<std::string>
+Wrapper::launch_argv(const ManageableDir& dir, const std::string& token) const
+{
+  return wrapper_argv(dir, token);
 }
 
 namespace {

@@ -150,6 +150,13 @@ CrashScope::CrashScope(const PluginOrigin& origin, const char* call, const char*
   g_innermost.store(this);
 }
 
+std::string
+enclosing_manageable()
+{
+  const CrashScope* innermost = g_innermost.load();
+  return innermost != nullptr ? innermost->manageable() : std::string();
+}
+
 CrashScope::~CrashScope()
 {
   g_innermost.store(m_previous);

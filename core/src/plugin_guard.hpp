@@ -45,6 +45,8 @@ public:
   [[noreturn]] void rethrow() const;
   // Writes the crash line for `signo` (to stderr and the wrapper log). Async-signal-safe.
   void report(int signo) const noexcept;
+  // The ID of the manageable this call is for, "" when not known.
+  const std::string& manageable() const { return *m_manageable; }
 
 private:
   const PluginOrigin& m_origin;
@@ -57,6 +59,10 @@ private:
   char m_log_line[1024];      // "wrapper 123: plugin F (class C) crashed in run (...): "
   std::size_t m_log_line_size = 0;
 };
+
+// The manageable ID of the innermost active guard, "" outside any or where it is not known: a backend or
+// wrapper made inside a manageable's factory is that manageable's, and its calls name it.
+std::string enclosing_manageable();
 
 // Runs `fn` (which calls plugin code) guarded as the header comment says, returning what it returns.
 template<typename Fn>

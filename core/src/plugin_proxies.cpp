@@ -180,6 +180,10 @@ public:
     const auto log = dir.wrapper_log_path().string();
     return guarded_call(m_origin, "run", [&] { return m_object->run(dir, token); }, log.c_str());
   }
+  std::vector<std::string> launch_argv(const ManageableDir& dir, const std::string& token) const override
+  {
+    return guarded_call(m_origin, "launch_argv", [&] { return m_object->launch_argv(dir, token); });
+  }
   bool autostart() const override
   {
     return guarded_call(m_origin, "autostart", [&] { return m_object->autostart(); });

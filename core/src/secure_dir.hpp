@@ -56,6 +56,16 @@ std::string read_all(int fd, const std::filesystem::path& path);
 // temporary, staging and trash entries.
 std::string unique_suffix();
 
+// True when the state's directory or file whose lstat()/fstat() is `st` is of the kind wanted (a
+// directory; a regular file or a FIFO for `kind`), the user's and writable by no one else: what
+// dir_problem()/file_problem() check first, without making a message (`list` of thousands asks it of each).
+inline bool
+sound(const struct stat& st, uid_t euid, bool directory, FileKind kind = FileKind::regular)
+{
+  const bool kind_ok = directory ? S_ISDIR(st.st_mode) : kind == FileKind::fifo ? S_ISFIFO(st.st_mode) : S_ISREG(st.st_mode);
+  return kind_ok && st.st_uid == euid && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
 // What is wrong with the directory `path` of the state whose lstat()/fstat() is `st`, for the effective
 // user `euid`; "" when nothing. `root` says whether it is the store's root (its fix may be another
 // SPMI_PATH) rather than a manageable's directory.

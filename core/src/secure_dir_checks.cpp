@@ -108,6 +108,9 @@ joined(const std::vector<std::string>& parts, const char* separator)
 std::string
 dir_problem(const fs::path& path, const struct stat& st, uid_t euid, bool root)
 {
+  if (sound(st, euid, true)) {
+    return "";
+  }
   const auto word = shell_word(path.string());
   if (S_ISLNK(st.st_mode)) {
     return root ? fmt::format("{} is a symbolic link: spmi's state directory must be a real directory, as links in it "
@@ -158,6 +161,9 @@ ancestor_problem(const fs::path& path, const fs::path& root, const struct stat& 
 std::string
 file_problem(const fs::path& path, const struct stat& st, uid_t euid, FileKind kind)
 {
+  if (sound(st, euid, false, kind)) {
+    return "";
+  }
   const auto word = shell_word(path.string());
   if (S_ISLNK(st.st_mode)) {
     return fmt::format("{} is a symbolic link: spmi never follows links in its state, as they could point anywhere; "

@@ -83,9 +83,10 @@ release_idle_memory()
   const auto here = reinterpret_cast<unsigned long>(__builtin_frame_address(0));
   const unsigned long stack_low = drop_clean_program_pages(here);
   // The main thread's stack below this frame is dead by the ABI (zero-filled again when reached):
-  // dropped, but for one page, which this small frame and the madvise call below use.
+  // dropped, but for the page of this small frame and of the madvise call below (512 bytes below the
+  // frame, well beyond what either uses; keeping one page more cost each supervisor 4 KiB).
   const unsigned long page = static_cast<unsigned long>(::sysconf(_SC_PAGESIZE));
-  const unsigned long keep_from = (here & ~(page - 1)) - page;
+  const unsigned long keep_from = (here - 512) & ~(page - 1);
   if (stack_low != 0 && keep_from > stack_low) {
     ::madvise(reinterpret_cast<void*>(stack_low), keep_from - stack_low, MADV_DONTNEED);
   }

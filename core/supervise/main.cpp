@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-// spmi-supervise: the lean supervisor (core/src/run/lean.hpp). `spmi __run` becomes this program once
-// it has read its settings; it runs the same run protocol, linked statically from the protocol's own
-// code, so a running task costs a few pages. Its watchdog is this program too, in a mode that only waits.
+// spmi-supervise: the lean supervisor (core/src/run/lean.hpp). A backend starts it as a default-wrapper
+// task's wrapper process, with the settings `start` wrote (--launched); `spmi __run` (a replacement
+// wrapper, an spmi whose supervisor was not trusted then) becomes it once it has read its settings. It
+// runs the same run protocol, linked statically from the protocol's own code, so a running task costs a
+// few pages. Its watchdog is this program too, in a mode that only waits.
 //   spmi-supervise <spmi> <dir> <token> <settings-fd>
+//   spmi-supervise --launched <spmi> <dir> <token>       (started by the backend; settings in supervise.json)
 //   spmi-supervise --watchdog <spmi> <dir> <token> <settings-fd> <caller> <alive-fd> <origin>
 #include "../src/run/lean.hpp"
 #include "../src/run/recovery.hpp"
@@ -41,9 +44,10 @@ descriptor(const char* text, const char* what)
   return static_cast<int>(fd);
 }
 
-// The settings document in the memfd the wrapper wrote it to (read from its start, whoever read before).
-RunSettings
-read_settings(int fd)
+// The settings document in `fd` (read from its start, whoever read before): the memfd the wrapper wrote
+// it to, or the manageable's supervise.json.
+nlohmann::json
+read_document(int fd)
 {
   std::string text;
   char buffer[8192];
@@ -54,7 +58,95 @@ read_settings(int fd)
   if (n < 0) {
     throw_errno("read the settings");
   }
-  return wrapper::settings_from_json(nlohmann::json::parse(text));
+  return nlohmann::json::parse(text);
+}
+
+RunSettings
+read_settings(int fd)
+{
+  return wrapper::settings_from_json(read_document(fd));
+}
+
+// supervise.json, opened above the standard streams (close-on-exec: the watchdogs inherit it, not the task).
+int
+open_launched_settings(const ManageableDir& dir)
+{
+  const char* name = wrapper::k_launched_settings_file;
+  int fd = dir.open_file(name, O_RDONLY);
+  if (fd < 0) {
+    throw_errno(fmt::format("cannot open {}", (dir.path() / name).string()));
+  }
+  if (fd < 3) {  // with a closed stdin, say: the watchdog's command line takes no standard stream
+    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    ::close(fd);
+    if (moved < 0) {
+      throw_errno("cannot move the settings' descriptor above the standard streams");
+    }
+    fd = moved;
+  }
+  return fd;
+}
+
+// A failure the supervisor can't go on from: said in the task's log, where `status` shows it, and on stderr.
+int
+failed(const ManageableDir& dir, const std::string& what)
+{
+  wrapper::append_log(dir, fmt::format("wrapper {}: spmi-supervise: {}", ::getpid(), what));
+  std::fprintf(stderr, "spmi-supervise: %s\n", what.c_str());
+  return 1;
+}
+
+// When supervise.json can't be read (gone, cut short, not spmi's), `spmi __run` supervises instead: it
+// takes the settings from the manageable itself, as a wrapper that was handed no supervisor does.
+int
+run_through_spmi(const ManageableDir& dir, const std::string& spmi, const std::string& token, const std::string& why)
+{
+  wrapper::append_log(dir, fmt::format("wrapper {}: spmi-supervise: {}; supervising through `spmi {}` instead",
+                                       ::getpid(), why, k_wrapper_command));
+  ::setenv(process::k_wrapper_marker_name, token.c_str(), 1);  // the wrapper's own, as the backend gave it
+  const char* args[] = {spmi.c_str(), k_wrapper_command, dir.path().c_str(), token.c_str(), nullptr};
+  ::execv(args[0], const_cast<char* const*>(args));
+  return failed(dir, fmt::format("cannot execute {}: {}", spmi, std::strerror(errno)));
+}
+
+// Runs as the wrapper process `spmi __run` would, with the settings it would have handed over, written
+// by `start` into supervise.json for this token (lean_launch_argv()).
+int
+supervise_launched(char** argv)
+{
+  const ManageableDir dir(argv[1]);
+  const std::string token = argv[2];
+  // The wrapper's marker stays in this process's /proc environment, not in what its task inherits.
+  ::unsetenv(process::k_wrapper_marker_name);
+  try {
+    dir.verify();
+    int fd = -1;
+    RunSettings settings;
+    try {
+      fd = open_launched_settings(dir);
+      // The document is gone before the run: the supervisor keeps only the settings (its heap is most
+      // of what a running task costs).
+      const auto document = read_document(fd);
+      if (document.is_object() && document.value("token", "") != token) {
+        throw StateError(fmt::format("{} was written for another start than this one (token {}); start it again",
+                                     (dir.path() / wrapper::k_launched_settings_file).string(), token));
+      }
+      settings = wrapper::settings_from_json(document);
+    } catch (const StateError&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (fd < 0) {
+        return run_through_spmi(dir, argv[0], token, e.what());  // which names the file
+      }
+      ::close(fd);
+      const auto path = (dir.path() / wrapper::k_launched_settings_file).string();
+      return run_through_spmi(dir, argv[0], token, fmt::format("{} is not as `spmi start` wrote it: {}", path, e.what()));
+    }
+    wrapper::set_wrapper_executable(argv[0], fd);
+    return run_protocol(dir, token, settings);
+  } catch (const std::exception& e) {
+    return failed(dir, e.what());
+  }
 }
 
 int
@@ -72,9 +164,7 @@ supervise(char** argv)
     dir.verify();
     return run_protocol(dir, argv[2], settings);
   } catch (const std::exception& e) {
-    wrapper::append_log(dir, fmt::format("wrapper {}: spmi-supervise: {}", ::getpid(), e.what()));
-    std::fprintf(stderr, "spmi-supervise: %s\n", e.what());
-    return 1;
+    return failed(dir, e.what());
   }
 }
 
@@ -117,6 +207,9 @@ main(int argc, char** argv)
   // One malloc arena: the output pump's thread would otherwise get one of its own (a page or more of
   // memory per task, for a thread that allocates little).
   ::mallopt(M_ARENA_MAX, 1);
+  if (argc == 5 && std::strcmp(argv[1], wrapper::k_launched_option) == 0) {
+    return supervise_launched(argv + 2);
+  }
   if (argc == 5) {
     return supervise(argv + 1);
   }
@@ -128,8 +221,8 @@ main(int argc, char** argv)
       return 1;
     }
   }
-  std::fputs("spmi-supervise: an internal program of spmi, started by the wrapper process (`spmi __run`); "
-             "use `spmi start`\n",
+  std::fputs("spmi-supervise: an internal program of spmi, started by `spmi start` through a backend or by the "
+             "wrapper process (`spmi __run`); use `spmi start`\n",
              stderr);
   return 2;
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The lean supervisor (core/src/run/lean.hpp): a default-wrapper task on the local backend is supervised
-# by spmi-supervise (the wrapper process, same pid, after it read its settings), its watchdog waits as
+# by spmi-supervise (started by the backend with the settings `start` wrote), its watchdog waits as
 # spmi-watchdog where that is built; the two cost far less memory than a full spmi; output, stop,
-# recovery of a SIGKILLed supervisor work as with the in-process one; $SPMI_SUPERVISE=inprocess and an
-# untrusted spmi-supervise (writable by others) keep supervision in the spmi process, the latter said in
-# wrapper.log.
+# recovery of a SIGKILLed supervisor work as with the in-process one; a supervise.json lost or cut short
+# hands the run to `spmi __run`; $SPMI_SUPERVISE=inprocess, an untrusted spmi-supervise (writable by
+# others) and a non-executable one keep supervision in the spmi process, the last two said in wrapper.log.
 source "$(dirname "$0")/common.sh"
 : "${SPMI_BUILD_DIR:?SPMI_BUILD_DIR must name the build directory}"
 lean_dir="$SPMI_BUILD_DIR/libexec/spmi"
@@ -27,7 +27,11 @@ wait_for 5 is_active lean || fail "lean did not become active"
 pid=$(wrapper_pid lean)
 [ -n "$pid" ] || fail "no wrapper pid in status --json"
 wait_for 5 is_exe "$pid" "$lean_dir/spmi-supervise" || fail "the wrapper $pid is $(exe_of "$pid"), not spmi-supervise"
-pass "the wrapper process became spmi-supervise (pid $pid kept)"
+# Started as such by the backend (no `spmi __run` first), with the settings `start` wrote for this start.
+tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "spmi-supervise --launched .*/lean " ||
+  fail "the wrapper was not started as spmi-supervise --launched: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+[ "$(stat -c %a "$SPMI_PATH/lean/supervise.json")" = 600 ] || fail "supervise.json is not mode 0600"
+pass "the backend started spmi-supervise itself (pid $pid), its settings in supervise.json (0600)"
 wait_for 5 has_watchdog "$pid" || fail "no watchdog under $pid"
 dog=$(watchdog_of "$pid")
 if [ -x "$lean_dir/spmi-watchdog" ]; then
@@ -46,6 +50,22 @@ if [ -z "${SPMI_TEST_SANITIZED:-}" ]; then
   pass "supervisor and watchdog: $kib KiB of anonymous memory (PSS)"
 fi
 
+# Settings written for another start: refused with the reason in wrapper.log, nothing run. None at all:
+# `spmi __run` stands in (which finds lean's own wrapper running, and so starts nothing: exit 75).
+token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$SPMI_PATH/lean/supervise.json")
+rc=0; "$lean_dir/spmi-supervise" --launched "$SPMI" "$SPMI_PATH/lean" "not-$token" 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] || fail "spmi-supervise with another start's token exited $rc, not 1"
+grep -q "supervise.json was written for another start than this one" "$SPMI_PATH/lean/wrapper.log" ||
+  fail "wrapper.log does not say the settings are another start's: $(tail -2 "$SPMI_PATH/lean/wrapper.log")"
+mv "$SPMI_PATH/lean/supervise.json" "$T/supervise.json"
+rc=0; "$lean_dir/spmi-supervise" --launched "$SPMI" "$SPMI_PATH/lean" "$token" 2>"$T/err" || rc=$?
+[ "$rc" = 75 ] || fail "spmi-supervise without supervise.json: exit $rc, not 75, $(cat "$T/err")"
+grep -q "cannot open .*supervise.json.*; supervising through \`spmi __run\` instead" "$SPMI_PATH/lean/wrapper.log" ||
+  fail "wrapper.log does not say why spmi __run stood in: $(tail -3 "$SPMI_PATH/lean/wrapper.log")"
+mv "$T/supervise.json" "$SPMI_PATH/lean/supervise.json"
+[ "$(wrapper_pid lean)" = "$pid" ] && is_active lean || fail "the refused supervisors disturbed the running one"
+pass "settings of another start refused, none at all handed to spmi __run (wrapper.log says why), the running task untouched"
+
 # A SIGKILLed lean supervisor is replaced (restart = always): a new wrapper, lean again, runs the task.
 task=$(pgrep -f "^sleep 1000.$TAG\$" | head -1)
 kill -9 "$pid"
@@ -58,6 +78,19 @@ run 0 stop lean
 wait_for 5 is_inactive lean || fail "stop did not end lean"
 pgrep -f "^sleep 1000.$TAG\$" >/dev/null && fail "a task process survived stop"
 pass "stop ends it"
+
+# supervise.json cut short between `start` and the supervisor's run (as a crash can leave it for a queued
+# job): the run goes on through `spmi __run`, with the settings of the manageable itself.
+printf '{"token": "%s", "comm' "$token" >"$SPMI_PATH/lean/supervise.json"
+(cd / && exec setsid "$lean_dir/spmi-supervise" --launched "$SPMI" "$SPMI_PATH/lean" "$token" </dev/null >/dev/null 2>&1 &)
+wait_for 5 is_active lean || fail "lean did not run with supervise.json cut short"
+wait_for 5 lean_wrapper || fail "the stand-in spmi __run did not become the lean supervisor: $(exe_of "$(wrapper_pid lean)")"
+grep -q "supervise.json is not as \`spmi start\` wrote it: .*; supervising through \`spmi __run\` instead" \
+  "$SPMI_PATH/lean/wrapper.log" || fail "wrapper.log does not say why: $(tail -3 "$SPMI_PATH/lean/wrapper.log")"
+wait_for 5 pgrep -f "^sleep 1000.$TAG\$" >/dev/null || fail "the task did not run"
+run 0 stop lean
+pgrep -f "^sleep 1000.$TAG\$" >/dev/null && fail "a task process survived stop"
+pass "supervise.json cut short: spmi __run supervises with the manageable's own settings, stop ends it"
 
 # $SPMI_SUPERVISE=inprocess: the spmi process supervises.
 SPMI_SUPERVISE=inprocess run 0 start lean
@@ -78,3 +111,14 @@ grep -q "supervising in this process: the lean supervisor .* is writable by othe
   fail "wrapper.log does not say why: $(tail -3 "$SPMI_PATH/lean/wrapper.log")"
 run 0 stop lean
 pass "an untrusted spmi-supervise is refused, and wrapper.log says why"
+
+# One that is installed but not executable: supervision stays in spmi, said in wrapper.log; `start` works.
+chmod g-w,a-x "$prefix/libexec/spmi/spmi-supervise"
+run 0 start lean
+wait_for 5 is_active lean || fail "lean did not start with a non-executable spmi-supervise"
+sleep 0.3
+[ "$(exe_of "$(wrapper_pid lean)")" = "$(readlink -f "$SPMI")" ] || fail "the wrapper is $(exe_of "$(wrapper_pid lean)")"
+grep -q "supervising in this process: cannot execute the lean supervisor .*spmi-supervise: Permission denied" \
+  "$SPMI_PATH/lean/wrapper.log" || fail "wrapper.log does not say why: $(tail -3 "$SPMI_PATH/lean/wrapper.log")"
+run 0 stop lean
+pass "a non-executable spmi-supervise: supervision in spmi, wrapper.log says why"

@@ -107,15 +107,19 @@ apart ticks.toml
 run 0 load ticks.toml
 run 0 start ticks
 wait_for 10 grep -qx ready "$SPMI_PATH/ticks/stdout" || fail "ticks did not start"
-"$SPMI" logs ticks -f -n 0 >"$T/follow" 2>"$T/follow.err" &
+# With -n 1 the follower prints `ready` once it has the file open at its end: then the ticks begin (a
+# fixed pause was too short for a sanitized build's start-up).
+: >"$T/follow"
+"$SPMI" logs ticks -f -n 1 >"$T/follow" 2>"$T/follow.err" &
 follower=$!
-sleep 0.3
+wait_for 30 grep -qx ready "$T/follow" || { kill $follower; fail "logs -f -n 1 did not print the last line"; }
 touch "$T/go"
 wait_for 30 grep -qx "tick line number 300" "$T/follow" || { kill $follower; fail "logs -f did not reach the last line: $(tail -2 "$T/follow")"; }
 kill -INT $follower
 rc=0; wait $follower || rc=$?
 [ "$rc" = 0 ] || fail "logs -f exited $rc on SIGINT"
-seq 1 300 | sed 's/^/tick line number /' | cmp -s - "$T/follow" || fail "logs -f missed or repeated lines: $(diff <(seq 1 300 | sed 's/^/tick line number /') "$T/follow" | head -5)"
+ticks() { echo ready; seq 1 300 | sed 's/^/tick line number /'; }
+ticks | cmp -s - "$T/follow" || fail "logs -f missed or repeated lines: $(diff <(ticks) "$T/follow" | head -5)"
 [ -e "$SPMI_PATH/ticks/stdout.2" ] || fail "ticks rotated fewer than 2 times"
 pass "logs -f follows the wrapper's rotations; every line once, in order"
 run 0 stop ticks

@@ -23,6 +23,7 @@ local) ;;
 *) fail "unknown BACKEND $BACKEND" ;;
 esac
 recovery_cleanup() {
+  [ -z "${sampler:-}" ] || kill "$sampler" 2>/dev/null || true
   "$SPMI" kill '.*' >/dev/null 2>&1 || true
   if [ "$BACKEND" = tmux ]; then tmux -L spmi kill-server 2>/dev/null || true; fi
   if [ "$BACKEND" = screen ]; then screen -wipe >/dev/null 2>&1 || true; fi
@@ -92,19 +93,54 @@ recover() {
     [ "$SECONDS" -lt "$deadline" ] || fail "$id: no recovery within $B s: wrapper $wrapper (old $old_wrapper), pid $main (old $old_main), $(describe "$prefix"); $(cat "$SPMI_PATH/$id/wrapper.log" 2>/dev/null)"
     sleep 0.1
   done
-  # At least a few looks at `list` (each is slow under the sanitizers): else "never inactive" said nothing.
-  [ "$samples" -ge 2 ] || fail "$id: recovered too fast to sample list ($samples samples)"
+  # Never inactive: `list` said so at each of its $samples looks, the lock sampler at each of its own.
+  stop_sampler "$id"
   all_dead "$old" || fail "$id: old processes live after the recovery: $(describe "$prefix")"
   alive "$wrapper" || fail "$id: the new wrapper $wrapper is not alive"
   alive "$(field "$id" watchdog_pid)" || fail "$id: the new wrapper has no live watchdog"
 }
 
-# kill_wrapper ID PREFIX: records the tree, then SIGKILLs the wrapper.
+# start_sampler ID: looks at ID's alive lock as `list` does (F_OFD_GETLK, the whole file) in a tight loop
+# until stop_sampler, counting looks and the looks that found it unlocked (which `list` shows inactive).
+# `list` itself is too slow to look often under the sanitizers; this looks thousands of times a second.
+start_sampler() {
+  rm -f "$T/sampler.stop"
+  : >"$T/sampler.out"
+  python3 - "$SPMI_PATH/$1/alive" "$T/sampler.stop" >"$T/sampler.out" <<'PY' &
+import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+query = struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0)
+looks = gaps = 0
+print("ready", flush=True)
+deadline = time.monotonic() + 300
+while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+    for _ in range(100):
+        looks += 1
+        gaps += struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_OFD_GETLK, query))[0] == fcntl.F_UNLCK
+print(looks, gaps, flush=True)
+PY
+  sampler=$!
+  wait_for 5 grep -qx ready "$T/sampler.out" || fail "$1: the lock sampler did not start"
+}
+
+# stop_sampler ID: ends the sampler; fails if it ever found the lock free, or looked too little to tell.
+stop_sampler() {
+  touch "$T/sampler.stop"
+  wait "$sampler" || fail "$1: the lock sampler failed"
+  local looks gaps
+  read -r looks gaps < <(sed -n 2p "$T/sampler.out")
+  [ "${gaps:-1}" = 0 ] || fail "$1: its alive lock was free $gaps times in $looks looks during the recovery"
+  [ "${looks:-0}" -ge 100 ] || fail "$1: the lock sampler looked only ${looks:-0} times"
+}
+
+# kill_wrapper ID PREFIX [unsampled]: records the tree, then SIGKILLs the wrapper, its alive lock sampled
+# meanwhile for recover() (not where no recovery follows).
 kill_wrapper() {
   old=$(procs "$2" | tr '\n' ' ')
   old_wrapper=$(field "$1" wrapper_pid)
   old_main=$(field "$1" pid)
   [ -n "$old_wrapper" ] && alive "$old_wrapper" || fail "$1: no live wrapper to kill ($old_wrapper)"
+  [ "${3:-}" = unsampled ] || start_sampler "$1"
   kill -9 "$old_wrapper"
 }
 
@@ -157,7 +193,7 @@ scenarios() {
   start_tree "$id" "$p"
   kill_wrapper "$id" "$p"
   recover "$id" "$p"
-  kill_wrapper "$id" "$p"
+  kill_wrapper "$id" "$p" unsampled
   wait_for "$B" is_state "$id" failed || fail "$id is $(state_of "$id") after the second SIGKILL, expected failed"
   wait_for "$B" none_left "$p" || fail "$id: processes left after giving up: $(describe "$p")"
   run 0 status "$id"
@@ -177,7 +213,7 @@ scenarios() {
   task_toml "$id.toml" "$id" "$(tree "$p")" "$BACKEND"
   run 0 load "$id.toml"
   start_tree "$id" "$p"
-  kill_wrapper "$id" "$p"
+  kill_wrapper "$id" "$p" unsampled
   wait_for "$B" is_inactive "$id" || fail "$id is $(state_of "$id") after its wrapper was killed"
   wait_for "$B" none_left "$p" || fail "$id: processes left: $(describe "$p")"
   all_dead "$old" || fail "$id: old processes live: $old"

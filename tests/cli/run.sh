@@ -84,6 +84,7 @@ err_has "DEBUG"
 pass "spmi -d run ... is --debug; run -d is --detach"
 
 # Ctrl-C while attached stops following and leaves the task running.
+: >"$T/out"  # now, not only by the background child, whose redirection may come after the wait below looks
 "$SPMI" run --backend "$BACKEND" --id follow -- sh -c "echo started; exec sleep 1703.$TAG" >"$T/out" 2>"$T/err" &
 pid=$!
 wait_for 10 grep -q started "$T/out" || fail "attached run printed nothing"

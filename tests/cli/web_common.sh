@@ -5,6 +5,9 @@
 need curl
 need jq
 start_web() {
+  # Emptied here, not only by the background child's redirection, which may come after the wait below
+  # has read the previous server's URL.
+  : >"$T/web.out"
   "$SPMI" web --listen 127.0.0.1:0 >"$T/web.out" 2>"$T/web.err" &
   WEB_PID=$!
   wait_for 10 grep -q '^spmi web: http://' "$T/web.out" || { cat "$T/web.err" >&2; fail "spmi web printed no URL"; }

@@ -104,6 +104,7 @@ every_call(spmi::Manageable*& m, spmi::Backend*& b, spmi::Wrapper*& w, std::func
     {"FaultyWrapper.stop_signal", "stop_signal", [&] { w->stop_signal(); }},
     {"FaultyWrapper.stop_timeout", "stop_timeout", [&] { w->stop_timeout(); }},
     {"FaultyWrapper.run", "run", [&] { w->run(dir, "token"); }},
+    {"FaultyWrapper.launch_argv", "launch_argv", [&] { w->launch_argv(dir, "token"); }},
     {"FaultyWrapper.autostart", "autostart", [&] { w->autostart(); }},
     {"FaultyWrapper.add_status", "add_status", [&] { spmi::StatusReport r; w->add_status({dir, std::optional(launch), std::optional(run)}, r); }},
   };

@@ -91,6 +91,7 @@ timed_spmi() {
 # hold_ofd_lock FILE: a background process holds an OFD write lock on FILE (as a wrapper holds `alive`),
 # until it is killed; its pid is in $locker.
 hold_ofd_lock() {
+  : >"$T/locker.out"  # now: the background child's own truncation may come after the wait below looks
   python3 - "$1" >"$T/locker.out" <<'EOF' &
 import fcntl, os, struct, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR)

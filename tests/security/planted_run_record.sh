@@ -51,6 +51,25 @@ json.dump(record, open(path, "w"))
 EOF
 }
 
+# Active with no run record yet, as a wrapper is between taking its lock and writing its first record (a
+# job the scheduler started a moment ago): kill waits for the record rather than refusing at once, and
+# goes by it once written; when none comes, it says so after its start timeout (10 s) and exits 1.
+rm -f "$SPMI_PATH/web/run.json"
+run 1 kill web
+err_has "manageable 'web' is active but its wrapper wrote no run record in 10 s"
+sleep "1303.$TAG" &
+late_victim=$!
+disown "$late_victim"
+victims+=("$late_victim")
+(sleep 1.5; plant "$late_victim" "" "$boot") &
+begun=$(date +%s%N)
+run 1 kill web
+waited=$(( ($(date +%s%N) - begun) / 1000000 ))
+[ "$waited" -ge 1400 ] || fail "kill did not wait for the run record (${waited} ms)"
+err_has "names pid $late_victim as its wrapper, but that process is not the wrapper any more"
+kill -0 "$late_victim" 2>/dev/null || fail "kill signalled the unrelated process $late_victim"
+pass "kill of an active manageable without a run record waits for it (${waited} ms), then goes by it"
+
 # One victim per case, so a case that signals it is seen at once.
 attack() { # COMMAND DESCRIPTION START_TIME_KIND BOOT
   local command=$1 what=$2 kind=$3 boot_of=$4

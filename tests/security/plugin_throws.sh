@@ -94,6 +94,12 @@ run 0 list
 grep -qE '^q +inactive' "$T/out" || fail "q is not inactive after stop"
 pass "list and stop of a queued launch: exceptions in queue_states and cancel are plugin errors"
 
+# start: the wrapper's launch_argv throws (in the CLI); nothing was launched, so it is still inactive.
+plugin_fault 4 FaultyWrapper launch_argv w int start w
+run 0 list
+grep -qE '^w +inactive' "$T/out" || fail "w is not inactive after launch_argv threw"
+pass "start: an exception in the wrapper's launch_argv is a plugin error; nothing launched"
+
 # The wrapper process: its run throws; start reports the wrapper's own line from wrapper.log.
 SPMI_TEST_FAULT=FaultyWrapper.run=int run 1 start w
 err_has "plugin $SO (class FaultyWrapper) threw int in run (manageable 'w')"

@@ -9,6 +9,7 @@ run 0 load w.toml
 run 0 start keep
 for sig in TERM INT; do
   start_web
+  : >"$T/ev"  # now: the background curl's own truncation may come after the wait reads the last round's
   curl -sN --max-time 20 -H "Authorization: Bearer $TOKEN" "$BASE/api/events?log=keep" >"$T/ev" &
   curl_pid=$!
   wait_for 5 grep -q '^event: list' "$T/ev" || fail "no stream"

@@ -197,7 +197,7 @@ public:
   /// Body of the wrapper process: `spmi __run <dir> <token>`. @return its exit status.
   int run_wrapper(const std::filesystem::path& dir, const std::string& token);
 
-  /// How long `start` waits for the wrapper to report.
+  /// How long `start` waits for the wrapper to report (for several, while none of the others reports).
   static constexpr std::chrono::milliseconds k_start_timeout{10000};
   /// How many microseconds `start` sleeps at most between looks at run.json: a look is one failed open,
   /// so short steps are cheap and a start returns within about this much of the wrapper reporting.
@@ -225,6 +225,7 @@ private:
   /// and its error set in `errors` (by the same index), a queued launch is reset once recorded.
   void launch_prepared(std::vector<std::unique_ptr<PendingStart>>& pending, std::vector<std::exception_ptr>& errors);
   bool poll(PendingStart& pending);
+  void wait_reported(std::vector<std::unique_ptr<PendingStart>>& pending, std::vector<std::exception_ptr>& errors);
   void finish(PendingStart& pending);
   /// Makes the launch records finish() wrote durable at once (sync_file_systems(); each on its own when
   /// that fails, an error then set in `errors` by the same index), then resets every one of `pending`.

@@ -10,7 +10,7 @@
 #define SPMI_API __attribute__((visibility("default")))
 
 /// Bump when an interface in include/spmi changes in a way that breaks built plugins.
-#define SPMI_PLUGIN_ABI_VERSION 6
+#define SPMI_PLUGIN_ABI_VERSION 7
 
 /// @cond INTERNAL
 #if defined(_LIBCPP_VERSION)

@@ -219,6 +219,12 @@ public:
   /// ended too; the run is then recorded as ended by that, or (the default wrapper, with a restart policy
   /// the user did not override by stopping it) a new wrapper takes over and starts the task again.
   virtual int run(const ManageableDir& dir, const std::string& token) = 0;
+  /// What the backend runs as this wrapper's process (LaunchSpec::argv), called by the manageable in
+  /// `start` (the CLI's process, the manageable's lock held). By default `spmi __run <dir> <token>`
+  /// (wrapper_argv()), the process that calls run(). A wrapper with no code of its own to run there may
+  /// hand the launch straight to spmi's lean supervisor instead (lean_launch_argv(), as DefaultWrapper
+  /// does), which saves a start of the full `spmi`.
+  virtual std::vector<std::string> launch_argv(const ManageableDir& dir, const std::string& token) const;
   /// True when `spmi resurrect` should start the task again after a reboot if it was running and no
   /// user stopped it (the descriptor's `autostart`; by default on when a restart policy is set).
   virtual bool autostart() const { return false; }
@@ -257,9 +263,10 @@ public:
   virtual std::string type() const = 0;
   /// Launches the manageable; the caller holds its lock and has checked it is inactive.
   virtual LaunchResult start(const ManageableDir& dir, const std::string& token) = 0;
-  /// Instead of start(): the launch as a backend would make it, which `start` of several manageables
-  /// groups by backend type and settings and hands to Backend::launch_many(). The caller holds its
-  /// lock and has checked it is inactive, as for start(). By default nullopt: start() is called.
+  /// Instead of start(): the launch as a backend would make it, which `start` hands to that backend:
+  /// Backend::launch() for one alone, Backend::launch_many() for several with the same backend type and
+  /// settings (start() is then not called). The caller holds its lock and has checked it is inactive,
+  /// as for start(). By default nullopt: start() is called.
   virtual std::optional<LaunchPlan> plan_launch(const ManageableDir& dir, const std::string& token);
   /// Body of the wrapper process (`spmi` re-executed by the backend).
   virtual int run(const ManageableDir& dir, const std::string& token) = 0;

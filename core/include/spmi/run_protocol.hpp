@@ -153,6 +153,15 @@ inline constexpr const char* k_wrapper_command = "__run";
 /// @throws SystemError when spmi's executable can't be found.
 SPMI_API std::vector<std::string> wrapper_argv(const ManageableDir& dir, const std::string& token);
 
+/// What a wrapper without hooks hands its backend (Wrapper::launch_argv()): the lean supervisor itself,
+/// `spmi-supervise --launched <spmi> <dir> <token>`, which reads `settings` from the manageable's
+/// `supervise.json` (written here for this token, mode 0600) and runs them as run_protocol() does, so
+/// no `spmi __run` starts first. wrapper_argv() where the lean supervisor would not be used (not
+/// built, not trusted, $SPMI_SUPERVISE=inprocess): that process supervises, and says why in wrapper.log.
+/// @throws StateError, SystemError when the settings can't be written.
+SPMI_API std::vector<std::string> lean_launch_argv(const ManageableDir& dir, const std::string& token,
+                                                   const RunSettings& settings);
+
 /// Runs the task as `settings` say in the calling process (the wrapper: `spmi __run <dir> <token>`),
 /// again as its restart policy says, keeping the protocol described at the top of this file.
 /// @return the wrapper's exit status: 0 once the run is recorded as ended, 1 when the task could not

@@ -10,14 +10,14 @@
 ///   $SPMI_PATH/<id>/alive            OFD-locked by the wrapper process for as long as it lives
 ///   $SPMI_PATH/<id>/launch.json      written by `start`: token, backend type and ID, time, queued
 ///   $SPMI_PATH/<id>/launched.json    written by `start`: manageable.json as that launch started it
+///   $SPMI_PATH/<id>/supervise.json   written by `start`: the lean supervisor's settings and token
 ///   $SPMI_PATH/<id>/run.json         written by the wrapper: token, pids, start/finish, exit
 ///   $SPMI_PATH/<id>/stdout, stderr   the task's output; stdin is a FIFO
 ///   $SPMI_PATH/resurrect.log         what each `spmi resurrect` did (appended)
 ///   $SPMI_PATH/.environments/<name>.json  an environment `load` captured, shared by what it loaded
 ///   $SPMI_PATH/.resurrect.lock       flock()ed by `spmi resurrect` while it runs
 /// ~~~
-/// A manageable is active exactly while some process holds the lock on its `alive` file, so liveness
-/// needs no process per manageable and can't be fooled by a reused PID or a reboot.
+/// Active exactly while a process holds the lock on `alive`: no process per manageable, no reused PID fooled.
 ///
 /// StrictModes: the root and each manageable's directory must be real directories (no symlink) owned by
 /// the effective user and not writable by group or others, and the root's existing ancestors owned by
@@ -220,9 +220,9 @@ public:
   /// Appends `data` to the file `name` (created with mode 0600 when missing) in one write.
   /// @throws StateError as open_file(); SystemError when it can't be written.
   void append(const std::string& name, const std::string& data) const;
-  /// Replaces the file `name` atomically (a temporary file made with O_EXCL in this directory, fsync,
-  /// rename). @throws StateError as verify(); SystemError when it can't be written.
-  void write_file(const std::string& name, const std::string& data) const;
+  /// Replaces the file `name` atomically (a temporary file made with O_EXCL in this directory, fsync
+  /// unless `sync` is false, rename). @throws StateError as verify(); SystemError when it can't be written.
+  void write_file(const std::string& name, const std::string& data, bool sync = true) const;
   /// Renames the entry `from` of this directory to `to`, replacing it. @return false with errno set when
   /// rename() failed (ENOENT: no `from`). @throws as verify().
   bool rename_file(const std::string& from, const std::string& to) const;

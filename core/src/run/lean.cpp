@@ -141,7 +141,10 @@ lean_supervisor(std::string& why)
 {
   why.clear();
   const auto path = (process::self_exe().parent_path() / SPMI_SUPERVISE_FROM_BIN).lexically_normal();
-  if (::access(path.c_str(), F_OK) != 0) {
+  if (::access(path.c_str(), X_OK) != 0) {
+    if (errno != ENOENT) {  // installed but not usable: say so; none at all is a build without it
+      why = fmt::format("cannot execute the lean supervisor {}: {}", path.string(), std::strerror(errno));
+    }
     return std::nullopt;
   }
   for (const auto& [file, what] : {std::pair{path.parent_path(), "the lean supervisor's directory"},
@@ -154,11 +157,22 @@ lean_supervisor(std::string& why)
   return path;
 }
 
+namespace {
+
+// Not inside the lean supervisor itself (a replacement wrapper), not with $SPMI_SUPERVISE=inprocess.
+bool
+lean_wanted()
+{
+  const char* choice = std::getenv("SPMI_SUPERVISE");
+  return wrapper_executable().empty() && !(choice && std::strcmp(choice, "inprocess") == 0);
+}
+
+} // namespace
+
 void
 exec_lean_supervisor(const ManageableDir& dir, const std::string& token, const RunSettings& settings)
 {
-  const char* choice = std::getenv("SPMI_SUPERVISE");
-  if (!wrapper_executable().empty() || (choice && std::strcmp(choice, "inprocess") == 0)) {
+  if (!lean_wanted()) {
     return;
   }
   std::string why;
@@ -202,6 +216,30 @@ exec_lean_supervisor(const ManageableDir& dir, const std::string& token, const R
   fail(fmt::format("cannot execute {}: {}", lean->string(), std::strerror(errno)));
   ::close(fd);
 }
+
+} // namespace spmi::wrapper
+
+namespace spmi {
+
+std::vector<std::string>
+lean_launch_argv(const ManageableDir& dir, const std::string& token, const RunSettings& settings)
+{
+  std::string why;
+  const auto lean = wrapper::lean_wanted() ? wrapper::lean_supervisor(why) : std::nullopt;
+  if (!lean) {
+    return wrapper_argv(dir, token);  // which says in wrapper.log why it supervises in its own process
+  }
+  auto document = wrapper::settings_to_json(settings);
+  document["token"] = token;
+  // No fsync: each start writes it again, and a supervisor that finds it lost or cut short (a crash before
+  // a queued job ran) supervises through `spmi __run` instead (core/supervise/main.cpp).
+  dir.write_file(wrapper::k_launched_settings_file, document.dump(), false);
+  return {lean->string(), wrapper::k_launched_option, process::self_exe().string(), dir.path().string(), token};
+}
+
+} // namespace spmi
+
+namespace spmi::wrapper {
 
 void
 set_wrapper_executable(const fs::path& spmi, int settings_fd)

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-// The lean supervisor: once the wrapper process has loaded its plugins and read its settings, a wrapper
-// that adds nothing to the run protocol (no hooks) replaces itself with `spmi-supervise`, a static
-// program made of the protocol's code only, which runs the same protocol with a fraction of the memory:
-// no shared libraries to relocate, no plugin registry, no descriptor parsers. Same pid, same session,
-// same alive lock: to the backend and to every command nothing changes.
+// The lean supervisor `spmi-supervise`, a static program made of the protocol's code only, which runs
+// the same protocol with a fraction of the memory: no shared libraries to relocate, no plugin registry,
+// no descriptor parsers. A wrapper that adds nothing to the run protocol (no hooks) has the backend
+// start it directly (lean_launch_argv(): `start` writes the settings to the manageable's supervise.json);
+// `spmi __run` of such a wrapper (a replacement after a killed one) replaces itself with it once it has
+// read its settings (a memfd). Same pid, same session, same alive lock: to the backend and to every
+// command it is the wrapper process.
 #pragma once
 
 #include <spmi/membership.hpp>
@@ -18,6 +20,11 @@
 #include <vector>
 
 namespace spmi::wrapper {
+
+/// Where lean_launch_argv() leaves a start's settings (with its token) in the manageable's directory,
+/// and the option that tells spmi-supervise to read them there.
+inline constexpr const char* k_launched_settings_file = "supervise.json";
+inline constexpr const char* k_launched_option = "--launched";
 
 /// RunSettings as JSON and back: what the wrapper hands the lean supervisor.
 SPMI_API nlohmann::json settings_to_json(const RunSettings& settings);

@@ -47,7 +47,7 @@ public:
   {
     LaunchPlan plan;
     plan.backend = m_backend.get();
-    plan.spec.argv = wrapper_argv(dir, token);
+    plan.spec.argv = m_wrapper->launch_argv(dir, token);
     plan.spec.session_name = "spmi." + dir.id();
     plan.spec.dir = &dir;
     plan.backend_type = m_backend->type();
