@@ -220,6 +220,7 @@ supervise(const SuperviseOptions& options)
   std::optional<ExitStatus> main_status;
   std::optional<std::chrono::steady_clock::time_point> leftover_deadline;
   bool killing = false;
+  bool output_left = false;  // on_io stopped before the pipes were empty: it goes on once signals are seen to
   while (true) {
     siginfo_t info{};
     int signo;
@@ -229,7 +230,10 @@ supervise(const SuperviseOptions& options)
       wakeup = options.next_wakeup().value_or(wakeup);
     }
     const bool timed = wakeup != std::chrono::steady_clock::time_point::max();
-    if (main_status) {
+    if (output_left) {
+      const timespec now{0, 0};
+      signo = ::sigtimedwait(&waitable, &info, &now);
+    } else if (main_status) {
       // The main process is gone: poll what is left of the group.
       const timespec tick{0, 50 * 1000 * 1000};
       signo = ::sigtimedwait(&waitable, &info, &tick);
@@ -250,6 +254,8 @@ supervise(const SuperviseOptions& options)
           options.on_reaped(reaped);
         }
       }
+    } else if (signo > 0 && signo == options.io_signal && info.si_code > 0) {
+      output_left = true;  // read below; a signal sent by a process (si_code <= 0) is passed on
     } else if (signo > 0) {
       if (options.on_signal) {
         options.on_signal(signo);
@@ -260,6 +266,9 @@ supervise(const SuperviseOptions& options)
       } else {
         group.signal(signo);
       }
+    }
+    if (output_left) {
+      output_left = options.on_io && options.on_io();
     }
     if (!main_status) {
       if (timed && std::chrono::steady_clock::now() >= wakeup && options.on_wakeup) {

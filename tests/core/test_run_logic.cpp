@@ -200,6 +200,32 @@ TEST_F(OutputFileTest, RotatesAtLineBoundariesKeepingAtMostKept)
   EXPECT_EQ(all.substr(all.size() - kept.size()), kept);
 }
 
+// Many lines in one write (as a pipe's read gives them) go in whole-line runs, rotating between lines.
+TEST_F(OutputFileTest, ManyLinesInOneWriteRotateBetweenLines)
+{
+  const auto path = m_dir / "stdout";
+  auto file = output(path, 100, 100, false);
+  file.open();
+  std::string all;
+  for (int i = 0; i < 60; ++i) {
+    all += "line " + std::to_string(i) + "\n";
+  }
+  file.write(all, std::chrono::system_clock::now());
+  std::string joined;
+  for (int n = 100; n >= 1; --n) {
+    const auto old = m_dir / ("stdout." + std::to_string(n));
+    if (fs::exists(old)) {
+      const auto text = read(old);
+      EXPECT_LE(text.size(), 100u) << old;
+      EXPECT_GT(text.size(), 90u) << old << ": rotated before it was full";
+      EXPECT_EQ(text.back(), '\n') << old << " ends mid-line";
+      joined += text;
+    }
+  }
+  joined += read(path);
+  EXPECT_EQ(joined, all);
+}
+
 TEST_F(OutputFileTest, LongLinesAreSplitAndNothingIsLost)
 {
   const auto path = m_dir / "out";

@@ -195,6 +195,10 @@ struct SPMI_API SuperviseOptions
   /// every signal and every wake-up.
   std::function<std::optional<std::chrono::steady_clock::time_point>()> next_wakeup;
   std::function<void()> on_wakeup;                  ///< called once the time next_wakeup gave has come
+  /// A signal the kernel sends when the task's output is ready to read (F_SETSIG on the pipes' read
+  /// ends): when it comes from the kernel (si_code > 0) on_io is called instead of passing it on. 0: none.
+  int io_signal = 0;
+  std::function<bool()> on_io;  ///< reads what is ready; true when more may be left (called again at once)
 };
 
 /// Runs a task as its supervisor, in the calling process (the wrapper), and returns how the task's main

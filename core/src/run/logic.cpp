@@ -258,7 +258,13 @@ OutputFile::write(std::string_view data, std::chrono::system_clock::time_point n
   const std::string prefix = m_timestamps ? timestamp_prefix(now) : std::string();
   while (!data.empty()) {
     const auto newline = data.find('\n');
-    const auto piece_size = newline == std::string_view::npos ? data.size() : newline + 1;
+    auto piece_size = newline == std::string_view::npos ? data.size() : newline + 1;
+    if (!m_timestamps) {
+      // No prefix to put before each line: as many whole lines as fit go in one write (all when all fit).
+      const std::uint64_t room = m_max == 0 ? data.size() : (m_max > m_size ? m_max - m_size : 0);
+      const auto last = room >= data.size() ? data.size() - 1 : data.substr(0, room).rfind('\n');
+      piece_size = last == std::string_view::npos ? piece_size : std::max<std::size_t>(piece_size, last + 1);
+    }
     const std::string_view head = m_line_start ? std::string_view(prefix) : std::string_view();
     const std::uint64_t need = head.size() + piece_size;
     std::size_t take = piece_size;

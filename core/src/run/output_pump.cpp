@@ -8,10 +8,10 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 namespace spmi::wrapper {
 
@@ -32,6 +32,12 @@ OutputPump::OutputPump(const ManageableDir& dir, bool mixed, std::uint64_t max_s
   if (!mixed) {
     m_streams.push_back(std::make_unique<Stream>(dir, "stderr", max_size, kept, timestamps));
   }
+  // Blocked, the signal waits for the supervisor's loop; unblocked (between attempts), it is dropped.
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  if (::sigaction(k_signal, &ignore, nullptr) != 0) {
+    throw_errno("cannot set how the wrapper takes SIGIO");
+  }
   for (auto& stream : m_streams) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
@@ -39,33 +45,43 @@ OutputPump::OutputPump(const ManageableDir& dir, bool mixed, std::uint64_t max_s
     }
     stream->read_fd.reset(fds[0]);
     stream->write_fd.reset(fds[1]);
-    ::fcntl(stream->read_fd.get(), F_SETFL, O_NONBLOCK);
+    const int fd = stream->read_fd.get();
+    if (::fcntl(fd, F_SETOWN, ::getpid()) != 0 || ::fcntl(fd, F_SETSIG, k_signal) != 0 ||
+        ::fcntl(fd, F_SETFL, O_NONBLOCK | O_ASYNC) != 0) {
+      throw_errno("cannot have the kernel signal the task's output");
+    }
     stream->file.open();
   }
-  int wake[2];
-  if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-    throw_errno("cannot create a pipe");
-  }
-  m_wake_read.reset(wake[0]);
-  m_wake_write.reset(wake[1]);
-  // The caller has blocked every signal we could take: the thread inherits that mask, so signals
-  // always reach the wrapper's main thread.
-  m_thread = std::thread([this] { loop(); });
 }
 
 OutputPump::~OutputPump()
 {
-  [[maybe_unused]] auto n = ::write(m_wake_write.get(), "x", 1);
-  if (m_thread.joinable()) {
-    m_thread.join();
+  drain();  // the pipes close with their UniqueFds
+}
+
+bool
+OutputPump::pump()
+{
+  // Up to 1 MiB a stream or 10 ms a call: the loop sees its signals between calls.
+  constexpr int k_reads = 16;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(10);
+  bool more = false;
+  for (auto& stream : m_streams) {
+    int reads = 0;
+    while (reads < k_reads && read_some(*stream)) {
+      ++reads;
+      if (std::chrono::steady_clock::now() >= until) {
+        return true;
+      }
+    }
+    more = more || reads == k_reads;
   }
-  drain();  // the pipes and the wake pipe close with their UniqueFds
+  return more;
 }
 
 void
 OutputPump::drain()
 {
-  const std::lock_guard lock(m_mutex);
   for (auto& stream : m_streams) {
     while (read_some(*stream)) {
     }
@@ -100,33 +116,6 @@ OutputPump::guarded(Stream& stream, Write write)
       append_log(m_log, fmt::format("wrapper {}: output dropped: {}", ::getpid(), e.what()));
     }
     stream.failed = true;
-  }
-}
-
-void
-OutputPump::loop()
-{
-  while (true) {
-    std::vector<pollfd> fds;
-    for (auto& stream : m_streams) {
-      fds.push_back({stream->read_fd.get(), POLLIN, 0});
-    }
-    fds.push_back({m_wake_read.get(), POLLIN, 0});
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return;
-    }
-    if (fds.back().revents != 0) {
-      return;
-    }
-    const std::lock_guard lock(m_mutex);
-    for (std::size_t i = 0; i < m_streams.size(); ++i) {
-      if (fds[i].revents != 0) {
-        read_some(*m_streams[i]);
-      }
-    }
   }
 }
 

@@ -9,10 +9,9 @@
 #include <spmi/unique_fd.hpp>
 
 #include <cstdint>
+#include <csignal>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace spmi::wrapper {
@@ -22,12 +21,16 @@ namespace spmi::wrapper {
 int open_output(const ManageableDir& dir, const std::string& name);
 
 // Reads the task's output from pipes (one, or two when stdout and stderr are apart) and writes it to
-// the output files, rotated and timestamped, in a thread of its own. drain() reads what is left in the
-// pipes once the task's tree is gone, so nothing is lost when an attempt ends. The caller blocks the
-// signals it waits for before constructing it: the thread inherits that mask.
+// the output files, rotated and timestamped. No thread of its own: the kernel sends k_signal when a pipe
+// has data (O_ASYNC, F_SETSIG), and the supervisor's signal loop, which waits for it with the others,
+// calls pump(). The signal is ignored while not blocked (between attempts nothing is lost: the data
+// waits in the pipe for the next pump() or drain()); the task gets it back at its default.
+// drain() reads what is left once the task's tree is gone, so nothing is lost when an attempt ends.
 class OutputPump
 {
 public:
+  static constexpr int k_signal = SIGIO;
+
   OutputPump(const ManageableDir& dir, bool mixed, std::uint64_t max_size, int kept, bool timestamps);
   ~OutputPump();
   OutputPump(const OutputPump&) = delete;
@@ -36,6 +39,9 @@ public:
   int out_fd() const { return m_streams[0]->write_fd.get(); }
   int err_fd() const { return m_streams.back()->write_fd.get(); }
 
+  // Copies what the pipes hold to the files, up to a bound (a task that writes without pause must not
+  // keep the supervisor from its signals). @return true when a pipe may hold more: call it again.
+  bool pump();
   // Copies everything the pipes hold to the files; an unfinished timestamped line is ended.
   void drain();
 
@@ -55,14 +61,9 @@ private:
   bool read_some(Stream& stream);
   template<typename Write>
   void guarded(Stream& stream, Write write);
-  void loop();
 
   const ManageableDir& m_log;
   std::vector<std::unique_ptr<Stream>> m_streams;
-  UniqueFd m_wake_read;   // the thread polls it; a byte written ends its loop
-  UniqueFd m_wake_write;
-  std::mutex m_mutex;
-  std::thread m_thread;
 };
 
 } // namespace spmi::wrapper

@@ -263,6 +263,8 @@ Runner::run()
                                           m_settings.output_files_kept, m_settings.timestamps);
       options.task.stdout_fd = pump->out_fd();
       options.task.stderr_fd = pump->err_fd();
+      options.io_signal = OutputPump::k_signal;
+      options.on_io = [&pump] { return pump->pump(); };
     } else {
       out.reset(open_output(m_dir, "stdout"));
       if (!m_settings.mixed_stdout) {
