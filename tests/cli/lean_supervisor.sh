@@ -3,7 +3,8 @@
 # The lean supervisor (core/src/run/lean.hpp): a default-wrapper task on the local backend is supervised
 # by spmi-supervise (started by the backend with the settings `start` wrote), its watchdog waits as
 # spmi-watchdog where that is built; the two cost far less memory than a full spmi; output, stop,
-# recovery of a SIGKILLed supervisor work as with the in-process one; a supervise.json lost or cut short
+# recovery of a SIGKILLed supervisor work as with the in-process one; signals sent to it (SIGIO, its own
+# output signal, too) reach the task; a supervise.json lost or cut short
 # hands the run to `spmi __run`; $SPMI_SUPERVISE=inprocess, an untrusted spmi-supervise (writable by
 # others) and a non-executable one keep supervision in the spmi process, the last two said in wrapper.log.
 source "$(dirname "$0")/common.sh"
@@ -78,6 +79,28 @@ run 0 stop lean
 wait_for 5 is_inactive lean || fail "stop did not end lean"
 pgrep -f "^sleep 1000.$TAG\$" >/dev/null && fail "a task process survived stop"
 pass "stop ends it"
+
+# Signals sent to the supervisor go to the task while its output flows: SIGUSR1, and SIGIO, the signal
+# the kernel sends the supervisor when the task's output is ready (si_code > 0); one that a process sends
+# (si_code <= 0) is the task's. Neither stops the output nor ends the supervisor.
+task_toml "$T/sig.toml" sig "trap 'echo got-io' $(kill -l IO); trap 'echo got-usr1' $(kill -l USR1); while :; do echo tick; sleep 0.05; done" local
+run 0 load "$T/sig.toml"
+run 0 start sig
+wait_for 5 is_active sig || fail "sig did not become active"
+spid=$(wrapper_pid sig)
+wait_for 5 is_exe "$spid" "$lean_dir/spmi-supervise" || fail "sig's wrapper $spid is $(exe_of "$spid")"
+wait_for 5 grep -q tick "$SPMI_PATH/sig/stdout" || fail "sig's output did not arrive"
+kill -IO "$spid"
+wait_for 5 grep -q got-io "$SPMI_PATH/sig/stdout" || fail "a SIGIO sent to the supervisor did not reach the task"
+kill -USR1 "$spid"
+wait_for 5 grep -q got-usr1 "$SPMI_PATH/sig/stdout" || fail "a SIGUSR1 sent to the supervisor did not reach the task"
+ticks=$(grep -c tick "$SPMI_PATH/sig/stdout")
+more_ticks() { [ "$(grep -c tick "$SPMI_PATH/sig/stdout")" -gt "$ticks" ]; }
+wait_for 5 more_ticks || fail "the output stopped after the signals"
+[ "$(wrapper_pid sig)" = "$spid" ] && ! dead "$spid" || fail "the supervisor $spid did not survive the signals"
+run 0 stop sig
+wait_for 5 is_inactive sig || fail "stop did not end sig"
+pass "SIGIO and SIGUSR1 sent to the supervisor reach the task, its output goes on, stop ends it"
 
 # supervise.json cut short between `start` and the supervisor's run (as a crash can leave it for a queued
 # job): the run goes on through `spmi __run`, with the settings of the manageable itself.
