@@ -259,6 +259,40 @@ TEST_F(OutputFileTest, TimestampsPrefixEveryLineEvenAcrossWrites)
   EXPECT_EQ(read(path), p + "a\n" + p + "bc\n" + p + "\n" + p + "d\n");
 }
 
+// Many timestamped lines in one write (more than one writev's worth), with and without rotation: every
+// line has its prefix, each file stays under the limit and ends a line, nothing is lost or doubled.
+TEST_F(OutputFileTest, ManyTimestampedLinesInOneWrite)
+{
+  const auto t = spmi::from_epoch(1795633632.345);
+  const std::string p = "2026-11-25T19:07:12.345Z ";
+  std::string all;
+  std::string expected;
+  for (int i = 0; i < 60; ++i) {
+    const auto line = "line " + std::to_string(i) + "\n";
+    all += line;
+    expected += p + line;
+  }
+  for (const std::uint64_t max : {std::uint64_t{0}, std::uint64_t{200}}) {
+    const auto path = m_dir / ("ts" + std::to_string(max));
+    auto file = output(path, max, 100, true);
+    file.open();
+    file.write(all, t);
+    std::string joined;
+    for (int n = 100; n >= 1; --n) {
+      const fs::path old = path.string() + "." + std::to_string(n);
+      if (fs::exists(old)) {
+        const auto text = read(old);
+        EXPECT_LE(text.size(), max) << old;
+        EXPECT_EQ(text.back(), '\n') << old << " ends mid-line";
+        joined += text;
+      }
+    }
+    joined += read(path);
+    EXPECT_EQ(joined, expected) << "max " << max;
+    EXPECT_EQ(file.size(), fs::file_size(path)) << "max " << max;
+  }
+}
+
 TEST_F(OutputFileTest, ContinuesAnExistingFile)
 {
   const auto path = m_dir / "out";

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -233,20 +234,54 @@ OutputFile::rotate()
   open();
 }
 
-void
-OutputFile::put(std::string_view data)
+struct OutputFile::Batch
 {
-  while (!data.empty()) {
-    const ssize_t n = ::write(m_fd.get(), data.data(), data.size());
+  static constexpr int k_size = 16;  // 8 timestamped lines, a prefix and a line each (256 bytes of stack)
+  iovec iov[k_size];
+  int count = 0;
+};
+
+void
+OutputFile::queue(Batch& batch, std::string_view data)
+{
+  if (data.empty()) {
+    return;
+  }
+  if (batch.count == Batch::k_size) {
+    flush(batch);
+  }
+  batch.iov[batch.count++] = iovec{const_cast<char*>(data.data()), data.size()};
+  m_size += data.size();
+}
+
+void
+OutputFile::flush(Batch& batch)
+{
+  int first = 0;
+  while (first < batch.count) {
+    const ssize_t n = ::writev(m_fd.get(), batch.iov + first, batch.count - first);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
       }
+      const int error = errno;
+      for (int i = first; i < batch.count; ++i) {
+        m_size -= batch.iov[i].iov_len;  // not written: size() stays what the file holds
+      }
+      batch.count = 0;
+      errno = error;
       throw_errno("cannot write " + m_path.string());
     }
-    data.remove_prefix(static_cast<std::size_t>(n));
-    m_size += static_cast<std::uint64_t>(n);
+    auto written = static_cast<std::size_t>(n);
+    while (first < batch.count && written >= batch.iov[first].iov_len) {
+      written -= batch.iov[first++].iov_len;
+    }
+    if (written > 0) {  // a short write ended inside this piece: the rest of it goes next
+      batch.iov[first].iov_base = static_cast<char*>(batch.iov[first].iov_base) + written;
+      batch.iov[first].iov_len -= written;
+    }
   }
+  batch.count = 0;
 }
 
 void
@@ -256,6 +291,8 @@ OutputFile::write(std::string_view data, std::chrono::system_clock::time_point n
     open();  // a rotation renamed the file but could not create the next one
   }
   const std::string prefix = m_timestamps ? timestamp_prefix(now) : std::string();
+  // Lines and their prefixes go out together, one writev for up to 8 lines; written before a rotation.
+  Batch batch;
   while (!data.empty()) {
     const auto newline = data.find('\n');
     auto piece_size = newline == std::string_view::npos ? data.size() : newline + 1;
@@ -270,12 +307,14 @@ OutputFile::write(std::string_view data, std::chrono::system_clock::time_point n
     std::size_t take = piece_size;
     if (m_max > 0 && m_size + need > m_max) {
       if (m_line_start && m_size > 0) {
+        flush(batch);
         rotate();  // start the line in a fresh file
         continue;
       }
       // The line does not fit even here: fill this file, go on in the next.
       const std::uint64_t room = m_max > m_size ? m_max - m_size : 0;
       if (room <= head.size()) {
+        flush(batch);
         rotate();
         if (m_size == 0 && head.size() >= m_max) {
           take = std::min<std::size_t>(piece_size, 1);  // absurdly small limit: make progress anyway
@@ -286,14 +325,16 @@ OutputFile::write(std::string_view data, std::chrono::system_clock::time_point n
         take = static_cast<std::size_t>(room - head.size());
       }
     }
-    put(head);
-    put(data.substr(0, take));
+    queue(batch, head);
+    queue(batch, data.substr(0, take));
     m_line_start = data[take - 1] == '\n';
     data.remove_prefix(take);
     if (m_max > 0 && m_size >= m_max && !data.empty()) {
+      flush(batch);
       rotate();
     }
   }
+  flush(batch);
 }
 
 void

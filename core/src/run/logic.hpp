@@ -93,8 +93,13 @@ public:
   std::uint64_t size() const { return m_size; }
 
 private:
+  struct Batch;  // pieces written together with one writev
+
   void rotate();
-  void put(std::string_view data);
+  // Adds `data` to `batch`, counting it in size() at once; writes the batch when it is full.
+  void queue(Batch& batch, std::string_view data);
+  // Writes what `batch` holds (all of it: short writes are continued). Throws spmi::SystemError.
+  void flush(Batch& batch);
 
   spmi::ManageableDir m_dir;
   std::string m_name;
